@@ -1,0 +1,144 @@
+"""Shared state for CLI commands: settings, the database, output helpers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from monitor.config import Settings
+from monitor.db import Database, DatabaseError, open_database
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+@dataclass
+class App:
+    """What every command needs, built once per invocation."""
+
+    settings: Settings
+    config_file: str | None = None
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        """The database, opened and upgraded on first use."""
+        if self._db is None:
+            try:
+                self._db = open_database(self.settings.database.url)
+            except DatabaseError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line, for log aggregation."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": datetime.fromtimestamp(record.created).astimezone().isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data)
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def console() -> Console:
+    # Pipes and CI logs get a wide console so tables stay readable.
+    if sys.stdout.isatty():
+        return Console(soft_wrap=False)
+    return Console(soft_wrap=False, width=160)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_plain, ensure_ascii=False)
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
+         *, title: str | None = None, json_rows: Sequence[Any] | None = None) -> None:
+    """Print rows as a rich table, JSON (full objects) or CSV (the columns)."""
+    if fmt == "json":
+        click.echo(to_json(list(json_rows if json_rows is not None else rows)))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+        click.echo(buf.getvalue(), nl=False)
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        narrow = c in ("id", "date", "score", "kind", "status", "pledge_id", "made_on")
+        table.add_column(c, overflow="fold", no_wrap=narrow)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console().print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=_plain, ensure_ascii=False)
+    return _plain(value)
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from exc

@@ -1,0 +1,135 @@
+"""`pledgewatch flags list|show|review`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.text import Text
+
+from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, to_json
+from monitor.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
+from monitor.review import ReviewError, review_flag
+
+
+@click.group()
+def flags() -> None:
+    """List, inspect and review flags (possible breaches and rollbacks)."""
+
+
+def _row(f: dict[str, Any]) -> dict[str, Any]:
+    pub = f["article"]["published"]
+    best = f["evidence"][0]["sentence"] if f["evidence"] else ""
+    return {
+        "id": f["id"],
+        "date": pub.strftime("%Y-%m-%d") if pub else "",
+        "company": f["company"],
+        "pledge_id": f["pledge_id"],
+        "kind": f["kind"],
+        "score": f["score"],
+        "status": f["status"],
+        "title": f["article"]["title"],
+        "url": f["article"]["url"],
+        "evidence": best,
+    }
+
+
+@flags.command("list")
+@click.option("--pledge", "pledge_id", metavar="ID", help="Only this pledge.")
+@click.option("--company", metavar="NAME", help="Company name or alias.")
+@click.option("--kind", type=click.Choice(FLAG_KINDS))
+@click.option("--status", type=click.Choice(FLAG_STATUSES))
+@click.option("--since", metavar="DATE", help="Articles published on or after YYYY-MM-DD.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N flags (table default 50).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_app
+def list_(app: App, pledge_id: str | None, company: str | None, kind: str | None,
+          status: str | None, since: str | None, limit: int | None, fmt: str) -> None:
+    """List flags, newest article first; json and csv list every match unless --limit."""
+    if limit is None and fmt == "table":
+        limit = 50
+    filt = FlagFilter(pledge=pledge_id, company=company, kind=kind, status=status,
+                      since=parse_date(since, "--since"), limit=limit)
+    with app.db.session() as session:
+        rows = list_flags(session, filt)
+    if fmt == "json":
+        emit(rows, [], fmt)
+        return
+    emit([_row(f) for f in rows],
+         ["id", "date", "company", "pledge_id", "kind", "score", "status", "title"]
+         + (["url", "evidence"] if fmt == "csv" else []), fmt, title="Flags")
+
+
+def _highlight(ev: dict[str, Any]) -> Text:
+    text = Text(ev["sentence"])
+    styles = {"company": "bold cyan", "subject": "bold magenta", "scope": "bold yellow",
+              "breach": "bold red", "rollback": "bold red", "denial": "italic green",
+              "commitment": "underline"}
+    for span in ev.get("spans", []):
+        text.stylize(styles.get(span["role"], "bold"), span["start"], span["end"])
+    return text
+
+
+@flags.command()
+@click.argument("flag_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_app
+def show(app: App, flag_id: int, fmt: str) -> None:
+    """Show a flag: score, reasons, evidence sentences and reviews."""
+    with app.db.session() as session:
+        f = get_flag(session, flag_id)
+    if f is None:
+        raise click.ClickException(f"no flag with id {flag_id} (see `pledgewatch flags list`)")
+    if fmt == "json":
+        click.echo(to_json(f))
+        return
+    out = console()
+    art = f["article"]
+    out.print(Text(f"Flag #{f['id']}: possible {f['kind']} of {f['pledge_id']} ({f['company']})",
+                   style="bold"))
+    out.print(f"score {f['score']:.2f} · status {f['status']}"
+              + (f" · company response: {f['response']}" if f["response"] else ""))
+    out.print(Text(f"{art['title']}", style="bold"))
+    pub = art["published"]
+    out.print(Text(f"{pub:%Y-%m-%d} · {art['url'] or ''}"))
+    for s in art["sources"]:
+        out.print(Text(f"  seen in {s['outlet'] or s['source']}"))
+    out.print(Text("Reasons", style="bold"))
+    for r in f["reasons"]:
+        out.print(Text(f"  - {r}"))
+    out.print(Text("Evidence", style="bold"))
+    for ev in f["evidence"]:
+        out.print(Text("  > ").append(_highlight(ev)))
+    if f["reviews"]:
+        out.print(Text("Reviews", style="bold"))
+        for r in f["reviews"]:
+            out.print(Text(f"  {r['created_at']:%Y-%m-%d %H:%M} {r['decision']} by "
+                           f"{r['reviewer'] or 'unknown'}: {r['note']}"))
+
+
+@flags.command()
+@click.argument("flag_id", type=int)
+@click.option("--confirm", "decision", flag_value="confirmed", help="It is a breach or rollback.")
+@click.option("--dismiss", "decision", flag_value="dismissed", help="It is not.")
+@click.option("--reopen", "decision", flag_value="open", help="Back to open.")
+@click.option("--note", default="", help="Why (kept in the review log).")
+@click.option("--reviewer", envvar="PLEDGEWATCH_REVIEWER", default="", help="Who decides.")
+@pass_app
+def review(app: App, flag_id: int, decision: str | None, note: str, reviewer: str) -> None:
+    """Record a review decision (append-only); the flag's status becomes the decision."""
+    if decision is None:
+        raise click.UsageError("give one of --confirm, --dismiss or --reopen")
+    import getpass
+
+    reviewer = reviewer or getpass.getuser()
+    try:
+        with app.db.write() as session:
+            review_flag(session=session, flag_id=flag_id, decision=decision, note=note,
+                        reviewer=reviewer)
+    except ReviewError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"flag #{flag_id} {decision}")
+
+
+COMMANDS = [flags]

@@ -1,0 +1,236 @@
+"""Settings: one TOML file plus PLEDGEWATCH_* environment variables, validated at start.
+
+Every key `[section] key` can also be set as `PLEDGEWATCH_<SECTION>_<KEY>`; a few short
+forms are accepted too (`PLEDGEWATCH_DB`, `PLEDGEWATCH_DIGEST_FROM`). Environment wins
+over the file; the command line (`--db`) wins over both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_FILE = "pledgewatch.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key or variable at fault."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = Field("sqlite:///pledgewatch.db", description="SQLAlchemy URL or SQLite path")
+
+
+class FeedSettings(_Section):
+    allow_private_addresses: bool = Field(
+        False, description="Allow feeds on loopback, private and link-local addresses"
+    )
+    concurrency: int = Field(32, ge=1, le=1000, description="Fetches in flight at once")
+    per_host: int = Field(2, ge=1, le=100, description="Fetches in flight per host")
+    max_bytes: int = Field(10_000_000, ge=1024, description="Cap on a decoded response body")
+    connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect")
+    read_timeout: float = Field(10.0, gt=0, description="Seconds between bytes")
+    total_timeout: float = Field(30.0, gt=0, description="Wall-clock seconds per fetch")
+    interval_minutes: int = Field(30, ge=5, description="Default polling interval per feed")
+    max_backoff_hours: float = Field(24.0, gt=0, description="Longest wait after failures")
+    user_agent: str = Field(
+        "pledgewatch/0.1 (+https://github.com/pledgewatch/pledgewatch)",
+        description="User-Agent header on every fetch",
+    )
+
+
+class DetectSettings(_Section):
+    min_score: float = Field(0.5, ge=0, le=1, description="Findings below this are not flagged")
+
+
+class Subscription(_Section):
+    email: str
+    companies: list[str] = Field(default_factory=list)
+    pledges: list[str] = Field(default_factory=list)
+    min_score: float = Field(0.0, ge=0, le=1)
+
+
+class DigestSettings(_Section):
+    weekday: str = Field("monday", description="Day the weekly digest is sent (a day name)")
+    time: str = Field("08:00", description="Local time the digest is sent, HH:MM")
+    timezone: str = Field("UTC", description="IANA zone for periods and send time")
+    from_addr: str = Field("pledgewatch@localhost", description="From address")
+    to: list[str] = Field(default_factory=list, description="Recipients (comma-separated in env)")
+    skip_empty: bool = Field(False, description="Send nothing in weeks with nothing new")
+    base_url: str = Field("", description="Public URL of `pledgewatch serve`, for links")
+    catch_up_weeks: int = Field(4, ge=0, le=52, description="Missed weeks sent after downtime")
+    subscriptions: list[Subscription] = Field(default_factory=list)
+
+    @field_validator("weekday")
+    @classmethod
+    def _weekday(cls, v: str) -> str:
+        v = v.strip().lower()
+        # Numbers are refused: APScheduler's day 0 is Monday, cron's is Sunday.
+        if v not in WEEKDAYS:
+            raise ValueError(f"must be a day name ({', '.join(WEEKDAYS)}), not {v!r}")
+        return v
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        m = re.fullmatch(r"(\d{1,2}):(\d{2})", v.strip())
+        if not m or int(m[1]) > 23 or int(m[2]) > 59:
+            raise ValueError(f"must be HH:MM, not {v!r}")
+        return f"{int(m[1]):02d}:{m[2]}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class SmtpSettings(_Section):
+    host: str = Field("localhost", description="SMTP server")
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    user: str = ""
+    password: str = Field("", description="Secret; redacted by `config check`")
+    timeout: float = Field(30.0, gt=0, description="Seconds before a hung server is given up")
+
+
+class DaemonSettings(_Section):
+    poll_tick_seconds: int = Field(60, ge=1, description="How often due feeds are checked")
+    digest_check_minutes: int = Field(5, ge=1, description="How often due digests are checked")
+    maintenance_hours: int = Field(24, ge=1, description="How often maintenance runs")
+    lease_seconds: int = Field(300, ge=10, description="How long a claim on a feed lasts")
+    heartbeat_seconds: int = Field(30, ge=1, description="How often the daemon says it is alive")
+    prune_after_days: int = Field(365, ge=1, description="Drop unflagged article text after")
+
+
+class ApiSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address `serve` binds")
+    port: int = Field(8080, ge=1, le=65535)
+    public_reads: bool = Field(True, description="Allow reads without a token")
+    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted")
+
+
+class Settings(_Section):
+    """All of pledgewatch's configuration."""
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
+    detect: DetectSettings = Field(default_factory=DetectSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective settings with secrets hidden."""
+        data = self.model_dump(mode="json")
+        if data["smtp"]["password"]:
+            data["smtp"]["password"] = "********"
+        data["database"]["url"] = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@", data["database"]["url"])
+        return data
+
+
+SHORT_ENV = {
+    "PLEDGEWATCH_DB": ("database", "url"),
+    "PLEDGEWATCH_DATABASE_URL": ("database", "url"),
+    "PLEDGEWATCH_DIGEST_FROM": ("digest", "from_addr"),
+}
+
+
+def _env_key(section: str, key: str) -> str:
+    return f"PLEDGEWATCH_{section}_{key}".upper()
+
+
+def _coerce(raw: str, annotation: Any) -> Any:
+    text = str(annotation)
+    if annotation is bool or text == "bool":
+        low = raw.strip().lower()
+        if low in ("1", "true", "yes", "on"):
+            return True
+        if low in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if "list" in text:
+        return [p.strip() for p in raw.split(",") if p.strip()]
+    return raw
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    database_url: str | None = None,
+) -> Settings:
+    """Build Settings from a TOML file, the environment and a command-line URL."""
+    env = os.environ if env is None else env
+    data: dict[str, dict[str, Any]] = {}
+    path = Path(config_file) if config_file else None
+    if path is None and env.get("PLEDGEWATCH_CONFIG"):
+        path = Path(env["PLEDGEWATCH_CONFIG"])
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        for section, values in raw.items():
+            if section not in Settings.model_fields:
+                raise ConfigError(f"{path}: [{section}]: unknown section")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{path}: {section}: expected a [{section}] table")
+            data[section] = dict(values)
+
+    sources: dict[tuple[str, str], str] = {}
+    for section, finfo in Settings.model_fields.items():
+        model = finfo.default_factory() if finfo.default_factory else None  # type: ignore[call-arg]
+        assert isinstance(model, BaseModel)
+        for key, kinfo in type(model).model_fields.items():
+            if key == "subscriptions":
+                continue
+            var = _env_key(section, key)
+            if var in env:
+                try:
+                    data.setdefault(section, {})[key] = _coerce(env[var], kinfo.annotation)
+                except ValueError as exc:
+                    raise ConfigError(f"{var}: {exc}") from exc
+                sources[(section, key)] = var
+    for var, (section, key) in SHORT_ENV.items():
+        if var in env:
+            data.setdefault(section, {})[key] = env[var]
+            sources[(section, key)] = var
+    if database_url:
+        data.setdefault("database", {})["url"] = database_url
+        sources[("database", "url")] = "--db"
+
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(str(p) for p in err["loc"])
+        where = sources.get((loc[0], loc[1])) if len(loc) >= 2 else None
+        if where is None:
+            where = f"{path or 'config'}: [{loc[0]}] {'.'.join(loc[1:])}" if loc else str(path)
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"{where}: {msg}") from exc

@@ -1,0 +1,147 @@
+"""Load and validate a folder of pledge YAML files (pure: reads files, touches no database)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from pledges.errors import CatalogueError, Problem
+from pledges.models import PledgeIn
+
+SHIPPED = Path(__file__).parent / "catalogue"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text for field-level validation."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def shipped_catalogue() -> Path:
+    """The folder of pledges that ships with pledgewatch."""
+    return SHIPPED
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+def parse_pledge(text: str, path: str) -> tuple[PledgeIn | None, list[Problem]]:
+    """Parse one YAML document into a pledge, or return every problem in it."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (safe loader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, [Problem(path, where, f"invalid YAML: {reason}")]
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        return None, [Problem(path, "(file)", f"expected a mapping of fields, got {kind}")]
+    try:
+        pledge = PledgeIn.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = _field_path(tuple(err["loc"]))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            elif err["type"] == "missing":
+                msg = "required field is missing"
+            elif "input" in err and err["type"] not in ("value_error",):
+                msg = f"{msg} (got {_short(err['input'])})"
+            problems.append(Problem(path, field, msg))
+        return None, problems
+    stem = Path(path).stem
+    if pledge.id != stem:
+        return None, [Problem(path, "id", f"id {pledge.id!r} must equal the file name {stem!r}")]
+    return pledge, []
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_catalogue(pledges: Iterable[tuple[str, PledgeIn]]) -> list[Problem]:
+    """Checks across files: duplicate ids, and a name or alias claimed by two companies."""
+    problems: list[Problem] = []
+    seen_ids: dict[str, str] = {}
+    owner: dict[str, tuple[str, str]] = {}  # lower-cased term -> (company, path)
+    for path, p in pledges:
+        if p.id in seen_ids:
+            problems.append(Problem(path, "id", f"duplicate id {p.id!r} (also in {seen_ids[p.id]})"))
+        else:
+            seen_ids[p.id] = path
+        terms = [("company.name", p.company.name)]
+        terms += [(f"company.aliases[{i}]", a) for i, a in enumerate(p.company.aliases)]
+        terms += [(f"company.products[{i}]", a) for i, a in enumerate(p.company.products)]
+        for field, term in terms:
+            key = term.casefold()
+            prev = owner.get(key)
+            if prev is None:
+                owner[key] = (p.company.name, path)
+            elif prev[0] != p.company.name:
+                problems.append(
+                    Problem(
+                        path,
+                        field,
+                        f"{term!r} already names company {prev[0]!r} (in {prev[1]}); "
+                        "a name or alias may belong to one company only",
+                    )
+                )
+    return problems
+
+
+def load_catalogue(folder: Path) -> list[PledgeIn]:
+    """Load every `*.yaml` / `*.yml` pledge in `folder`; raise CatalogueError listing all problems."""
+    if not folder.exists():
+        raise CatalogueError([Problem(str(folder), "(folder)", "no such folder")])
+    if not folder.is_dir():
+        raise CatalogueError([Problem(str(folder), "(folder)", "not a folder")])
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError as exc:
+        raise CatalogueError([Problem(str(folder), "(folder)", f"unreadable: {exc.strerror}")]) from exc
+    if not files:
+        raise CatalogueError([Problem(str(folder), "(folder)", "no pledge files (*.yaml) found")])
+    problems: list[Problem] = []
+    loaded: list[tuple[str, PledgeIn]] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(file), "(file)", f"unreadable: {exc}"))
+            continue
+        pledge, errs = parse_pledge(text, str(file))
+        problems.extend(errs)
+        if pledge is not None:
+            loaded.append((str(file), pledge))
+    problems.extend(check_catalogue(loaded))
+    if problems:
+        raise CatalogueError(problems)
+    return [p for _, p in loaded]
+
+
+def catalogue_schema() -> dict[str, Any]:
+    """The catalogue file format as JSON Schema (for editors and external checks)."""
+    schema = PledgeIn.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://pledgewatch.example/schema/pledge.json"
+    return schema
