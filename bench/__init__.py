@@ -1,0 +1,1 @@
+"""Benchmarks: each `bench_*.py` module measures a target side by side and prints ratios."""
