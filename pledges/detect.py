@@ -1,10 +1,11 @@
 """Breach and rollback detection (pure): a compiled catalogue scans article text.
 
 `Detector.compile(pledges)` builds one automaton over every company name, alias,
-product, subject and scope phrase plus the shared cue lexicons. `scan` finds every
-mention in one pass, ties a pledge only where its company and subject meet, weighs
-scope, cues and timing, and returns explained findings. Cost per article depends on
-the text and the pledges it actually mentions, not on the catalogue size.
+product, subject phrase (and its words, for loose matches), scope phrase and the shared
+cue lexicons. `scan` finds every mention in one pass, ties a pledge only where its
+company and subject meet, weighs scope, cues, timing and the pledge's recorded history,
+and returns explained findings. Cost per article depends on the text and on the pledges
+of the companies it names, not on the catalogue size.
 """
 
 from __future__ import annotations
@@ -17,28 +18,44 @@ from datetime import date, datetime
 
 from pledges.lexicon import (
     AFFIRM,
-    BREACH_STRONG,
+    BREACH,
     COMMITMENT,
     CONDUCT,
     DEFAULT_WEIGHTS,
     DENIAL,
-    ROLLBACK,
+    EQUIVALENT,
+    NEGATION,
+    REVERSE,
+    STOPWORDS,
+    WEAKEN,
     Weights,
 )
 from pledges.models import PledgeIn
-from pledges.textmatch import Hit, Matcher, fold, split_sentences
+from pledges.textmatch import Hit, Matcher, fold, fold_term, split_sentences
 
-DETECTOR_VERSION = "lexical-1"
+DETECTOR_VERSION = "lexical-2"
 MAX_TEXT = 1_000_000
-
-CUE_KINDS = {
-    "breach": BREACH_STRONG,
+CUE_KINDS: dict[str, tuple[str, ...]] = {
+    "breach": BREACH,
     "conduct": CONDUCT,
-    "rollback": ROLLBACK,
+    "weaken": WEAKEN,
+    "reverse": REVERSE,
     "affirm": AFFIRM,
     "commitment": COMMITMENT,
     "denial": DENIAL,
 }
+# Kinds of pledge that a resumption of the activity undoes.
+GIVING_UP = frozenset({"moratorium", "ban", "exit"})
+EVIDENCE_ROLES = (
+    "company",
+    "subject",
+    "scope",
+    "breach",
+    "weaken",
+    "reverse",
+    "denial",
+    "commitment",
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,7 @@ class Span:
     start: int
     end: int
     text: str
-    role: str  # company | subject | scope | breach | rollback | ...
+    role: str
 
 
 @dataclass(frozen=True)
@@ -64,8 +81,7 @@ class Evidence:
             "sentence": self.sentence,
             "in_title": self.in_title,
             "spans": [
-                {"start": s.start, "end": s.end, "text": s.text, "role": s.role}
-                for s in self.spans
+                {"start": s.start, "end": s.end, "text": s.text, "role": s.role} for s in self.spans
             ],
         }
 
@@ -86,8 +102,10 @@ class Finding:
 class _Term:
     companies: set[int] = field(default_factory=set)
     products: set[int] = field(default_factory=set)
-    subjects: set[int] = field(default_factory=set)  # pledge indexes
-    scopes: set[int] = field(default_factory=set)  # pledge indexes
+    subjects: set[int] = field(default_factory=set)  # pledge indexes (whole phrase)
+    scopes: set[int] = field(default_factory=set)
+    # Loose subject words: pledge index -> [(phrase index, word index)]
+    words: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     cues: set[str] = field(default_factory=set)
 
 
@@ -95,21 +113,69 @@ class _Term:
 class _Pledge:
     spec: PledgeIn
     company: int
+    # Products named in the pledge's own text: these stand in for its subject.
+    products: frozenset[str]
+    # Number of content words in each subject phrase (0 for one-word phrases).
+    phrase_words: tuple[int, ...]
+    # History dates that affirm (extend) or weaken the pledge.
+    affirm_dates: tuple[date, ...]
+    weaken_dates: tuple[date, ...]
+
+
+def _content_words(phrase: str) -> list[str]:
+    return [w for w in fold_term(phrase).split() if w not in STOPWORDS and len(w) > 1]
+
+
+def _classify_event(text: str, affirm: Matcher, weaken: Matcher) -> str | None:
+    folded, offsets = fold(text)
+    if weaken.find(folded, offsets):
+        return "weaken"
+    if affirm.find(folded, offsets):
+        return "affirm"
+    return None
+
+
+@dataclass
+class _Article:
+    """Per-scan state: where every kind of mention sits, by sentence."""
+
+    doc: str
+    sentences: list[tuple[int, int]]
+    has_title: bool
+    located: list[tuple[int, Hit]]
+    company: dict[int, set[int]]
+    product: dict[tuple[int, int], set[int]]  # (company, term) -> sentences
+    subject: dict[int, set[int]]
+    scope: dict[int, set[int]]
+    words: dict[tuple[int, int], dict[int, set[int]]]  # (pledge, phrase) -> sentence -> words
+    cues: dict[str, dict[int, list[Hit]]]
+
+    def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
+        return [
+            (s, h)
+            for s, hs in self.cues.get(kind, {}).items()
+            if s in window
+            for h in hs
+            if not self.negated(h)
+        ]
+
+    def negated(self, hit: Hit) -> bool:
+        """A negation word among the two words before the hit."""
+        before = self.doc[max(0, hit.start - 24) : hit.start]
+        words = fold(before)[0].split()[-2:]
+        return any(w in NEGATION for w in words)
+
+    def text_of(self, hits: Iterable[tuple[int, Hit]]) -> list[str]:
+        return sorted({self.doc[h.start : h.end].lower() for _, h in hits})
 
 
 class Detector:
-    """A compiled catalogue; `scan` is pure and thread-safe."""
+    """A compiled catalogue; `scan` is pure and safe to call from many threads."""
 
     def __init__(
-        self,
-        pledges: Sequence[_Pledge],
-        companies: Sequence[str],
-        matcher: Matcher,
-        terms: list[_Term],
-        weights: Weights,
+        self, pledges: Sequence[_Pledge], matcher: Matcher, terms: list[_Term], weights: Weights
     ) -> None:
         self._pledges = pledges
-        self._companies = companies
         self._matcher = matcher
         self._terms = terms
         self.weights = weights
@@ -120,24 +186,49 @@ class Detector:
     @classmethod
     def compile(cls, pledges: Iterable[PledgeIn], weights: Weights = DEFAULT_WEIGHTS) -> Detector:
         """Build the automaton for a whole catalogue (once per catalogue change)."""
+        affirm_m = Matcher(AFFIRM)
+        weaken_m = Matcher(WEAKEN + ("withdrawn", "dropped", "removed", "abandoned"))
         company_index: dict[str, int] = {}
-        companies: list[str] = []
         compiled: list[_Pledge] = []
-        entries: list[tuple[str, str, int | str]] = []  # (term, role, payload)
+        entries: list[tuple[str, str, object]] = []
         for spec in pledges:
             name = spec.company.name
-            if name not in company_index:
-                company_index[name] = len(companies)
-                companies.append(name)
-            ci = company_index[name]
+            ci = company_index.setdefault(name, len(company_index))
             pi = len(compiled)
-            compiled.append(_Pledge(spec, ci))
+            own_text = fold(" ".join([spec.title, spec.statement, *spec.subject, *spec.scope]))[0]
+            products = frozenset(
+                fold_term(p) for p in spec.company.products if f" {fold_term(p)} " in own_text
+            )
+            phrase_words: list[int] = []
+            for k, phrase in enumerate(spec.subject):
+                entries.append((phrase, "subject", pi))
+                words = _content_words(phrase)
+                phrase_words.append(len(words) if len(words) >= 2 else 0)
+                if len(words) >= 2:
+                    for j, word in enumerate(words):
+                        for variant in (word, *EQUIVALENT.get(word, ())):
+                            entries.append((variant, "word", (pi, k, j)))
+            affirm_dates, weaken_dates = [], []
+            for ev in spec.history:
+                kind = _classify_event(ev.event, affirm_m, weaken_m)
+                if kind == "affirm":
+                    affirm_dates.append(ev.date)
+                elif kind == "weaken":
+                    weaken_dates.append(ev.date)
+            compiled.append(
+                _Pledge(
+                    spec,
+                    ci,
+                    products,
+                    tuple(phrase_words),
+                    tuple(affirm_dates),
+                    tuple(weaken_dates),
+                )
+            )
             for t in (name, *spec.company.aliases):
                 entries.append((t, "company", ci))
             for t in spec.company.products:
                 entries.append((t, "product", ci))
-            for t in spec.subject:
-                entries.append((t, "subject", pi))
             for t in spec.scope:
                 entries.append((t, "scope", pi))
         for kind, words in CUE_KINDS.items():
@@ -152,16 +243,19 @@ class Detector:
                 continue
             term = terms[idx]
             if role == "company":
-                term.companies.add(int(payload))
+                term.companies.add(payload)  # type: ignore[arg-type]
             elif role == "product":
-                term.products.add(int(payload))
+                term.products.add(payload)  # type: ignore[arg-type]
             elif role == "subject":
-                term.subjects.add(int(payload))
+                term.subjects.add(payload)  # type: ignore[arg-type]
             elif role == "scope":
-                term.scopes.add(int(payload))
+                term.scopes.add(payload)  # type: ignore[arg-type]
+            elif role == "word":
+                pi, k, j = payload  # type: ignore[misc]
+                term.words.setdefault(pi, []).append((k, j))
             else:
                 term.cues.add(str(payload))
-        return cls(compiled, companies, matcher, terms, weights)
+        return cls(compiled, matcher, terms, weights)
 
     @property
     def size(self) -> int:
@@ -169,19 +263,35 @@ class Detector:
 
     def scan(self, title: str, text: str, published: datetime | date | None) -> list[Finding]:
         """Findings for one article, best first."""
-        title = (title or "")[:2_000]
-        text = (text or "")[:MAX_TEXT]
+        art = self._locate(title or "", text or "")
+        if art is None:
+            return []
+        pub = published.date() if isinstance(published, datetime) else published
+        candidates: list[tuple[int, int]] = []
+        for ci in {c for c, _ in art.product} | set(art.company):
+            candidates += [(pi, ci) for pi in self._by_company.get(ci, ())]
+        findings = []
+        for pi, ci in candidates:
+            f = self._score(art, pi, ci, pub)
+            if f is not None:
+                findings.append(f)
+        findings.sort(key=lambda f: -f.score)
+        return findings
+
+    def _locate(self, title: str, text: str) -> _Article | None:
+        title = " ".join(title[:2_000].split())
+        text = text[:MAX_TEXT]
         doc = f"{title}\n{text}" if title else text
-        title_end = len(title) if title else -1
         folded, offsets = fold(doc)
         hits = self._matcher.find(folded, offsets)
         if not hits:
-            return []
-
+            return None
+        shift = len(title) + 1 if title else 0
         sentences = ([(0, len(title))] if title else []) + [
-            (a + len(title) + 1, b + len(title) + 1) if title else (a, b)
-            for a, b in split_sentences(text)
+            (a + shift, b + shift) for a, b in split_sentences(text)
         ]
+        if not sentences:
+            return None
         starts = [s for s, _ in sentences]
 
         def sentence_of(pos: int) -> int:
@@ -194,203 +304,233 @@ class Detector:
                     hi = mid - 1
             return lo
 
-        located: list[tuple[int, Hit]] = [(sentence_of(h.start), h) for h in hits]
-        company_sents: dict[int, set[int]] = defaultdict(set)
-        product_sents: dict[int, set[int]] = defaultdict(set)
-        subject_sents: dict[int, set[int]] = defaultdict(set)
-        scope_sents: dict[int, set[int]] = defaultdict(set)
-        cue_sents: dict[str, dict[int, list[Hit]]] = defaultdict(lambda: defaultdict(list))
+        art = _Article(
+            doc,
+            sentences,
+            bool(title),
+            [],
+            defaultdict(set),
+            defaultdict(set),
+            defaultdict(set),
+            defaultdict(set),
+            defaultdict(lambda: defaultdict(set)),
+            defaultdict(lambda: defaultdict(list)),
+        )
+        companies: set[int] = set()
+        located = [(sentence_of(h.start), h) for h in hits]
+        art.located = located
         for si, h in located:
             term = self._terms[h.term]
             for c in term.companies:
-                company_sents[c].add(si)
+                art.company[c].add(si)
+                companies.add(c)
             for c in term.products:
-                product_sents[c].add(si)
-            for p in term.subjects:
-                subject_sents[p].add(si)
-            for p in term.scopes:
-                scope_sents[p].add(si)
+                art.product[(c, h.term)].add(si)
+                companies.add(c)
             for kind in term.cues:
-                cue_sents[kind][si].append(h)
+                art.cues[kind][si].append(h)
+        if not companies:
+            return None
+        wanted = {pi for c in companies for pi in self._by_company.get(c, ())}
+        for si, h in located:
+            term = self._terms[h.term]
+            for pi in (
+                term.subjects & wanted
+                if len(term.subjects) > len(wanted)
+                else (p for p in term.subjects if p in wanted)
+            ):
+                art.subject[pi].add(si)
+            for pi in (p for p in term.scopes if p in wanted):
+                art.scope[pi].add(si)
+            if term.words:
+                for pi in wanted if len(wanted) < len(term.words) else list(term.words):
+                    if pi in wanted:
+                        for k, j in term.words.get(pi, ()):
+                            art.words[(pi, k)][si].add(j)
+        return art
 
-        pub = published.date() if isinstance(published, datetime) else published
-        findings: list[Finding] = []
-        for ci in set(company_sents) | set(product_sents):
-            for pi in self._by_company.get(ci, ()):
-                f = self._score(
-                    pi, ci, doc, sentences, located, title_end >= 0,
-                    company_sents, product_sents, subject_sents, scope_sents, cue_sents, pub,
-                )
-                if f is not None:
-                    findings.append(f)
-        findings.sort(key=lambda f: -f.score)
-        return findings
+    def _subject_sentences(self, art: _Article, pi: int) -> tuple[set[int], set[int]]:
+        """Sentences naming the pledge's subject: exact phrase (or product), and loose."""
+        p = self._pledges[pi]
+        exact = set(art.subject.get(pi, set()))
+        for (c, term), sents in art.product.items():
+            if c == p.company and self._matcher.terms[term] in p.products:
+                exact |= sents
+        loose: set[int] = set()
+        for k, n in enumerate(p.phrase_words):
+            if n < 2:
+                continue
+            need = n if n <= 2 else math.ceil(2 * n / 3)
+            for si, found in art.words.get((pi, k), {}).items():
+                if len(found) >= need:
+                    loose.add(si)
+        return exact, loose - exact
 
-    def _score(
-        self,
-        pi: int,
-        ci: int,
-        doc: str,
-        sentences: list[tuple[int, int]],
-        located: list[tuple[int, Hit]],
-        has_title: bool,
-        company_sents: dict[int, set[int]],
-        product_sents: dict[int, set[int]],
-        subject_sents: dict[int, set[int]],
-        scope_sents: dict[int, set[int]],
-        cue_sents: dict[str, dict[int, list[Hit]]],
-        pub: date | None,
-    ) -> Finding | None:
+    def _score(self, art: _Article, pi: int, ci: int, pub: date | None) -> Finding | None:
         w = self.weights
-        spec = self._pledges[pi].spec
-        comp = company_sents.get(ci, set())
-        prod = product_sents.get(ci, set())
-        subj = subject_sents.get(pi, set())
-        # A product names the company and stands in for the pledge's subject.
-        subject_like = subj | prod
-        company_like = comp | prod
-        if not subject_like:
-            return None
+        p = self._pledges[pi]
+        spec = p.spec
         if pub is not None and pub < spec.made_on:
+            return None  # a pledge binds from the day it was made
+        exact, loose = self._subject_sentences(art, pi)
+        subject = exact | loose
+        if not subject:
             return None
+        company = set(art.company.get(ci, set()))
+        for (c, _), sents in art.product.items():
+            if c == ci:
+                company |= sents
 
         reasons: list[str] = []
         raw = 0.0
-        same = company_like & subject_like
-        near: set[int] = set()
-        if same and (comp & subj or prod):
-            raw += w.tie_sentence
+        strength = 1.0 if exact else w.loose_subject
+        same = company & subject
+        if same:
+            raw += w.tie_sentence * strength
             near = set(same)
             reasons.append("company and subject in one sentence")
         else:
-            pairs = [
-                (a, b) for a in company_like for b in subject_like if abs(a - b) <= w.window
-            ]
+            pairs = [(a, b) for a in company for b in subject if abs(a - b) <= w.window]
             if pairs:
-                raw += w.tie_window
+                raw += w.tie_window * strength
                 near = {x for pair in pairs for x in pair}
                 reasons.append("company and subject in adjacent sentences")
-            elif has_title and 0 in company_like:
-                raw += w.tie_article
-                near = set(subject_like) | {0}
+            elif art.has_title and 0 in company:
+                raw += w.tie_article * strength
+                near = set(subject)
                 reasons.append("company in the headline, subject in the text")
             else:
                 return None
-        # The window around the tie, where scope and cues count most.
-        window = {s + d for s in near for d in range(-w.window, w.window + 1)} | (
-            {0} if has_title else set()
-        )
-        if has_title and 0 in company_like:
-            raw += w.title_company
-        if has_title and 0 in subject_like:
-            raw += w.title_subject
-            reasons.append("subject in the headline")
+        if loose and not exact:
+            reasons.append("subject matched word by word")
+        window = {s + d for s in near for d in range(-w.window, w.window + 1)}
+        if art.has_title:
+            window.add(0)
+            if 0 in company:
+                raw += w.title_company
+            if 0 in subject:
+                raw += w.title_subject
+                reasons.append("subject in the headline")
 
-        scope = scope_sents.get(pi, set())
+        scope = art.scope.get(pi, set())
         if scope & window:
             raw += w.scope_near
             reasons.append("scope term near the tie")
         elif scope:
             raw += w.scope_far
             reasons.append("scope term in the article")
+        elif spec.scope:
+            raw += w.scope_missing
 
-        def cues(kind: str) -> list[tuple[int, Hit]]:
-            return [(s, h) for s, hs in cue_sents.get(kind, {}).items() if s in window for h in hs]
-
-        commit = cues("commitment")
-        if commit:
+        commitment = art.cue_hits("commitment", window)
+        if commitment:
             raw += w.commitment_near
             reasons.append("refers to a commitment")
-        breach = cues("breach")
-        conduct = cues("conduct")
-        rollback = cues("rollback")
-        affirm = cues("affirm")
-        denial = cues("denial")
-        breach_score = min(len({doc[h.start:h.end].lower() for _, h in breach}), w.breach_cap)
-        rollback_score = min(len({doc[h.start:h.end].lower() for _, h in rollback}), w.rollback_cap)
-        raw += breach_score * w.breach_strong
-        raw += rollback_score * w.rollback
+        breach = art.text_of(art.cue_hits("breach", window))
+        weaken_hits = art.cue_hits("weaken", window)
+        commit_sents = {s for s, _ in commitment} | subject
+        weaken_strong = art.text_of((s, h) for s, h in weaken_hits if s in commit_sents)
+        weaken = art.text_of(weaken_hits)
+        reverse = (
+            art.text_of((s, h) for s, h in art.cue_hits("reverse", window) if s in subject)
+            if spec.kind.value in GIVING_UP
+            else []
+        )
+        affirm = art.text_of(art.cue_hits("affirm", window))
+        conduct = art.cue_hits("conduct", window)
+
+        breach_n = min(len(breach), w.breach_cap)
+        weaken_n = min(len(weaken), w.weaken_cap)
+        weaken_strong_n = min(len(weaken_strong), w.weaken_cap)
+        reverse_n = min(len(reverse), w.reverse_cap)
+        raw += breach_n * w.breach
+        raw += weaken_strong_n * w.weaken_with_commitment
+        raw += (weaken_n - weaken_strong_n) * w.weaken_alone
+        raw += reverse_n * w.reverse
+        if breach:
+            reasons.append("breach language: " + ", ".join(breach[:4]))
+        if weaken:
+            reasons.append("rollback language: " + ", ".join(weaken[:4]))
+        if reverse:
+            reasons.append("resumption language: " + ", ".join(reverse[:4]))
         if conduct and scope & window:
             raw += w.conduct_scoped
             reasons.append("conduct within the pledge's scope")
-        if breach_score:
-            reasons.append("breach language: " + ", ".join(sorted({doc[h.start:h.end] for _, h in breach})[:4]))
-        if rollback_score:
-            reasons.append("rollback language: " + ", ".join(sorted({doc[h.start:h.end] for _, h in rollback})[:4]))
-        if has_title and any(s == 0 for s, _ in breach + rollback):
+        title_cues = {
+            k for k in ("breach", "weaken", "reverse") for s, _ in art.cue_hits(k, {0}) if s == 0
+        }
+        title_topic = 0 in subject or any(s == 0 for s, _ in commitment)
+        counted = {"breach"} | ({"weaken"} if title_topic or 0 in company else set())
+        if reverse:
+            counted.add("reverse")
+        if art.has_title and title_cues & counted:
             raw += w.cue_in_title
             reasons.append("breach or rollback language in the headline")
         if affirm:
-            raw += w.affirm_each * min(len(affirm), 3)
-            if not breach_score and not rollback_score:
+            raw += w.affirm_each * min(len(affirm), w.affirm_cap)
+            if not breach and not weaken_strong and not reverse:
                 raw += w.affirm_only
-            reasons.append("announcement or extension language: " + ", ".join(sorted({doc[h.start:h.end] for _, h in affirm})[:3]))
+            reasons.append("language of making or keeping the pledge: " + ", ".join(affirm[:3]))
         response = None
+        denial = art.text_of(art.cue_hits("denial", window))
         if denial:
             raw += w.denial
             response = "denied"
-            reasons.append("company response reported: " + ", ".join(sorted({doc[h.start:h.end] for _, h in denial})[:3]))
-        if pub is not None and (pub - spec.made_on).days <= w.early_days:
-            raw += w.early
-            reasons.append("published within days of the pledge (likely coverage of it)")
+            reasons.append("company response reported: " + ", ".join(denial[:3]))
+        if pub is not None:
+            if (pub - spec.made_on).days <= w.early_days:
+                raw += w.early
+                reasons.append("published within days of the pledge being made")
+            if any(abs((pub - d).days) <= w.event_days for d in p.affirm_dates):
+                raw += w.event_affirm
+                reasons.append("coincides with a recorded extension or reaffirmation")
+            if any(0 <= (pub - d).days <= w.event_days for d in p.weaken_dates):
+                raw += w.event_weaken
+                reasons.append("coincides with a recorded rollback")
 
         score = 1.0 / (1.0 + math.exp(-(raw - w.bias)))
         if score < w.threshold:
             return None
-        kind = "rollback" if rollback_score > breach_score else "breach"
-        if spec.effective_until is not None and pub is not None and pub > spec.effective_until and rollback_score:
-            kind = "rollback"
-            reasons.append("deadline has passed")
-        evidence = self._evidence(doc, sentences, located, ci, pi, window, has_title)
-        return Finding(
-            pledge_id=spec.id,
-            kind=kind,
-            score=round(score, 3),
-            reasons=tuple(reasons),
-            evidence=evidence,
-            response=response,
-        )
+        rollback_weight = weaken_strong_n * 2 + weaken_n + reverse_n * 2
+        kind = "rollback" if rollback_weight > breach_n * 2 else "breach"
+        if spec.effective_until is not None and pub is not None and pub > spec.effective_until:
+            if weaken:
+                kind = "rollback"
+                reasons.append("reported after the pledge's deadline")
+        evidence = self._evidence(art, ci, pi, window)
+        return Finding(spec.id, kind, round(score, 3), tuple(reasons), evidence, response)
 
-    def _evidence(
-        self,
-        doc: str,
-        sentences: list[tuple[int, int]],
-        located: list[tuple[int, Hit]],
-        ci: int,
-        pi: int,
-        window: set[int],
-        has_title: bool,
-    ) -> tuple[Evidence, ...]:
+    def _evidence(self, art: _Article, ci: int, pi: int, window: set[int]) -> tuple[Evidence, ...]:
+        p = self._pledges[pi]
         by_sentence: dict[int, list[Span]] = defaultdict(list)
-        for si, h in located:
+        for si, h in art.located:
             if si not in window:
                 continue
             term = self._terms[h.term]
             role = None
             if ci in term.companies or ci in term.products:
                 role = "company"
-            elif pi in term.subjects:
+            elif pi in term.subjects or pi in term.words:
                 role = "subject"
             elif pi in term.scopes:
                 role = "scope"
             else:
-                for kind in ("breach", "rollback", "denial", "commitment"):
-                    if kind in term.cues:
+                for kind in EVIDENCE_ROLES[3:]:
+                    if kind in term.cues and (kind != "reverse" or p.spec.kind.value in GIVING_UP):
                         role = kind
                         break
             if role is None:
                 continue
-            s0 = sentences[si][0]
-            by_sentence[si].append(Span(h.start - s0, h.end - s0, doc[h.start:h.end], role))
+            s0 = art.sentences[si][0]
+            by_sentence[si].append(Span(h.start - s0, h.end - s0, art.doc[h.start : h.end], role))
 
         def weight(si: int) -> tuple[int, int]:
-            roles = {s.role for s in by_sentence[si]}
-            return (len(roles), -si)
+            return (len({s.role for s in by_sentence[si]}), -si)
 
         best = sorted(by_sentence, key=weight, reverse=True)[: self.weights.evidence_sentences]
         out = []
         for si in sorted(best):
-            a, b = sentences[si]
+            a, b = art.sentences[si]
             spans = tuple(sorted(by_sentence[si], key=lambda s: s.start))
-            out.append(Evidence(doc[a:b], spans, in_title=has_title and si == 0))
+            out.append(Evidence(art.doc[a:b], spans, in_title=art.has_title and si == 0))
         return tuple(out)

@@ -19,7 +19,9 @@ import ahocorasick
 INFLECTIONS = ("", "s", "es", "ed", "d", "ing", "ning", "ned", "n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[\"'\u2018\u201c(]?[A-Z0-9])|\n+")
 # Abbreviations that end in a period without ending a sentence.
-_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Inc|Corp|Co|Ltd|Jr|Sr|No|vs|U\.S|U\.K|e\.g|i\.e)\.|\b[A-Z]\.)$")
+_ABBREV = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Inc|Corp|Co|Ltd|Jr|Sr|No|vs|U\.S|U\.K|e\.g|i\.e)\.|\b[A-Z]\.)$"
+)
 
 
 def fold(text: str) -> tuple[str, list[int]]:
@@ -71,6 +73,17 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def _variants(folded: str) -> list[str]:
     """Spellings of a term's inflected forms that do not start with the term itself."""
     out = [folded]
+    first, _, rest = folded.partition(" ")
+    if rest:
+        # Inflect the verb of a phrase too: "scale back" -> "scales back", "scaled back".
+        forms = {first + "s", first + "es", first + "ed", first + "ing"}
+        if first.endswith("e"):
+            forms |= {first + "d", first[:-1] + "ing"}
+        if first.endswith("y") and len(first) > 2 and first[-2] not in "aeiou":
+            forms |= {first[:-1] + "ies", first[:-1] + "ied"}
+        if len(first) > 2 and first[-1] not in "aeiouwxy" and first[-2] in "aeiou":
+            forms |= {first + first[-1] + "ed", first + first[-1] + "ing"}
+        out += [f"{form} {rest}" for form in sorted(forms)]
     last = folded.rsplit(" ", 1)[-1]
     if len(last) > 2 and last.endswith("e") and last[-2] not in "aeiou":
         out.append(folded[:-1] + "ing")  # retire -> retiring
