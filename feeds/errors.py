@@ -1,9 +1,9 @@
 """Errors raised by the feeds package.
 
-    FeedError               base; carries the feed URL (or file) and a short `kind`
-    ├── FetchError          the bytes could not be fetched (timeout, too_large, http_404...)
-    │   └── UnsafeURLError  the URL or an address it resolves to is not allowed
-    └── ParseError          the bytes are not a feed we can read (not_a_feed, unsafe_xml...)
+FeedError               base; carries the feed URL (or file) and a short `kind`
+├── FetchError          the bytes could not be fetched (timeout, too_large, http_404...)
+│   └── UnsafeURLError  the URL or an address it resolves to is not allowed
+└── ParseError          the bytes are not a feed we can read (not_a_feed, unsafe_xml...)
 """
 
 from __future__ import annotations

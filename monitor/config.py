@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CONFIG_FILE = "pledgewatch.toml"
+# Keys whose values `config check` and logs never show.
+SECRET_KEY = re.compile(r"password|secret|token")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -120,6 +122,15 @@ class DaemonSettings(_Section):
     lease_seconds: int = Field(300, ge=10, description="How long a claim on a feed lasts")
     heartbeat_seconds: int = Field(30, ge=1, description="How often the daemon says it is alive")
     prune_after_days: int = Field(365, ge=1, description="Drop unflagged article text after")
+    startup_spread_seconds: int = Field(
+        300, ge=0, description="Spread the first polls after start over this many seconds"
+    )
+    shutdown_grace_seconds: float = Field(
+        6.0, gt=0, le=8, description="On SIGTERM, how long running jobs may finish"
+    )
+    allow_network_filesystem: bool = Field(
+        False, description="Start even if the SQLite file is on NFS/CIFS/SSHFS (unsafe locks)"
+    )
 
 
 class ApiSettings(_Section):
@@ -143,9 +154,13 @@ class Settings(_Section):
     def redacted(self) -> dict[str, Any]:
         """The effective settings with secrets hidden."""
         data = self.model_dump(mode="json")
-        if data["smtp"]["password"]:
-            data["smtp"]["password"] = "********"
-        data["database"]["url"] = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:********@", data["database"]["url"])
+        for values in data.values():
+            for key, value in values.items():
+                if value and SECRET_KEY.search(key):
+                    values[key] = "********"
+        data["database"]["url"] = re.sub(
+            r"//([^:/@]+):[^@]*@", r"//\1:********@", data["database"]["url"]
+        )
         return data
 
 

@@ -129,8 +129,13 @@ def detect_articles(
         if not findings and art.id not in existing:
             continue
         changes.merge(
-            apply_findings(session=session, article=art, findings=findings, now=now,
-                           existing=existing.get(art.id, []))
+            apply_findings(
+                session=session,
+                article=art,
+                findings=findings,
+                now=now,
+                existing=existing.get(art.id, []),
+            )
         )
     session.flush()
     return changes

@@ -56,9 +56,14 @@ class Counts:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn,
-                "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4)}
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
 
 
 @dataclass
@@ -120,16 +125,29 @@ def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalRepor
         else:
             report.overall.fp += 1
             per[f.pledge_id].fp += 1
-            report.false_positives.append({"link": f.link, "pledge": f.pledge_id, "kind": f.kind,
-                                           "score": f.score, "title": f.title,
-                                           "evidence": list(f.evidence),
-                                           "label_note": notes.get(f.link, "")})
+            report.false_positives.append(
+                {
+                    "link": f.link,
+                    "pledge": f.pledge_id,
+                    "kind": f.kind,
+                    "score": f.score,
+                    "title": f.title,
+                    "evidence": list(f.evidence),
+                    "label_note": notes.get(f.link, ""),
+                }
+            )
     for key, kind in expected.items():
         if key not in predicted:
             report.overall.fn += 1
             per[key[1]].fn += 1
-            report.false_negatives.append({"link": key[0], "pledge": key[1], "kind": kind,
-                                           "label_note": notes.get(key[0], "")})
+            report.false_negatives.append(
+                {
+                    "link": key[0],
+                    "pledge": key[1],
+                    "kind": kind,
+                    "label_note": notes.get(key[0], ""),
+                }
+            )
     report.per_pledge = dict(per)
     return report
 
@@ -156,9 +174,14 @@ def run_eval(corpus: Path) -> EvalReport:
                     .where(col(Flag.active).is_(True))
                 ).all()
                 predicted = [
-                    Predicted(link=a.url or "", pledge_id=f.pledge_id, kind=f.kind,
-                              score=f.score, title=a.title,
-                              evidence=tuple(str(e["sentence"]) for e in f.evidence))
+                    Predicted(
+                        link=a.url or "",
+                        pledge_id=f.pledge_id,
+                        kind=f.kind,
+                        score=f.score,
+                        title=a.title,
+                        evidence=tuple(str(e["sentence"]) for e in f.evidence),
+                    )
                     for f, a in rows
                 ]
         finally:

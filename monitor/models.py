@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -29,7 +29,12 @@ class Flag(SQLModel, table=True):
     """A possible breach or rollback: one per (article, pledge), explained."""
 
     __tablename__ = "flags"
-    __table_args__ = (UniqueConstraint("article_id", "pledge_id", name="uq_flag_article_pledge"),)
+    __table_args__ = (
+        UniqueConstraint("article_id", "pledge_id", name="uq_flag_article_pledge"),
+        # The common filters of `flags list`, the API and the inbox.
+        Index("ix_flags_pledge_status", "pledge_id", "status"),
+        Index("ix_flags_active_status", "active", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(foreign_key="articles.id", index=True)
@@ -48,6 +53,8 @@ class Flag(SQLModel, table=True):
     # False when a rescan no longer finds it; kept because it may carry reviews.
     active: bool = True
     detector_version: str = ""
+    # Number of reviews so far; a reviewer sends back the version they saw (stale -> 409).
+    review_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     first_raised_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     updated_at: datetime = Field(sa_column=_ts(nullable=False))
 
@@ -59,8 +66,11 @@ class Review(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     flag_id: int = Field(foreign_key="flags.id", index=True)
-    decision: str  # confirmed | dismissed | reopened
+    decision: str  # confirmed | dismissed | open | response (response recorded only)
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The company's response as a reviewer recorded it, and where it was reported.
+    response: str | None = None
+    response_source: str | None = Field(default=None, sa_column=Column(Text))
     reviewer: str = ""
     created_at: datetime = Field(sa_column=_ts(nullable=False))
 

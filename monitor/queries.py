@@ -95,8 +95,13 @@ def _sources(session: Session, article_ids: list[int]) -> dict[int, list[dict[st
     return out
 
 
-def flag_dict(flag: Flag, article: Article, pledge: Pledge, company: Company,
-              sources: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def flag_dict(
+    flag: Flag,
+    article: Article,
+    pledge: Pledge,
+    company: Company,
+    sources: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The public shape of a flag (CLI JSON, API, digest)."""
     return {
         "id": flag.id,
@@ -142,8 +147,12 @@ def get_flag(session: Session, flag_id: int) -> dict[str, Any] | None:
     fl, a, p, c = row
     data = flag_dict(fl, a, p, c, _sources(session, [a.id or 0]).get(a.id or 0))
     data["reviews"] = [
-        {"decision": r.decision, "note": r.note, "reviewer": r.reviewer,
-         "created_at": as_utc(r.created_at)}
+        {
+            "decision": r.decision,
+            "note": r.note,
+            "reviewer": r.reviewer,
+            "created_at": as_utc(r.created_at),
+        }
         for r in session.exec(
             select(Review).where(Review.flag_id == flag_id).order_by(col(Review.id))
         ).all()
@@ -151,8 +160,13 @@ def get_flag(session: Session, flag_id: int) -> dict[str, Any] | None:
     return data
 
 
-def list_pledges(session: Session, *, company: str | None = None, status: str | None = None,
-                 include_retired: bool = False) -> list[dict[str, Any]]:
+def list_pledges(
+    session: Session,
+    *,
+    company: str | None = None,
+    status: str | None = None,
+    include_retired: bool = False,
+) -> list[dict[str, Any]]:
     stmt = select(Pledge, Company).join(Company, col(Company.id) == Pledge.company_id)
     if not include_retired:
         stmt = stmt.where(col(Pledge.retired).is_(False))
@@ -187,14 +201,17 @@ def list_pledges(session: Session, *, company: str | None = None, status: str | 
 
 def get_pledge(session: Session, pledge_id: str) -> dict[str, Any] | None:
     row = session.exec(
-        select(Pledge, Company).join(Company, col(Company.id) == Pledge.company_id)
+        select(Pledge, Company)
+        .join(Company, col(Company.id) == Pledge.company_id)
         .where(Pledge.id == pledge_id)
     ).first()
     if row is None:
         return None
     p, c = row
     events = session.exec(
-        select(PledgeEvent).where(PledgeEvent.pledge_id == pledge_id).order_by(col(PledgeEvent.date))
+        select(PledgeEvent)
+        .where(PledgeEvent.pledge_id == pledge_id)
+        .order_by(col(PledgeEvent.date))
     ).all()
     flags = list_flags(session, FlagFilter(pledge=pledge_id))
     return {

@@ -31,8 +31,9 @@ def review_flag(
     if flag is None:
         raise ReviewError(f"no flag with id {flag_id}")
     now = now or datetime.now(UTC)
-    review = Review(flag_id=flag_id, decision=decision, note=note, reviewer=reviewer,
-                    created_at=now)
+    review = Review(
+        flag_id=flag_id, decision=decision, note=note, reviewer=reviewer, created_at=now
+    )
     session.add(review)
     flag.status = decision
     flag.updated_at = now

@@ -44,7 +44,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 def parse_pledge(text: str, path: str) -> tuple[PledgeIn | None, list[Problem]]:
     """Parse one YAML document into a pledge, or return every problem in it."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (safe loader subclass)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"
@@ -86,7 +86,9 @@ def check_catalogue(pledges: Iterable[tuple[str, PledgeIn]]) -> list[Problem]:
     owner: dict[str, tuple[str, str]] = {}  # lower-cased term -> (company, path)
     for path, p in pledges:
         if p.id in seen_ids:
-            problems.append(Problem(path, "id", f"duplicate id {p.id!r} (also in {seen_ids[p.id]})"))
+            problems.append(
+                Problem(path, "id", f"duplicate id {p.id!r} (also in {seen_ids[p.id]})")
+            )
         else:
             seen_ids[p.id] = path
         terms = [("company.name", p.company.name)]
@@ -118,7 +120,9 @@ def load_catalogue(folder: Path) -> list[PledgeIn]:
     try:
         files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
     except OSError as exc:
-        raise CatalogueError([Problem(str(folder), "(folder)", f"unreadable: {exc.strerror}")]) from exc
+        raise CatalogueError(
+            [Problem(str(folder), "(folder)", f"unreadable: {exc.strerror}")]
+        ) from exc
     if not files:
         raise CatalogueError([Problem(str(folder), "(folder)", "no pledge files (*.yaml) found")])
     problems: list[Problem] = []

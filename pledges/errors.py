@@ -1,7 +1,7 @@
 """Errors raised by the pledges package.
 
-    PledgeError
-    └── CatalogueError      one or more problems in a catalogue folder
+PledgeError
+└── CatalogueError      one or more problems in a catalogue folder
 """
 
 from __future__ import annotations

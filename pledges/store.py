@@ -88,8 +88,15 @@ def sync_catalogue(
             report.unchanged.append(p.id)
             continue
         if row is None:
-            row = Pledge(id=p.id, company_id=company_id, title=p.title, kind=p.kind.value,
-                         statement=p.statement, made_on=p.made_on, synced_at=now)
+            row = Pledge(
+                id=p.id,
+                company_id=company_id,
+                title=p.title,
+                kind=p.kind.value,
+                statement=p.statement,
+                made_on=p.made_on,
+                synced_at=now,
+            )
             report.added.append(p.id)
         else:
             report.updated.append(p.id)
@@ -128,8 +135,11 @@ def _sync_events(session: Session, p: PledgeIn, now: datetime) -> None:
     for ev in p.history:
         row = by_key.get((ev.date, ev.event))
         if row is None:
-            session.add(PledgeEvent(pledge_id=p.id, date=ev.date, event=ev.event,
-                                    source=ev.source, recorded_at=now))
+            session.add(
+                PledgeEvent(
+                    pledge_id=p.id, date=ev.date, event=ev.event, source=ev.source, recorded_at=now
+                )
+            )
         else:
             assert row.id is not None
             keep.add(row.id)

@@ -30,7 +30,9 @@ def _postgres_available() -> str | None:
         engine.dispose()
         return None
     except Exception as exc:
-        return f"no PostgreSQL at {make_url(POSTGRES_URL).render_as_string(hide_password=True)}: {exc}"
+        return (
+            f"no PostgreSQL at {make_url(POSTGRES_URL).render_as_string(hide_password=True)}: {exc}"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +52,10 @@ def postgres_server_url() -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 

@@ -16,19 +16,39 @@ from monitor.config import ConfigError, load_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--db", "db_url", envvar="PLEDGEWATCH_DB", metavar="URL",
-              help="Database URL or SQLite path (default: pledgewatch.db here).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), metavar="FILE",
-              help="TOML config file (default: pledgewatch.toml here, if present).")
-@click.option("--log-level", default="WARNING", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-              help="Log verbosity.")
-@click.option("--log-format", default="text", show_default=True,
-              type=click.Choice(["text", "json"]), help="Log line format.")
+@click.option(
+    "--db",
+    "db_url",
+    envvar="PLEDGEWATCH_DB",
+    metavar="URL",
+    help="Database URL or SQLite path (default: pledgewatch.db here).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="TOML config file (default: pledgewatch.toml here, if present).",
+)
+@click.option(
+    "--log-level",
+    default="WARNING",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Log verbosity.",
+)
+@click.option(
+    "--log-format",
+    default="text",
+    show_default=True,
+    type=click.Choice(["text", "json"]),
+    help="Log line format.",
+)
 @click.version_option(package_name="pledgewatch")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, config_file: str | None, log_level: str,
-        log_format: str) -> None:
+def cli(
+    ctx: click.Context, db_url: str | None, config_file: str | None, log_level: str, log_format: str
+) -> None:
     """Track corporate pledges, read the news and flag possible breaches."""
     setup_logging(log_level, log_format)
     try:

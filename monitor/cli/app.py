@@ -94,8 +94,14 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, default=_plain, ensure_ascii=False)
 
 
-def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
-         *, title: str | None = None, json_rows: Sequence[Any] | None = None) -> None:
+def emit(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    title: str | None = None,
+    json_rows: Sequence[Any] | None = None,
+) -> None:
     """Print rows as a rich table, JSON (full objects) or CSV (the columns)."""
     if fmt == "json":
         click.echo(to_json(list(json_rows if json_rows is not None else rows)))

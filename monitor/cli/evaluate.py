@@ -13,8 +13,9 @@ from pledges.errors import CatalogueError
 
 @click.command("eval")
 @click.argument("corpus", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 def evaluate(corpus: Path, fmt: str) -> None:
     """Sync CORPUS's catalogue into a temporary database, ingest its feeds, score the flags."""
     try:
@@ -29,17 +30,23 @@ def evaluate(corpus: Path, fmt: str) -> None:
     out = console()
     o = report.overall
     out.print(f"[bold]{corpus}[/bold]: {report.items} items, {o.tp + o.fn} expected flags")
-    out.print(f"precision {o.precision:.3f}  recall {o.recall:.3f}  F1 {o.f1:.3f}  "
-              f"(tp {o.tp}, fp {o.fp}, fn {o.fn}); kind accuracy {report.kind_accuracy:.3f}")
+    out.print(
+        f"precision {o.precision:.3f}  recall {o.recall:.3f}  F1 {o.f1:.3f}  "
+        f"(tp {o.tp}, fp {o.fp}, fn {o.fn}); kind accuracy {report.kind_accuracy:.3f}"
+    )
     out.print("\n[bold]Per pledge[/bold]")
     for pid, c in sorted(report.per_pledge.items()):
-        out.print(f"  {pid:50s} P {c.precision:.2f}  R {c.recall:.2f}  F1 {c.f1:.2f}  "
-                  f"(tp {c.tp}, fp {c.fp}, fn {c.fn})", markup=False)
+        out.print(
+            f"  {pid:50s} P {c.precision:.2f}  R {c.recall:.2f}  F1 {c.f1:.2f}  "
+            f"(tp {c.tp}, fp {c.fp}, fn {c.fn})",
+            markup=False,
+        )
     if report.false_positives:
         out.print("\n[bold]False positives[/bold]")
         for fp in report.false_positives:
-            out.print(f"  {fp['pledge']} {fp['kind']} {fp['score']:.2f}: {fp['title']}",
-                      markup=False)
+            out.print(
+                f"  {fp['pledge']} {fp['kind']} {fp['score']:.2f}: {fp['title']}", markup=False
+            )
             out.print(f"    {fp['link']}", markup=False)
             for s in fp["evidence"][:2]:
                 out.print(f"    > {s}", markup=False)

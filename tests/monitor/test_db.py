@@ -19,7 +19,9 @@ def test_a_new_database_is_created_empty_and_versioned(db: Database) -> None:
 def test_upgrading_twice_keeps_data(db_url: str) -> None:
     first = open_database(db_url)
     with first.write() as s:
-        s.execute(text("insert into companies (name, aliases, products) values ('Acme', '[]', '[]')"))
+        s.execute(
+            text("insert into companies (name, aliases, products) values ('Acme', '[]', '[]')")
+        )
     first.dispose()
     second = open_database(db_url)
     with second.session() as s:

@@ -57,33 +57,57 @@ BAD_CASES = {
     "not a mapping": ("acme-promise.yaml", "- just\n- a list\n", "expected a mapping"),
     "empty file": ("acme-promise.yaml", "", "expected a mapping of fields, got empty"),
     "unknown key": ("acme-promise.yaml", good() + "colour: blue\n", "colour: unknown field"),
-    "unknown nested key": ("acme-promise.yaml",
-                           good().replace("  products: []", "  products: []\n  ceo: X"),
-                           "company.ceo: unknown field"),
-    "missing title": ("acme-promise.yaml", good().replace("title: A promise\n", ""),
-                      "title: required field is missing"),
+    "unknown nested key": (
+        "acme-promise.yaml",
+        good().replace("  products: []", "  products: []\n  ceo: X"),
+        "company.ceo: unknown field",
+    ),
+    "missing title": (
+        "acme-promise.yaml",
+        good().replace("title: A promise\n", ""),
+        "title: required field is missing",
+    ),
     "bad date": ("acme-promise.yaml", good().replace("2020-06-10", "2020-13-45"), "made_on"),
     "date as words": ("acme-promise.yaml", good().replace("2020-06-10", "last june"), "made_on"),
-    "until before made": ("acme-promise.yaml",
-                          good().replace("effective_until: null", "effective_until: 2019-01-01"),
-                          "effective_until is before made_on"),
+    "until before made": (
+        "acme-promise.yaml",
+        good().replace("effective_until: null", "effective_until: 2019-01-01"),
+        "effective_until is before made_on",
+    ),
     "bad kind": ("acme-promise.yaml", good().replace("kind: moratorium", "kind: wish"), "kind"),
-    "bad status": ("acme-promise.yaml", good().replace("status: active", "status: maybe"),
-                   "status"),
-    "subject wrong type": ("acme-promise.yaml",
-                           good().replace("subject: [facial recognition]", "subject: 7"),
-                           "subject"),
-    "empty subject": ("acme-promise.yaml",
-                      good().replace("subject: [facial recognition]", "subject: []"), "subject"),
-    "no sources": ("acme-promise.yaml", good().replace("sources: [https://example.org/a]",
-                                                       "sources: []"), "sources"),
-    "source not a url": ("acme-promise.yaml",
-                         good().replace("https://example.org/a", "see the website"), "sources"),
+    "bad status": (
+        "acme-promise.yaml",
+        good().replace("status: active", "status: maybe"),
+        "status",
+    ),
+    "subject wrong type": (
+        "acme-promise.yaml",
+        good().replace("subject: [facial recognition]", "subject: 7"),
+        "subject",
+    ),
+    "empty subject": (
+        "acme-promise.yaml",
+        good().replace("subject: [facial recognition]", "subject: []"),
+        "subject",
+    ),
+    "no sources": (
+        "acme-promise.yaml",
+        good().replace("sources: [https://example.org/a]", "sources: []"),
+        "sources",
+    ),
+    "source not a url": (
+        "acme-promise.yaml",
+        good().replace("https://example.org/a", "see the website"),
+        "sources",
+    ),
     "bad id": ("Acme_Promise.yaml", good(pid="Acme_Promise"), "id"),
     "id not file name": ("other-name.yaml", good(), "must equal the file name"),
     "blank company": ("acme-promise.yaml", good(company="'  '"), "company.name"),
-    "bad history date": ("acme-promise.yaml",
-                         good() + "history:\n- {date: soon, event: extended}\n", "history[0].date"),
+    "bad history date": (
+        "acme-promise.yaml",
+        good() + "history:\n- {date: soon, event: extended}\n",
+        "history[0].date",
+    ),
 }
 
 
@@ -98,9 +122,14 @@ def test_bad_input_is_reported_with_file_and_field(tmp_path: Path, case: str) ->
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     write(tmp_path, "one.yaml", good(pid="one").replace("kind: moratorium", "kind: wish"))
-    write(tmp_path, "two.yaml", good(pid="two").replace("status: active", "status: maybe")
-          .replace("company:\n  name: Acme", "company:\n  name: Beta")
-          .replace("Acme Corp", "Beta Corp"))
+    write(
+        tmp_path,
+        "two.yaml",
+        good(pid="two")
+        .replace("status: active", "status: maybe")
+        .replace("company:\n  name: Acme", "company:\n  name: Beta")
+        .replace("Acme Corp", "Beta Corp"),
+    )
     write(tmp_path, "three.yaml", "id: [\n")
     with pytest.raises(CatalogueError) as info:
         load_catalogue(tmp_path)

@@ -11,14 +11,27 @@ from pledges.models import Company, Pledge, PledgeEvent, PledgeIn
 from pledges.store import active_pledges, sync_catalogue
 
 
-def pledge(pid: str, company: str = "Acme", aliases: list[str] | None = None,
-           title: str = "A promise", history: list[dict[str, str]] | None = None) -> PledgeIn:
-    return PledgeIn.model_validate({
-        "id": pid, "company": {"name": company, "aliases": aliases or []},
-        "title": title, "kind": "moratorium", "statement": "Said so.",
-        "made_on": "2020-06-10", "status": "active", "subject": ["facial recognition"],
-        "sources": ["https://example.org/a"], "history": history or [],
-    })
+def pledge(
+    pid: str,
+    company: str = "Acme",
+    aliases: list[str] | None = None,
+    title: str = "A promise",
+    history: list[dict[str, str]] | None = None,
+) -> PledgeIn:
+    return PledgeIn.model_validate(
+        {
+            "id": pid,
+            "company": {"name": company, "aliases": aliases or []},
+            "title": title,
+            "kind": "moratorium",
+            "statement": "Said so.",
+            "made_on": "2020-06-10",
+            "status": "active",
+            "subject": ["facial recognition"],
+            "sources": ["https://example.org/a"],
+            "history": history or [],
+        }
+    )
 
 
 def test_sync_adds_then_updates_then_retires(db: Database) -> None:
@@ -40,8 +53,10 @@ def test_sync_adds_then_updates_then_retires(db: Database) -> None:
 
 def test_one_company_row_with_merged_aliases(db: Database) -> None:
     with db.write() as s:
-        sync_catalogue(session=s, pledges=[pledge("a", aliases=["AWS"]),
-                                           pledge("b", aliases=["aws", "Amazon.com"])])
+        sync_catalogue(
+            session=s,
+            pledges=[pledge("a", aliases=["AWS"]), pledge("b", aliases=["aws", "Amazon.com"])],
+        )
     with db.session() as s:
         [company] = s.exec(select(Company)).all()
         assert company.aliases == ["AWS", "Amazon.com"]
@@ -53,8 +68,11 @@ def test_history_events_keep_their_first_recorded_time(db: Database) -> None:
     with db.write() as s:
         sync_catalogue(session=s, pledges=[pledge("a", history=ev)], now=t1)
     with db.write() as s:
-        sync_catalogue(session=s, pledges=[pledge("a", title="x", history=ev)],
-                       now=datetime(2025, 2, 1, tzinfo=UTC))
+        sync_catalogue(
+            session=s,
+            pledges=[pledge("a", title="x", history=ev)],
+            now=datetime(2025, 2, 1, tzinfo=UTC),
+        )
     with db.session() as s:
         [row] = s.exec(select(PledgeEvent)).all()
         assert row.recorded_at.replace(tzinfo=UTC) == t1
