@@ -104,6 +104,8 @@ class DaemonHeartbeat(SQLModel, table=True):
     id: str = Field(primary_key=True)  # host:pid:random
     hostname: str = ""
     pid: int = 0
+    # The daemon's own interval: `status` calls it fresh within three of them.
+    heartbeat_seconds: int = 30
     started_at: datetime = Field(sa_column=_ts(nullable=False))
     seen_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     stopped_at: datetime | None = Field(default=None, sa_column=_ts())

@@ -60,9 +60,9 @@ def cli(
 
 
 def _register() -> None:
-    from monitor.cli import catalogue, db, evaluate, flags, ingest, pledges
+    from monitor.cli import catalogue, config, daemon, db, evaluate, flags, ingest, pledges
 
-    for module in (catalogue, db, evaluate, flags, ingest, pledges):
+    for module in (catalogue, config, daemon, db, evaluate, flags, ingest, pledges):
         for command in module.COMMANDS:
             cli.add_command(command)
 
