@@ -1,0 +1,323 @@
+"""Fetching feeds over HTTP: bounded, conditional, and safe about where it connects.
+
+Each fetch holds one slot of a global limit and one of its host's limit, follows at
+most five redirects itself (each hop's URL and addresses checked), sends the stored
+ETag and Last-Modified, caps the decoded body, and ends by a wall-clock deadline (a
+server that drips a byte a second defeats a read timeout). Every outcome is a
+FetchResult; feed-level failures never raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from feeds.addresses import AddressPolicy, check_url
+from feeds.decode import ACCEPT_ENCODING, BodyDecoder
+from feeds.errors import FetchError
+from feeds.headers import retry_after_seconds
+from feeds.transport import GuardedTransport
+
+log = logging.getLogger(__name__)
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Limits and identity for fetching (built from `[feeds]` settings by the caller)."""
+
+    concurrency: int = 32
+    per_host: int = 2
+    max_bytes: int = 10_000_000
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 30.0
+    user_agent: str = "pledgewatch/0.1 (+https://github.com/pledgewatch/pledgewatch)"
+    policy: AddressPolicy = field(default_factory=AddressPolicy)
+    max_redirects: int = 5
+
+
+@dataclass
+class FetchResult:
+    """What one fetch gave: a body, a 304, or an error with a kind and a readable message."""
+
+    url: str
+    final_url: str
+    status: int | None = None
+    content: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    not_modified: bool = False
+    # Where an unbroken chain of 301/308 from `url` led, when the fetch succeeded.
+    permanent_redirect: str | None = None
+    # Seconds the server asked us to wait (429/503 Retry-After).
+    retry_after: float | None = None
+    error_kind: str | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    def raise_for_error(self) -> None:
+        """Raise the FetchError this result carries, if any."""
+        if self.error_kind is not None:
+            raise FetchError(self.error or self.error_kind, url=self.url, kind=self.error_kind)
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {k.lower(): v for k, v in response.headers.items()}
+
+
+def _transport_error(exc: httpx.HTTPError, url: str, options: FetchOptions) -> FetchError:
+    """An httpx exception as a FetchError whose message says what to check."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return FetchError(
+            f"could not connect within {options.connect_timeout}s", url=url, kind="timeout"
+        )
+    if isinstance(exc, httpx.ReadTimeout):
+        return FetchError(
+            f"server sent nothing for {options.read_timeout}s", url=url, kind="timeout"
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(f"timed out ({type(exc).__name__})", url=url, kind="timeout")
+    if isinstance(exc, httpx.ConnectError):
+        cause = exc.__cause__ or exc.__context__
+        text = str(exc)
+        if isinstance(cause, ssl.SSLError) or "SSL" in text or "CERTIFICATE" in text.upper():
+            return FetchError(f"TLS handshake failed: {text}", url=url, kind="tls")
+        return FetchError(
+            f"could not connect: {text or type(exc).__name__}", url=url, kind="connection"
+        )
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return FetchError(
+            f"connection broken by the server: {exc or type(exc).__name__}",
+            url=url,
+            kind="connection",
+        )
+    return FetchError(f"HTTP failure: {type(exc).__name__}: {exc}", url=url, kind="connection")
+
+
+class Fetcher:
+    """An HTTP client with global and per-host limits; use as `async with Fetcher(...)`."""
+
+    def __init__(self, options: FetchOptions | None = None) -> None:
+        self.options = options or FetchOptions()
+        self._global = asyncio.Semaphore(self.options.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        o = self.options
+        limits = httpx.Limits(
+            max_connections=o.concurrency, max_keepalive_connections=o.concurrency
+        )
+        self._client = httpx.AsyncClient(
+            transport=GuardedTransport(policy=o.policy, limits=limits),
+            timeout=httpx.Timeout(
+                connect=o.connect_timeout,
+                read=o.read_timeout,
+                write=o.read_timeout,
+                pool=o.total_timeout,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+            headers={
+                "User-Agent": o.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        # The limit applies to the feed's own host; redirects elsewhere share its slot.
+        try:
+            host = (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            host = ""
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self.options.per_host)
+        return slot
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch one feed URL; every failure comes back as a FetchResult with an error kind."""
+        if self._client is None:
+            raise RuntimeError("use `async with Fetcher(...)` before fetching")
+        # Waiting for a slot does not count against the deadline; the fetch itself does.
+        async with self._host_slot(url), self._global:
+            start = time.monotonic()
+            result = FetchResult(url=url, final_url=url)
+            try:
+                async with asyncio.timeout(self.options.total_timeout):
+                    await self._fetch(result, etag=etag, last_modified=last_modified)
+            except TimeoutError:
+                self._fail(
+                    result,
+                    FetchError(
+                        f"no complete response within {self.options.total_timeout}s "
+                        "([feeds] total_timeout)",
+                        url=url,
+                        kind="timeout",
+                    ),
+                )
+            except FetchError as exc:
+                self._fail(result, exc)
+            result.elapsed = time.monotonic() - start
+        return result
+
+    @staticmethod
+    def _fail(result: FetchResult, exc: FetchError) -> None:
+        result.error_kind = exc.kind
+        result.error = str(exc)
+        result.content = b""
+
+    async def _fetch(
+        self, result: FetchResult, *, etag: str | None, last_modified: str | None
+    ) -> None:
+        assert self._client is not None
+        current = check_url(result.url)
+        seen = {current}
+        permanent: str | None = None
+        only_permanent = True
+        conditional: dict[str, str] = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+        for _hop in range(self.options.max_redirects + 1):
+            result.final_url = current
+            request = self._client.build_request("GET", current, headers=conditional)
+            try:
+                response = await self._client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, current, self.options) from exc
+            try:
+                status = response.status_code
+                result.status = status
+                result.headers = _headers(response)
+                if status in REDIRECTS:
+                    target = self._redirect_target(response, current)
+                    if status in PERMANENT_REDIRECTS and only_permanent:
+                        permanent = target
+                    else:
+                        only_permanent = False
+                    if target in seen:
+                        raise FetchError(
+                            f"redirect loop: {target} was already visited",
+                            url=result.url,
+                            kind="redirect_loop",
+                        )
+                    seen.add(target)
+                    current = target
+                    continue
+                await self._finish(result, response)
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc, current, self.options) from exc
+            finally:
+                await response.aclose()
+            if result.ok and permanent is not None:
+                result.permanent_redirect = permanent
+            return
+        raise FetchError(
+            f"more than {self.options.max_redirects} redirects",
+            url=result.url,
+            kind="redirect_loop",
+        )
+
+    def _redirect_target(self, response: httpx.Response, current: str) -> str:
+        location = response.headers.get("location")
+        if not location:
+            raise FetchError(
+                f"HTTP {response.status_code} redirect without a Location",
+                url=current,
+                kind=f"http_{response.status_code}",
+            )
+        target = urljoin(current, location.strip())
+        try:
+            return check_url(target)
+        except FetchError as exc:
+            raise FetchError(f"redirect refused: {exc}", url=current, kind=exc.kind) from exc
+
+    async def _finish(self, result: FetchResult, response: httpx.Response) -> None:
+        status = response.status_code
+        if status == 304:
+            result.not_modified = True
+            return
+        if 200 <= status < 300:
+            result.content = await self._read_body(response)
+            return
+        reason = response.reason_phrase or ""
+        if status in RETRY_AFTER_STATUSES:
+            result.retry_after = retry_after_seconds(result.headers, now=datetime.now(UTC))
+        if status == 410:
+            result.error_kind = "gone"
+            result.error = "HTTP 410 Gone: the publisher removed this feed"
+            return
+        result.error_kind = f"http_{status}"
+        result.error = f"HTTP {status} {reason} from {result.final_url}".replace("  ", " ")
+        if result.retry_after is not None:
+            result.error += f" (retry after {result.retry_after:.0f}s)"
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        cap = self.options.max_bytes
+        url = str(response.url)
+        declared = response.headers.get("content-length")
+        if declared and declared.strip().isdigit() and int(declared) > cap:
+            raise FetchError(
+                f"Content-Length {int(declared)} is over the {cap} byte cap ([feeds] max_bytes)",
+                url=url,
+                kind="too_large",
+            )
+        decoder = BodyDecoder(response.headers.get("content-encoding"), max_bytes=cap, url=url)
+        async for chunk in response.aiter_raw():
+            decoder.feed(chunk)
+        return decoder.finish()
+
+
+async def fetch_url(
+    url: str,
+    *,
+    options: FetchOptions | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchResult:
+    """Fetch one URL with a client of its own (for one-off use; polls share a Fetcher)."""
+    async with Fetcher(options) as fetcher:
+        return await fetcher.fetch(url, etag=etag, last_modified=last_modified)
