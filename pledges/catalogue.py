@@ -112,7 +112,7 @@ def check_catalogue(pledges: Iterable[tuple[str, PledgeIn]]) -> list[Problem]:
 
 
 def load_catalogue(folder: Path) -> list[PledgeIn]:
-    """Load every `*.yaml` / `*.yml` pledge in `folder`; raise CatalogueError listing all problems."""
+    """Load every `*.yaml` / `*.yml` pledge in `folder`; raise CatalogueError listing all."""
     if not folder.exists():
         raise CatalogueError([Problem(str(folder), "(folder)", "no such folder")])
     if not folder.is_dir():

@@ -11,12 +11,14 @@ of the companies it names, not on the catalogue size.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from pledges.lexicon import (
+    ADVOCACY,
     AFFIRM,
     BREACH,
     COMMITMENT,
@@ -43,6 +45,7 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "affirm": AFFIRM,
     "commitment": COMMITMENT,
     "denial": DENIAL,
+    "advocacy": ADVOCACY,
 }
 # Kinds of pledge that a resumption of the activity undoes.
 GIVING_UP = frozenset({"moratorium", "ban", "exit"})
@@ -117,6 +120,8 @@ class _Pledge:
     products: frozenset[str]
     # Number of content words in each subject phrase (0 for one-word phrases).
     phrase_words: tuple[int, ...]
+    # Words of each phrase that must appear in one sentence for a loose match.
+    phrase_need: tuple[int, ...]
     # History dates that affirm (extend) or weaken the pledge.
     affirm_dates: tuple[date, ...]
     weaken_dates: tuple[date, ...]
@@ -140,6 +145,7 @@ class _Article:
     """Per-scan state: where every kind of mention sits, by sentence."""
 
     doc: str
+    folded: str
     sentences: list[tuple[int, int]]
     has_title: bool
     located: list[tuple[int, Hit]]
@@ -148,34 +154,36 @@ class _Article:
     subject: dict[int, set[int]]
     scope: dict[int, set[int]]
     words: dict[tuple[int, int], dict[int, set[int]]]  # (pledge, phrase) -> sentence -> words
-    cues: dict[str, dict[int, list[Hit]]]
+    cues: dict[str, list[tuple[int, Hit]]]  # kind -> (sentence, hit), negated ones left out
 
     def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
-        return [
-            (s, h)
-            for s, hs in self.cues.get(kind, {}).items()
-            if s in window
-            for h in hs
-            if not self.negated(h)
-        ]
-
-    def negated(self, hit: Hit) -> bool:
-        """A negation word among the two words before the hit."""
-        before = self.doc[max(0, hit.start - 24) : hit.start]
-        words = fold(before)[0].split()[-2:]
-        return any(w in NEGATION for w in words)
+        return [(s, h) for s, h in self.cues.get(kind, ()) if s in window]
 
     def text_of(self, hits: Iterable[tuple[int, Hit]]) -> list[str]:
         return sorted({self.doc[h.start : h.end].lower() for _, h in hits})
+
+
+def _common(a: Collection[int], b: set[int]) -> Iterable[int]:
+    """Members of both, iterating the smaller side (pledge sets can be large)."""
+    if len(a) <= len(b):
+        return [x for x in a if x in b]
+    return [x for x in b if x in a]
 
 
 class Detector:
     """A compiled catalogue; `scan` is pure and safe to call from many threads."""
 
     def __init__(
-        self, pledges: Sequence[_Pledge], matcher: Matcher, terms: list[_Term], weights: Weights
+        self,
+        pledges: Sequence[_Pledge],
+        gate: Matcher,
+        matcher: Matcher,
+        terms: list[_Term],
+        weights: Weights,
     ) -> None:
         self._pledges = pledges
+        # Company names, aliases and products only: decides cheaply whether to look closer.
+        self._gate = gate
         self._matcher = matcher
         self._terms = terms
         self.weights = weights
@@ -195,7 +203,8 @@ class Detector:
             name = spec.company.name
             ci = company_index.setdefault(name, len(company_index))
             pi = len(compiled)
-            own_text = fold(" ".join([spec.title, spec.statement, *spec.subject, *spec.scope]))[0]
+            # A product stands for the subject only when the pledge itself is about it.
+            own_text = fold(" ".join([spec.title, *spec.subject]))[0]
             products = frozenset(
                 fold_term(p) for p in spec.company.products if f" {fold_term(p)} " in own_text
             )
@@ -221,6 +230,7 @@ class Detector:
                     ci,
                     products,
                     tuple(phrase_words),
+                    tuple(n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words),
                     tuple(affirm_dates),
                     tuple(weaken_dates),
                 )
@@ -235,6 +245,7 @@ class Detector:
             for w in words:
                 entries.append((w, "cue", kind))
 
+        gate = Matcher(t for t, role, _ in entries if role in ("company", "product"))
         matcher = Matcher(t for t, _, _ in entries)
         terms = [_Term() for _ in matcher.terms]
         for t, role, payload in entries:
@@ -255,7 +266,7 @@ class Detector:
                 term.words.setdefault(pi, []).append((k, j))
             else:
                 term.cues.add(str(payload))
-        return cls(compiled, matcher, terms, weights)
+        return cls(compiled, gate, matcher, terms, weights)
 
     @property
     def size(self) -> int:
@@ -267,12 +278,20 @@ class Detector:
         if art is None:
             return []
         pub = published.date() if isinstance(published, datetime) else published
-        candidates: list[tuple[int, int]] = []
-        for ci in {c for c, _ in art.product} | set(art.company):
-            candidates += [(pi, ci) for pi in self._by_company.get(ci, ())]
+        # Only pledges whose subject (or one of their products) appears can be tied.
+        candidates = set(art.subject)
+        for (pi, k), by_sentence in art.words.items():
+            need = self._pledges[pi].phrase_need[k]
+            if pi not in candidates and any(len(f) >= need for f in by_sentence.values()):
+                candidates.add(pi)
+        products = {(c, self._matcher.terms[t]) for c, t in art.product}
+        for c, term in products:
+            for pi in self._by_company.get(c, ()):
+                if term in self._pledges[pi].products:
+                    candidates.add(pi)
         findings = []
-        for pi, ci in candidates:
-            f = self._score(art, pi, ci, pub)
+        for pi in sorted(candidates):
+            f = self._score(art, pi, self._pledges[pi].company, pub)
             if f is not None:
                 findings.append(f)
         findings.sort(key=lambda f: -f.score)
@@ -283,9 +302,13 @@ class Detector:
         text = text[:MAX_TEXT]
         doc = f"{title}\n{text}" if title else text
         folded, offsets = fold(doc)
+        if not self._gate.any(folded):
+            return None  # most articles name no catalogue company: one cheap pass
         hits = self._matcher.find(folded, offsets)
-        if not hits:
-            return None
+        terms = self._terms
+        companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
+        if not companies:
+            return None  # most articles: no catalogue company, nothing more to do
         shift = len(title) + 1 if title else 0
         sentences = ([(0, len(title))] if title else []) + [
             (a + shift, b + shift) for a, b in split_sentences(text)
@@ -293,61 +316,47 @@ class Detector:
         if not sentences:
             return None
         starts = [s for s, _ in sentences]
-
-        def sentence_of(pos: int) -> int:
-            lo, hi = 0, len(starts) - 1
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if starts[mid] <= pos:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            return lo
-
+        located = [(bisect_right(starts, h.start) - 1, h) for h in hits]
         art = _Article(
             doc,
+            folded,
             sentences,
             bool(title),
-            [],
+            located,
             defaultdict(set),
             defaultdict(set),
             defaultdict(set),
             defaultdict(set),
             defaultdict(lambda: defaultdict(set)),
-            defaultdict(lambda: defaultdict(list)),
+            defaultdict(list),
         )
-        companies: set[int] = set()
-        located = [(sentence_of(h.start), h) for h in hits]
-        art.located = located
-        for si, h in located:
-            term = self._terms[h.term]
-            for c in term.companies:
-                art.company[c].add(si)
-                companies.add(c)
-            for c in term.products:
-                art.product[(c, h.term)].add(si)
-                companies.add(c)
-            for kind in term.cues:
-                art.cues[kind][si].append(h)
-        if not companies:
-            return None
         wanted = {pi for c in companies for pi in self._by_company.get(c, ())}
         for si, h in located:
-            term = self._terms[h.term]
-            for pi in (
-                term.subjects & wanted
-                if len(term.subjects) > len(wanted)
-                else (p for p in term.subjects if p in wanted)
-            ):
-                art.subject[pi].add(si)
-            for pi in (p for p in term.scopes if p in wanted):
-                art.scope[pi].add(si)
+            term = terms[h.term]
+            for c in term.companies:
+                art.company[c].add(si)
+            for c in term.products:
+                art.product[(c, h.term)].add(si)
+            if term.cues and not self._negated(folded, h):
+                for kind in term.cues:
+                    art.cues[kind].append((si, h))
+            if term.subjects:
+                for pi in _common(term.subjects, wanted):
+                    art.subject[pi].add(si)
+            if term.scopes:
+                for pi in _common(term.scopes, wanted):
+                    art.scope[pi].add(si)
             if term.words:
-                for pi in wanted if len(wanted) < len(term.words) else list(term.words):
-                    if pi in wanted:
-                        for k, j in term.words.get(pi, ()):
-                            art.words[(pi, k)][si].add(j)
+                for pi in _common(term.words, wanted):
+                    for k, j in term.words[pi]:
+                        art.words[(pi, k)][si].add(j)
         return art
+
+    @staticmethod
+    def _negated(folded: str, hit: Hit) -> bool:
+        """A negation word among the three words before the hit."""
+        words = folded[max(0, hit.fpos - 40) : hit.fpos].split()[-3:]
+        return any(w in NEGATION for w in words)
 
     def _subject_sentences(self, art: _Article, pi: int) -> tuple[set[int], set[int]]:
         """Sentences naming the pledge's subject: exact phrase (or product), and loose."""
@@ -360,7 +369,7 @@ class Detector:
         for k, n in enumerate(p.phrase_words):
             if n < 2:
                 continue
-            need = n if n <= 2 else math.ceil(2 * n / 3)
+            need = p.phrase_need[k]
             for si, found in art.words.get((pi, k), {}).items():
                 if len(found) >= need:
                     loose.add(si)
@@ -466,6 +475,10 @@ class Detector:
         if art.has_title and title_cues & counted:
             raw += w.cue_in_title
             reasons.append("breach or rollback language in the headline")
+            # "Company scraps goal", "Company breaks promise": the story is the pledge.
+            if 0 in company and title_topic:
+                raw += w.headline_pattern
+                reasons.append("headline names the company, the pledge and what happened")
         if affirm:
             raw += w.affirm_each * min(len(affirm), w.affirm_cap)
             if not breach and not weaken_strong and not reverse:
@@ -488,6 +501,12 @@ class Detector:
                 raw += w.event_weaken
                 reasons.append("coincides with a recorded rollback")
 
+        advocacy = art.text_of(art.cue_hits("advocacy", window))
+        if advocacy and not breach:
+            raw += w.advocacy
+            reasons.append("advocacy asking the company to act: " + ", ".join(advocacy[:3]))
+        if not (breach or weaken or reverse or (conduct and scope & window)):
+            return None  # a topical match without any breach or rollback signal is no flag
         score = 1.0 / (1.0 + math.exp(-(raw - w.bias)))
         if score < w.threshold:
             return None

@@ -349,6 +349,33 @@ AFFIRM = (
 # Words just before a cue that negate it ("did not admit", "no evidence of").
 NEGATION = frozenset("not no never without nor t".split())
 
+# Campaigners asking a company to act: a call for action is not a report of a breach.
+ADVOCACY = (
+    "urge",
+    "urged",
+    "urging",
+    "calls on",
+    "called on",
+    "call on",
+    "campaign",
+    "campaigners",
+    "petition",
+    "demand",
+    "demanding",
+    "press",
+    "presses",
+    "pressing",
+    "push",
+    "pushes",
+    "pushing",
+    "mobilize",
+    "mobilise",
+    "lobby",
+    "asks",
+    "asked",
+    "appeal",
+)
+
 # Words that refer to a commitment itself.
 COMMITMENT = (
     "pledge",
@@ -459,6 +486,7 @@ class Weights:
     reverse: float = 0.9
     reverse_cap: int = 2
     cue_in_title: float = 0.6
+    headline_pattern: float = 0.6
     affirm_each: float = -0.45
     affirm_cap: int = 3
     affirm_only: float = -0.8
@@ -470,6 +498,7 @@ class Weights:
     event_affirm: float = -1.5
     event_weaken: float = 1.0
     denial: float = 0.3
+    advocacy: float = -0.6
     bias: float = 3.0
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5

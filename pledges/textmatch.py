@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,37 +18,80 @@ import ahocorasick
 
 # Endings accepted after a term so plurals and simple inflections match the base form.
 INFLECTIONS = ("", "s", "es", "ed", "d", "ing", "ning", "ned", "n")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[\"'\u2018\u201c(]?[A-Z0-9])|\n+")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])([\"'\u2019\u201d)]*)\s+(?=[\"'\u2018\u201c(]?[A-Z0-9])|()\n+"
+)
 # Abbreviations that end in a period without ending a sentence.
 _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Inc|Corp|Co|Ltd|Jr|Sr|No|vs|U\.S|U\.K|e\.g|i\.e)\.|\b[A-Z]\.)$"
 )
 
 
-def fold(text: str) -> tuple[str, list[int]]:
-    """Canonical form of `text` and, per folded char, its offset in `text`."""
-    out: list[str] = [" "]
-    offsets: list[int] = [0]
-    prev_space = True
-    for i, ch in enumerate(text):
-        if ch.isalnum():
-            low = ch.lower()
-            if len(low) != 1 or not low.isascii():
-                # Strip accents so "Nestlé" and "Nestle" meet; keep other scripts as they are.
-                base = unicodedata.normalize("NFKD", low)
-                low = "".join(c for c in base if not unicodedata.combining(c)) or low
-                low = low[0]
-            out.append(low)
-            offsets.append(i)
-            prev_space = False
-        elif not prev_space:
-            out.append(" ")
-            offsets.append(i)
-            prev_space = True
-    if not prev_space:
-        out.append(" ")
-        offsets.append(len(text))
-    return "".join(out), offsets
+_SPACES = re.compile(" {2,}")
+# ASCII: letters and digits fold to lower case, everything else to a space.
+_ASCII_TABLE: dict[int, str] = {
+    i: (chr(i).lower() if chr(i).isalnum() else " ") for i in range(128)
+}
+_CHAR_CACHE: dict[int, str] = {}
+
+
+def _fold_char(ch: str) -> str:
+    """One character folded to one character: lower case, accents stripped, or a space."""
+    if not ch.isalnum():
+        return " "
+    low = ch.lower()
+    # Strip accents so "Nestlé" and "Nestle" meet; keep other scripts as they are.
+    base = unicodedata.normalize("NFKD", low)
+    low = "".join(c for c in base if not unicodedata.combining(c)) or low
+    return low[0]
+
+
+class Offsets:
+    """Maps a position in folded text back to the original text."""
+
+    __slots__ = ("_breaks", "_shifts", "_limit")
+
+    def __init__(self, breaks: list[int], shifts: list[int], limit: int) -> None:
+        self._breaks = breaks  # folded positions where a collapsed run of spaces ended
+        self._shifts = shifts  # characters removed up to and including that run
+        self._limit = limit
+
+    def __getitem__(self, i: int) -> int:
+        k = bisect_right(self._breaks, i)
+        orig = i + (self._shifts[k - 1] if k else 0) - 1
+        return min(max(orig, 0), self._limit)
+
+
+def fold(text: str) -> tuple[str, Offsets]:
+    """Canonical form of `text` (padded with spaces) and a map back to its offsets.
+
+    Each character folds to exactly one (so positions only move where runs of spaces
+    collapse), which keeps folding a few C-level passes instead of a Python loop.
+    """
+    table = _ASCII_TABLE
+    if not text.isascii():
+        table = dict(_ASCII_TABLE)
+        for ch in set(text):
+            code = ord(ch)
+            if code >= 128:
+                folded_ch = _CHAR_CACHE.get(code)
+                if folded_ch is None:
+                    folded_ch = _CHAR_CACHE.setdefault(code, _fold_char(ch))
+                table[code] = folded_ch
+    padded = " " + text.translate(table) + " "
+    breaks: list[int] = []
+    shifts: list[int] = []
+    removed = 0
+    pieces: list[str] = []
+    last = 0
+    for m in _SPACES.finditer(padded):
+        pieces.append(padded[last : m.start() + 1])
+        removed += m.end() - m.start() - 1
+        breaks.append(m.start() + 1 - (removed - (m.end() - m.start() - 1)))
+        shifts.append(removed)
+        last = m.end()
+    pieces.append(padded[last:])
+    return "".join(pieces), Offsets(breaks, shifts, len(text))
 
 
 def fold_term(term: str) -> str:
@@ -60,10 +104,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
+        end = m.start() + len(m.group(1) or "")
         if _ABBREV.search(text[max(start, m.start() - 6) : m.start()]):
             continue
-        if text[start : m.start()].strip():
-            spans.append((start, m.start()))
+        if text[start:end].strip():
+            spans.append((start, end))
         start = m.end()
     if text[start:].strip():
         spans.append((start, len(text)))
@@ -99,6 +144,8 @@ class Hit:
     start: int
     end: int
     term: int
+    # Where the hit starts in the folded text (for looking at the words before it).
+    fpos: int = 0
 
 
 class Matcher:
@@ -124,7 +171,25 @@ class Matcher:
     def index_of(self, term: str) -> int | None:
         return self._index.get(fold_term(term))
 
-    def find(self, folded: str, offsets: list[int]) -> list[Hit]:
+    def any(self, folded: str) -> bool:
+        """Whether any term occurs (whole word) in a folded text."""
+        if not self.terms:
+            return False
+        for end, (_idx, _length) in self._auto.iter(folded):
+            tail_end = folded.find(" ", end + 1)
+            if tail_end >= 0 and self._whole(folded, end, tail_end):
+                return True
+        return False
+
+    @staticmethod
+    def _whole(folded: str, end: int, tail_end: int) -> bool:
+        tail = folded[end + 1 : tail_end]
+        return tail in INFLECTIONS or (
+            # consonant doubling: scrap -> scrapped, ban -> banning
+            len(tail) > 1 and tail[0] == folded[end] and tail[1:] in ("ed", "ing", "er")
+        )
+
+    def find(self, folded: str, offsets: Offsets) -> list[Hit]:
         """Hits in a folded text (from `fold`), as offsets into the original text."""
         if not self.terms:
             return []
@@ -143,5 +208,5 @@ class Matcher:
                 continue
             o_start = offsets[start + 1]
             o_end = offsets[tail_end - 1] + 1
-            hits.append(Hit(o_start, o_end, idx))
+            hits.append(Hit(o_start, o_end, idx, start + 1))
         return hits
