@@ -1,39 +1,92 @@
-"""Bytes to entries (pure): the only module that imports feedparser."""
+"""Bytes to entries (pure): the only module that imports feedparser.
+
+`parse(content, url=..., headers=...)` turns the bytes of one feed into normalised,
+display-safe entries or raises `ParseError` with a short `kind`:
+
+    empty               nothing but whitespace
+    unsafe_xml          the document declares XML entities (expansion bombs, XXE)
+    unsupported_format  JSON Feed or another non-XML format
+    not_a_feed          an HTML page or any document with no feed in it
+    parse_crash         feedparser raised (the message names the exception class)
+
+What is stored is safe to show and to put in a mail header: titles are plain text with
+tags removed, whitespace (CR/LF included) collapsed; summaries are re-sanitised with nh3
+(an allowlist; http, https and mailto links only); text, titles, ids and links never
+contain `<script` or `javascript:` in any case (see `defang`). Control, zero-width and
+BOM characters are removed and text is NFC-normalised before anything is hashed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import html
+import io
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 import nh3
+from feedparser.encodings import convert_to_utf8
 
 from feeds.errors import ParseError
 
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
+MAX_LINK = 2_000
+MAX_ID = 1_000
+# Entries beyond this in one document are not read (the feed is marked degraded).
+MAX_ENTRIES = 20_000
 FUTURE_SLACK = timedelta(hours=24)
 ANCIENT = datetime(1990, 1, 1, tzinfo=UTC)
 
 # Entity declarations are what make feedparser's loose parser blow up (quadratic
-# expansion); real feeds do not need them.
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
-_TAGS = re.compile(r"<[^>]*>")
-_WS = re.compile(r"\s+")
-_TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ref$|cmpid$)", re.IGNORECASE)
-_ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "dl", "dt", "em", "figcaption",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "q", "s", "small",
-    "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+# expansion) and what external entities need; real feeds do not use them. The check runs
+# on the UTF-8 text feedparser itself would parse, so UTF-16, UTF-32, EBCDIC or a
+# charset header cannot hide a declaration.
+_ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_SINGLE_BYTE = {
+    "iso-8859-1",
+    "latin-1",
+    "latin1",
+    "us-ascii",
+    "ascii",
+    "windows-1252",
+    "cp1252",
+    "iso-8859-15",
 }
+_HTML_START = re.compile(r"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+# C0/C1 controls (tab, LF and CR kept), zero-width and bidi marks, word joiners, BOM,
+# soft hyphen, lone surrogates (which no database accepts).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2028\u2029\u2060-\u2064\ufeff\ud800-\udfff]"
+)
+_TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_JS_SCHEME = re.compile(r"(javascript)\s*:", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+_HAS_SPACE = re.compile(r"\s")
+_HTTP = re.compile(r"^https?://[^\s/]", re.IGNORECASE)
+_TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ref$|cmpid$)", re.IGNORECASE)
+# A bare id like "42" or "post-7" is unique only inside its feed; anything with a scheme
+# or a colon (URLs, tag: and urn: ids) is taken as globally unique.
+_GLOBAL_ID = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S")
+_SAFE_ID = re.compile(r"^[\x21-\x7e]{1,400}$")
+_BENIGN_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "dl", "dt", "em",
+    "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre",
+    "q", "s", "small", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr",
+    "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
+_URL_SCHEMES = {"http", "https", "mailto"}
 
 
 @dataclass(frozen=True)
@@ -58,52 +111,81 @@ class ParsedFeed:
     title: str
     link: str | None
     entries: list[Entry] = field(default_factory=list)
-    # Set when the XML was ill-formed but entries were recovered.
+    # Set when the XML was ill-formed but entries were recovered (or some were dropped).
     degraded_reason: str | None = None
     # Polling hint from the feed itself (sy:updatePeriod / ttl), in seconds.
     update_seconds: int | None = None
 
 
+def defang(value: str) -> str:
+    """Neutralise what could turn text into markup or a script URL if shown unescaped.
+
+    A `<` that could open a tag gets a space after it and `javascript:` becomes
+    `javascript :`; the words stay searchable, nothing can execute.
+    """
+    if "<" in value:
+        value = _TAG_START.sub("< ", value)
+    if ":" in value:
+        value = _JS_SCHEME.sub(r"\1 :", value)
+    return value
+
+
 def clean_text(value: str, limit: int = MAX_TEXT) -> str:
     """Unicode NFC, no control or zero-width characters, bounded length."""
-    value = unicodedata.normalize("NFC", value)
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
     value = _CONTROL.sub("", value)
     return value[:limit]
 
 
-def plain_text(fragment: str) -> str:
-    """HTML fragment to one line of plain text."""
-    no_tags = _TAGS.sub(" ", fragment)
-    return _WS.sub(" ", html.unescape(no_tags)).strip()
+def plain_text(fragment: str, limit: int = MAX_TEXT) -> str:
+    """HTML fragment (or text) to one line of safe plain text."""
+    text = _TAG.sub(" ", fragment) if "<" in fragment else fragment
+    if "&" in text:
+        text = html.unescape(text)
+        # Escaped markup (`&lt;script&gt;`) is markup once unescaped: drop it too.
+        if "<" in text:
+            text = _TAG.sub(" ", text)
+    text = _WS.sub(" ", clean_text(text, limit * 2)).strip()
+    return defang(text)[:limit]
 
 
-def sanitize_html(fragment: str) -> str:
+def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """Allowlist sanitising for display: no scripts, no event handlers, http(s)/mailto links."""
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment,
         tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "abbr": {"title"}},
-        url_schemes={"http", "https", "mailto"},
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        url_relative=("rewrite_with_base", base_url) if base_url else "deny",
     )
+    # Text that merely mentions the scheme is kept, as an entity nobody executes.
+    return _JS_SCHEME.sub(r"\1&#58;", cleaned) if ":" in cleaned else cleaned
 
 
 def canonical_link(url: str) -> str:
     """Lower-case scheme and host, drop the fragment and tracking parameters."""
     parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _TRACKING.match(k)]
-    netloc = parts.netloc.lower()
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+    ]
     path = parts.path or "/"
-    return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query), ""))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
 
 
-def _safe_link(value: str | None) -> str | None:
-    if not value:
+def safe_link(value: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) URL without whitespace or control characters, else None."""
+    if not value or not isinstance(value, str):
         return None
-    value = clean_text(value.strip(), 2_000)
-    return value if re.match(r"^https?://", value, re.IGNORECASE) else None
+    value = _CONTROL.sub("", value).strip()
+    if base and not _HTTP.match(value) and ":" not in value.split("/", 1)[0]:
+        value = urljoin(base, value)
+    if not _HTTP.match(value) or _HAS_SPACE.search(value):
+        return None
+    value = value.replace("<", "%3C").replace(">", "%3E").replace('"', "%22")
+    return _JS_SCHEME.sub(r"\1%3A", value)[:MAX_LINK]
 
 
 def _date(entry: Any, now: datetime) -> datetime | None:
@@ -111,8 +193,8 @@ def _date(entry: Any, now: datetime) -> datetime | None:
         st = entry.get(key)
         if st:
             try:
-                dt = datetime(*st[:6], tzinfo=UTC)
-            except (TypeError, ValueError):
+                dt = datetime(*st[:6]).replace(tzinfo=UTC)
+            except (TypeError, ValueError, OverflowError):
                 continue
             if dt > now + FUTURE_SLACK or dt < ANCIENT:
                 return None
@@ -120,28 +202,82 @@ def _date(entry: Any, now: datetime) -> datetime | None:
     return None
 
 
-def entry_key(entry_id: str | None, link: str | None, title: str, text: str) -> str:
-    """Stable dedupe key: entry id, else canonical link, else a content hash."""
+def content_hash(title: str, text: str) -> str:
+    """What decides whether a stored article changed: its title and plain text."""
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:16]
+
+
+def entry_key(
+    entry_id: str | None, link: str | None, title: str, text: str, scope: str = ""
+) -> str:
+    """Stable dedupe key: entry id, else canonical link, else a content hash.
+
+    Ids that are not globally unique (no scheme, like "42") are scoped by `scope`, the
+    feed's own identity, so two feeds numbering their posts from 1 do not collide. Ids
+    that are URLs are canonicalised like links; ids with unusual characters are hashed.
+    """
     if entry_id:
-        return "id:" + entry_id[:500]
+        if _GLOBAL_ID.match(entry_id):
+            if _HTTP.match(entry_id):
+                entry_id = canonical_link(entry_id)
+        else:
+            entry_id = f"{scope}#{entry_id}"
+        if _SAFE_ID.match(entry_id) and defang(entry_id) == entry_id:
+            return "id:" + entry_id
+        return "idh:" + hashlib.sha256(entry_id.encode("utf-8", "replace")).hexdigest()
     if link:
         return "url:" + canonical_link(link)[:500]
-    digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
-    return "sha:" + digest
+    return "sha:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
 
 def _update_seconds(feed: Any) -> int | None:
-    ttl = feed.get("ttl")
-    if ttl and str(ttl).isdigit():
+    ttl = str(feed.get("ttl", "") or "").strip()
+    if ttl.isdigit() and 0 < int(ttl) < 100_000:
         return int(ttl) * 60
-    period = str(feed.get("sy_updateperiod", "")).strip().lower()
+    period = str(feed.get("sy_updateperiod", "") or "").strip().lower()
     per = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000,
-           "yearly": 31536000}.get(period)
+           "yearly": 31536000}.get(period)  # fmt: skip
     if per is None:
         return None
-    freq = str(feed.get("sy_updatefrequency", "1")).strip()
-    n = int(freq) if freq.isdigit() and int(freq) > 0 else 1
+    freq = str(feed.get("sy_updatefrequency", "1") or "1").strip()
+    n = int(freq) if freq.isdigit() and 0 < int(freq) < 100_000 else 1
     return per // n
+
+
+def _headers(headers: Mapping[str, str] | None, content: bytes) -> dict[str, str]:
+    """Response headers for feedparser, with a mislabelled UTF-8 body relabelled."""
+    out = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    declared = ""
+    ctype = out.get("content-type", "")
+    m = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", ctype, re.IGNORECASE)
+    if m:
+        declared = m.group(1)
+    else:
+        decl = _XML_ENCODING.match(content[:512])
+        if decl:
+            declared = decl.group(1).decode("ascii")
+    # A body declared Latin-1 (or ASCII) that is valid UTF-8 with non-ASCII bytes is
+    # UTF-8: real Latin-1 text almost never forms valid multi-byte sequences.
+    if declared.lower() in _SINGLE_BYTE and not content.isascii():
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            out["content-type"] = "application/xml; charset=utf-8"
+    return out
+
+
+def _to_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, str | None]:
+    """The UTF-8 document feedparser would parse, and any encoding complaint."""
+    info: dict[str, Any] = {}
+    data = convert_to_utf8(headers, content, info)
+    reason = None
+    if info.get("bozo"):
+        exc = info.get("bozo_exception")
+        if type(exc).__name__ not in _BENIGN_BOZO:
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return (data if isinstance(data, bytes) else content), reason
 
 
 def parse(
@@ -150,72 +286,143 @@ def parse(
     url: str = "",
     headers: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> ParsedFeed:
     """Parse feed bytes into normalised entries; raise ParseError when it is not a feed."""
     now = now or datetime.now(UTC)
     if not content.strip():
         raise ParseError("empty response body", url=url, kind="empty")
-    if _ENTITY_DECL.search(content[:65_536]):
-        raise ParseError("feed declares XML entities (refused: entity expansion risk)",
-                         url=url, kind="unsafe_xml")
-    head = content.lstrip()[:1]
-    if head in (b"{", b"["):
-        raise ParseError("JSON is not a supported feed format", url=url, kind="unsupported_format")
-    resp_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    resp_headers = _headers(headers, content)
     try:
-        parsed = feedparser.parse(content, response_headers=resp_headers,
-                                  sanitize_html=True, resolve_relative_uris=True)
+        data, encoding_issue = _to_utf8(content, resp_headers)
+    except Exception as exc:  # never let a hostile body take the process down
+        raise ParseError(
+            f"feed could not be decoded ({type(exc).__name__}: {exc})", url=url, kind="parse_crash"
+        ) from exc
+    body = _strip_declaration(data)
+    if not body.strip(b" \t\r\n\x00"):
+        raise ParseError("empty response body", url=url, kind="empty")
+    if _ENTITY_DECL.search(data):
+        raise ParseError(
+            "feed declares XML entities (refused: entity expansion and external entity risk)",
+            url=url,
+            kind="unsafe_xml",
+        )
+    if body[:1] in (b"{", b"["):
+        raise ParseError(
+            "JSON (JSON Feed?) is not a supported feed format", url=url, kind="unsupported_format"
+        )
+    resp_headers["content-type"] = "application/xml; charset=utf-8"
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(data),
+            response_headers=resp_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
     except Exception as exc:  # feedparser raises on some tiny hostile inputs
-        raise ParseError(f"feed could not be parsed ({type(exc).__name__})",
-                         url=url, kind="parse_crash") from exc
+        raise ParseError(
+            f"feed could not be parsed ({type(exc).__name__}: {str(exc)[:200]})",
+            url=url,
+            kind="parse_crash",
+        ) from exc
+    try:
+        return _build(parsed, data, url, now, max_entries, encoding_issue)
+    except ParseError:
+        raise
+    except Exception as exc:  # odd shapes in feedparser's output
+        raise ParseError(
+            f"feed could not be read ({type(exc).__name__}: {str(exc)[:200]})",
+            url=url,
+            kind="parse_crash",
+        ) from exc
+
+
+def _strip_declaration(data: bytes) -> bytes:
+    body = data.lstrip()
+    if body.startswith(b"<?xml"):
+        end = body.find(b"?>")
+        body = body[end + 2 :].lstrip() if end >= 0 else body
+    return body
+
+
+def _build(
+    parsed: Any, data: bytes, url: str, now: datetime, max_entries: int, encoding_issue: str | None
+) -> ParsedFeed:
     version = parsed.get("version") or ""
     entries_raw = parsed.get("entries") or []
+    exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not version and not entries_raw:
-        reason = "not a feed (looks like HTML)" if b"<html" in content[:4096].lower() else "not a feed"
-        raise ParseError(reason, url=url, kind="not_a_feed")
-    degraded = None
-    if parsed.get("bozo"):
-        exc = parsed.get("bozo_exception")
-        name = type(exc).__name__ if exc is not None else "unknown"
-        if name not in ("CharacterEncodingOverride",):
-            degraded = f"ill-formed feed ({name}: {str(exc)[:200]})"
-    feed = parsed.get("feed", {})
+        head = data[:8192].decode("utf-8", "replace")
+        if _HTML_START.search(head):
+            raise ParseError("not a feed (an HTML page)", url=url, kind="not_a_feed")
+        detail = f" ({type(exc).__name__}: {str(exc)[:200]})" if exc is not None else ""
+        raise ParseError(
+            f"not a feed: no RSS, Atom or RDF document found{detail}", url=url, kind="not_a_feed"
+        )
+    reasons = []
+    if exc is not None and type(exc).__name__ not in _BENIGN_BOZO:
+        reasons.append(f"ill-formed feed ({type(exc).__name__}: {str(exc)[:200]})")
+    if encoding_issue:
+        reasons.append(f"encoding ({encoding_issue})")
+    if len(entries_raw) > max_entries:
+        reasons.append(f"only the first {max_entries} of {len(entries_raw)} entries read")
+        entries_raw = entries_raw[:max_entries]
+    feed = parsed.get("feed") or {}
+    link = safe_link(_str(feed.get("link")), url if _HTTP.match(url) else None)
     result = ParsedFeed(
-        title=clean_text(plain_text(feed.get("title", "") or ""), MAX_TITLE),
-        link=_safe_link(feed.get("link")),
-        degraded_reason=degraded,
+        title=plain_text(_str(feed.get("title")), MAX_TITLE),
+        link=link,
+        degraded_reason="; ".join(reasons) or None,
         update_seconds=_update_seconds(feed),
     )
-    for raw in entries_raw:
-        result.entries.append(_entry(raw, now))
+    scope = canonical_link(link) if link else url
+    result.entries = [_entry(raw, now, scope, link or None) for raw in entries_raw]
     return result
 
 
-def _entry(raw: Any, now: datetime) -> Entry:
-    title = clean_text(plain_text(raw.get("title", "") or ""), MAX_TITLE)
-    body = ""
-    contents = raw.get("content") or []
-    if contents:
-        body = max((c.get("value", "") or "" for c in contents), key=len)
-    summary = raw.get("summary", "") or ""
-    fragment = clean_text(body if len(body) > len(summary) else summary)
-    summary_html = sanitize_html(fragment)
-    text = clean_text(plain_text(fragment))
-    link = _safe_link(raw.get("link"))
-    entry_id = raw.get("id") or None
-    if entry_id is not None:
-        entry_id = clean_text(str(entry_id).strip(), 1_000) or None
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _body(raw: Any) -> tuple[str, str]:
+    """The richest of content and summary, with its media type."""
+    best_value, best_type = "", "text/html"
+    for c in raw.get("content") or []:
+        value = _str(c.get("value"))
+        if len(value) > len(best_value):
+            best_value, best_type = value, _str(c.get("type")) or "text/html"
+    summary = _str(raw.get("summary"))
+    if len(summary) > len(best_value):
+        detail = raw.get("summary_detail") or {}
+        best_value, best_type = summary, _str(detail.get("type")) or "text/html"
+    return best_value, best_type
+
+
+def _entry(raw: Any, now: datetime, scope: str, base: str | None) -> Entry:
+    title = plain_text(_str(raw.get("title")), MAX_TITLE)
+    link = safe_link(_str(raw.get("link")), base)
+    fragment, media_type = _body(raw)
+    fragment = clean_text(fragment)
+    if media_type == "text/plain":
+        summary_html = html.escape(fragment)
+        summary_html = _JS_SCHEME.sub(r"\1&#58;", summary_html)
+        text = plain_text(fragment)
+    else:
+        summary_html = sanitize_html(fragment, link or base)
+        text = plain_text(fragment)
+    raw_id = raw.get("id")
+    entry_id = clean_text(str(raw_id).strip(), MAX_ID) if raw_id else ""
     published = _date(raw, now)
-    key = entry_key(entry_id, link, title, text)
-    content_hash = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()[:16]
+    key = entry_key(entry_id or None, link, title, text, scope)
     return Entry(
         key=key,
         title=title,
         link=link,
-        entry_id=entry_id,
+        entry_id=defang(entry_id) or None,
         summary_html=summary_html,
         text=text,
         published=published,
         published_estimated=published is None,
-        content_hash=content_hash,
+        content_hash=content_hash(title, text),
     )

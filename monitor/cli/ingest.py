@@ -2,33 +2,96 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+from contextlib import ExitStack
+
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from monitor.cli.app import App, pass_app
-from monitor.pipeline import ingest_files
+from monitor.pipeline import SourceResult, expand_inputs, ingest_files
+
+log = logging.getLogger(__name__)
+
+# Fewer inputs than this print one line each even on a terminal.
+PROGRESS_MIN_FILES = 20
+
+
+def _line(res: SourceResult) -> str:
+    if res.error:
+        return f"rejected {res.source}: {res.error}"
+    note = f" (degraded: {res.degraded})" if res.degraded else ""
+    return (
+        f"{res.source}: {res.entries} entries, {res.new} new, {res.updated} updated, "
+        f"{res.flags} new flags{note}"
+    )
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Parser processes (default: one per core; 0 or 1 parses in-process).",
+)
 @pass_app
-def ingest(app: App, inputs: tuple[str, ...]) -> None:
-    """Parse feed files once, store new articles, flag them and print a summary.
+def ingest(app: App, inputs: tuple[str, ...], workers: int | None) -> None:
+    """Parse feed files (or every file under a directory) once, store new articles, flag
+    them and print a summary.
 
     Exits 0 when every input was read, 1 when some were rejected (each named with its
-    reason; the rest are stored).
+    reason; the rest are stored). On a terminal, large ingests show a progress bar.
     """
-    report = ingest_files(db=app.db, paths=list(inputs))
-    for res in report.sources:
-        if res.error:
-            click.echo(f"rejected {res.source}: {res.error}", err=True)
+    paths = expand_inputs(inputs)
+    if not paths:
+        raise click.UsageError("no files found in the given directories")
+    tty = sys.stderr.isatty() and len(paths) >= PROGRESS_MIN_FILES
+    with ExitStack() as stack:
+        if tty:
+            progress = stack.enter_context(Progress(
+                TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[articles]} new articles"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            ))  # fmt: skip
+            task = progress.add_task("ingest", total=len(paths), articles=0)
+            new_total = 0
+
+            def on_progress(res: SourceResult) -> None:
+                nonlocal new_total
+                new_total += res.new
+                progress.update(task, advance=1, articles=new_total)
+                if res.error or res.degraded:
+                    progress.console.print(_line(res), markup=False, highlight=False)
         else:
-            note = f" (degraded: {res.degraded})" if res.degraded else ""
-            click.echo(f"{res.source}: {res.entries} entries, {res.new} new, "
-                       f"{res.updated} updated, {res.flags} new flags{note}")
+
+            def on_progress(res: SourceResult) -> None:
+                click.echo(_line(res), err=bool(res.error))
+
+        try:
+            report = ingest_files(db=app.db, paths=paths, on_progress=on_progress, workers=workers)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            log.debug("ingest stopped", exc_info=True)
+            raise click.ClickException(
+                f"ingest stopped ({type(exc).__name__}: {exc}); articles of the batches "
+                "written so far are kept, and running the same ingest again completes it"
+            ) from exc
     ok = len(report.sources) - len(report.rejected)
-    click.echo(f"ingested {ok}/{len(report.sources)} inputs: {report.new} new articles, "
-               f"{report.flags} new flags")
+    click.echo(
+        f"ingested {ok}/{len(report.sources)} inputs: {report.new} new articles, "
+        f"{report.flags} new flags"
+    )
     if report.rejected:
+        reasons: dict[str, int] = {}
+        for res in report.rejected:
+            kind = (res.error or "").split(":", 1)[0]
+            reasons[kind] = reasons.get(kind, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items()))
+        click.echo(f"rejected {len(report.rejected)} inputs: {summary}", err=True)
         raise SystemExit(1)
 
 

@@ -1,0 +1,104 @@
+"""Realistic synthetic feed files for the ingest benchmarks (deterministic for a seed).
+
+Items read like news summaries: a headline, two to five sentences of HTML with links and
+emphasis, a date, a guid. About one item in six names a catalogue company together with
+its pledge's subject (and sometimes a breach or rollback cue), so detection has work.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+COMPANIES = [
+    ("Amazon", "facial recognition", "police"),
+    ("Microsoft", "carbon negative", "emissions"),
+    ("Shell", "carbon intensity", "energy products sold"),
+    ("Unilever", "virgin plastic", "packaging"),
+    ("McDonald's", "Russia", "restaurants"),
+    ("Google", "weapons", "AI principles"),
+    ("Nestlé", "child labour", "cocoa"),
+    ("Walmart", "racial equity", "center"),
+    ("BP", "oil and gas production", "upstream"),
+    ("Meta", "face recognition", "Facebook"),
+]
+CUES = [
+    "despite its pledge",
+    "quietly dropped",
+    "scaled back",
+    "a whistleblower alleges",
+    "according to internal documents",
+    "continued to sell",
+    "missed the target",
+    "reaffirmed",
+    "announced",
+]
+FILLER = [
+    "Analysts said the figures were broadly in line with expectations for the quarter.",
+    "The regulator is expected to publish its final decision early next year.",
+    "Shares closed slightly higher in afternoon trading on the news.",
+    "Officials declined to give a timetable for the next round of talks.",
+    "The report draws on interviews with more than forty people familiar with the matter.",
+    "Local councils have asked for more money to cover rising energy and staff costs.",
+    "The company will publish its annual sustainability report in the spring.",
+    "Unions welcomed the agreement but warned that details were still to be settled.",
+    "Consumer groups said prices had risen faster than wages for a third year running.",
+    "The court adjourned the hearing until next month to allow new evidence to be filed.",
+    "Researchers cautioned that the sample was small and the results preliminary.",
+    "Several suppliers said they had not been told about the change in advance.",
+]
+TOPICS = ["Markets", "Energy", "Technology", "Retail", "Policy", "Climate", "Labour", "Courts"]
+
+
+def _paragraph(rng: random.Random, lead: str | None) -> str:
+    sentences = rng.sample(FILLER, rng.randint(2, 5))
+    if lead:
+        sentences.insert(0, lead)
+    words = " ".join(sentences)
+    link = f'<a href="https://news.example.org/{rng.randint(1, 10**6)}">more</a>'
+    return f"<p>{words}</p><p><em>{rng.choice(TOPICS)}</em> {link}</p>"
+
+
+def feed_xml(index: int, items: int, seed: int = 7) -> bytes:
+    """One RSS 2.0 feed with `items` entries."""
+    rng = random.Random(seed * 100_003 + index)
+    base = datetime(2025, 3, 1, tzinfo=UTC)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
+        f"<title>Outlet {index}</title><link>https://outlet{index}.example.org/</link>",
+        "<description>Synthetic news for benchmarks</description>",
+    ]
+    for j in range(items):
+        lead = None
+        title = f"{rng.choice(TOPICS)}: {rng.choice(FILLER)[:60]}"
+        if rng.random() < 0.17:
+            company, subject, scope = rng.choice(COMPANIES)
+            cue = rng.choice(CUES)
+            title = f"{company} {cue} on {subject}"
+            lead = (
+                f"{company} {cue}, and its {subject} work for {scope} drew new scrutiny this week."
+            )
+        when = base - timedelta(minutes=rng.randint(0, 500_000))
+        link = f"https://outlet{index}.example.org/{when:%Y/%m/%d}/story-{index}-{j}"
+        out.append(
+            f"<item><title>{escape(title)}</title><link>{link}</link>"
+            f"<description>{escape(_paragraph(rng, lead))}</description>"
+            f"<pubDate>{format_datetime(when)}</pubDate>"
+            f'<guid isPermaLink="true">{link}</guid></item>'
+        )
+    out.append("</channel></rss>\n")
+    return "".join(out).encode("utf-8")
+
+
+def write_feeds(folder: Path, files: int, items: int, seed: int = 7) -> list[Path]:
+    """Write `files` feed files of `items` entries each; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(files):
+        path = folder / f"feed-{i:05d}.xml"
+        path.write_bytes(feed_xml(i, items, seed))
+        paths.append(path)
+    return paths
