@@ -21,6 +21,8 @@ class Feed(SQLModel, table=True):
     url: str = Field(unique=True, index=True)
     name: str | None = None
     site_url: str | None = None
+    # Folder from OPML (nested folders joined with "/").
+    category: str | None = None
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     # Conditional GET validators from the last 200.
     etag: str | None = None
@@ -41,6 +43,9 @@ class Feed(SQLModel, table=True):
     # Parsed but ill-formed (bozo) with entries recovered.
     degraded_reason: str | None = Field(default=None, sa_column=Column(Text))
     permanent_redirects: int = 0
+    # Where those consecutive permanent redirects (301/308) led; the URL moves there
+    # once they repeat (see feeds/health.py).
+    moved_to: str | None = None
     gone: bool = False
     entry_count: int = 0
 

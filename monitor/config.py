@@ -7,6 +7,7 @@ over the file; the command line (`--db`) wins over both.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -39,6 +40,10 @@ class FeedSettings(_Section):
     allow_private_addresses: bool = Field(
         False, description="Allow feeds on loopback, private and link-local addresses"
     )
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDR ranges allowed even though not public, e.g. an intranet feed server",
+    )
     concurrency: int = Field(32, ge=1, le=1000, description="Fetches in flight at once")
     per_host: int = Field(2, ge=1, le=100, description="Fetches in flight per host")
     max_bytes: int = Field(10_000_000, ge=1024, description="Cap on a decoded response body")
@@ -46,11 +51,26 @@ class FeedSettings(_Section):
     read_timeout: float = Field(10.0, gt=0, description="Seconds between bytes")
     total_timeout: float = Field(30.0, gt=0, description="Wall-clock seconds per fetch")
     interval_minutes: int = Field(30, ge=5, description="Default polling interval per feed")
+    min_interval_seconds: int = Field(
+        300,
+        ge=1,
+        description="Floor on any feed's polling interval (5 min; lower it only for tests)",
+    )
     max_backoff_hours: float = Field(24.0, gt=0, description="Longest wait after failures")
     user_agent: str = Field(
         "pledgewatch/0.1 (+https://github.com/pledgewatch/pledgewatch)",
         description="User-Agent header on every fetch",
     )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for net in v:
+            try:
+                ipaddress.ip_network(net.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a CIDR network: {net!r}") from exc
+        return [n.strip() for n in v]
 
 
 class DetectSettings(_Section):

@@ -1,0 +1,122 @@
+"""Subscriptions: adding, finding, listing and removing Feed rows (in the caller's session).
+
+URLs reach these functions already checked (feeds.addresses.check_feed_url); removing a
+feed keeps its articles, which only lose the link to the feed row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from feeds.errors import FeedError
+from feeds.health import health_state
+from feeds.models import ArticleSource, Feed
+from feeds.opml import OpmlFeed
+
+
+class FeedExistsError(FeedError):
+    kind = "exists"
+
+
+@dataclass
+class ImportReport:
+    """What importing a list of subscriptions did."""
+
+    added: list[Feed] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def get_feed_by_url(session: Session, url: str) -> Feed | None:
+    return session.exec(select(Feed).where(Feed.url == url)).first()
+
+
+def add_feed(
+    session: Session,
+    *,
+    url: str,
+    name: str | None = None,
+    category: str | None = None,
+    site_url: str | None = None,
+    interval_seconds: int = 1800,
+    now: datetime | None = None,
+) -> Feed:
+    """Subscribe to a (checked, normalised) URL; due at once. Raises FeedExistsError."""
+    existing = get_feed_by_url(session, url)
+    if existing is not None:
+        raise FeedExistsError(f"already subscribed as feed {existing.id}", url=url)
+    now = now or datetime.now(UTC)
+    feed = Feed(
+        url=url,
+        name=name or None,
+        category=category or None,
+        site_url=site_url or None,
+        created_at=now,
+        interval_seconds=interval_seconds,
+        next_due_at=None,
+    )
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def find_feed(session: Session, id_or_url: str) -> Feed | None:
+    """A feed by its id or its exact URL."""
+    text = id_or_url.strip()
+    if text.isdigit():
+        return session.get(Feed, int(text))
+    return get_feed_by_url(session, text)
+
+
+def remove_feed(session: Session, feed: Feed) -> None:
+    """Unsubscribe; the articles stay, their source rows lose the feed id."""
+    session.execute(
+        update(ArticleSource).where(col(ArticleSource.feed_id) == feed.id).values(feed_id=None)
+    )
+    session.delete(feed)
+    session.flush()
+
+
+def list_feeds(session: Session) -> list[Feed]:
+    return list(session.exec(select(Feed).order_by(col(Feed.id))).all())
+
+
+def feed_health(feed: Feed) -> dict[str, Any]:
+    """The health of one feed as a plain dict (CLI table, JSON, API)."""
+    return {
+        "id": feed.id,
+        "name": feed.name or "",
+        "url": feed.url,
+        "category": feed.category or "",
+        "state": health_state(feed),
+        "last_fetch": _as_utc(feed.last_fetch_at),
+        "last_success": _as_utc(feed.last_success_at),
+        "http_status": feed.last_status,
+        "consecutive_errors": feed.consecutive_errors,
+        "failing_since": _as_utc(feed.failing_since),
+        "next_due": _as_utc(feed.next_due_at),
+        "entries": feed.entry_count,
+        "error_kind": feed.error_kind or "",
+        "last_error": feed.last_error or "",
+        "degraded": feed.degraded_reason or "",
+        "gone": feed.gone,
+    }
+
+
+def to_opml_feeds(feeds: list[Feed]) -> list[OpmlFeed]:
+    """Feeds in the shape OPML export takes."""
+    return [
+        OpmlFeed(url=f.url, title=f.name or "", site_url=f.site_url, category=f.category)
+        for f in feeds
+    ]
