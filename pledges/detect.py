@@ -354,9 +354,13 @@ class Detector:
 
     @staticmethod
     def _negated(folded: str, hit: Hit) -> bool:
-        """A negation word among the three words before the hit."""
+        """A negation among the three words before the hit, or "no" right after it."""
         words = folded[max(0, hit.fpos - 40) : hit.fpos].split()[-3:]
-        return any(w in NEGATION for w in words)
+        if any(w in NEGATION for w in words):
+            return True
+        after = folded[hit.fpos : hit.fpos + 80].split()
+        n = len(folded[hit.fpos : hit.fend].split()) if hit.fend else 1
+        return len(after) > n and after[n] in ("no", "nothing", "none")
 
     def _subject_sentences(self, art: _Article, pi: int) -> tuple[set[int], set[int]]:
         """Sentences naming the pledge's subject: exact phrase (or product), and loose."""

@@ -144,8 +144,9 @@ class Hit:
     start: int
     end: int
     term: int
-    # Where the hit starts in the folded text (for looking at the words before it).
+    # Where the hit starts and ends in the folded text (for looking at nearby words).
     fpos: int = 0
+    fend: int = 0
 
 
 class Matcher:
@@ -208,5 +209,5 @@ class Matcher:
                 continue
             o_start = offsets[start + 1]
             o_end = offsets[tail_end - 1] + 1
-            hits.append(Hit(o_start, o_end, idx, start + 1))
+            hits.append(Hit(o_start, o_end, idx, start + 1, tail_end))
         return hits
