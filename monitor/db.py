@@ -135,10 +135,13 @@ def _alembic_config(conn: Connection) -> Any:
 def _upgrade(conn: Connection) -> None:
     from alembic import command
 
+    from monitor.search import ensure_search_index
+
     tables = set(inspect(conn).get_table_names())
     cfg = _alembic_config(conn)
     if "alembic_version" in tables:
         command.upgrade(cfg, "head")
+        ensure_search_index(conn)
         return
     ours = {t for t in SQLModel.metadata.tables}
     if tables & ours:
@@ -149,6 +152,7 @@ def _upgrade(conn: Connection) -> None:
     # A new database: create the current schema and record it as the newest version.
     SQLModel.metadata.create_all(conn)
     command.stamp(cfg, "head")
+    ensure_search_index(conn)
 
 
 def open_database(url: str) -> Database:

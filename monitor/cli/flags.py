@@ -9,7 +9,7 @@ from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, to_json
 from monitor.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
-from monitor.review import ReviewError, review_flag
+from monitor.review import RESPONSES, ReviewError, review_flag
 
 
 @click.group()
@@ -88,8 +88,9 @@ def show(app: App, flag_id: int, fmt: str) -> None:
     art = f["article"]
     out.print(Text(f"Flag #{f['id']}: possible {f['kind']} of {f['pledge_id']} ({f['company']})",
                    style="bold"))
-    out.print(f"score {f['score']:.2f} · status {f['status']}"
-              + (f" · company response: {f['response']}" if f["response"] else ""))
+    out.print(Text(f"score {f['score']:.2f} · status {f['status']}"
+                   + (f" · company response: {f['response']}" if f["response"] else "")
+                   + (f" ({f['response_source']})" if f.get("response_source") else "")))
     out.print(Text(f"{art['title']}", style="bold"))
     pub = art["published"]
     out.print(Text(f"{pub:%Y-%m-%d} · {art['url'] or ''}"))
@@ -115,21 +116,33 @@ def show(app: App, flag_id: int, fmt: str) -> None:
 @click.option("--reopen", "decision", flag_value="open", help="Back to open.")
 @click.option("--note", default="", help="Why (kept in the review log).")
 @click.option("--reviewer", envvar="PLEDGEWATCH_REVIEWER", default="", help="Who decides.")
+@click.option("--response", type=click.Choice(RESPONSES),
+              help="The company's reported response to the allegation.")
+@click.option("--response-source", metavar="URL", help="Where that response was reported.")
+@click.option("--expected-version", type=int, metavar="N",
+              help="Refuse if the flag's review version is no longer N (someone reviewed it).")
 @pass_app
-def review(app: App, flag_id: int, decision: str | None, note: str, reviewer: str) -> None:
-    """Record a review decision (append-only); the flag's status becomes the decision."""
-    if decision is None:
-        raise click.UsageError("give one of --confirm, --dismiss or --reopen")
+def review(app: App, flag_id: int, decision: str | None, note: str, reviewer: str,
+           response: str | None, response_source: str | None,
+           expected_version: int | None) -> None:
+    """Record a review decision (append-only); the flag's status becomes the decision.
+
+    With --response (and --response-source) the company's reply is recorded too, or alone.
+    """
+    if decision is None and response is None:
+        raise click.UsageError("give one of --confirm, --dismiss or --reopen, or --response")
     import getpass
 
     reviewer = reviewer or getpass.getuser()
     try:
         with app.db.write() as session:
             review_flag(session=session, flag_id=flag_id, decision=decision, note=note,
-                        reviewer=reviewer)
+                        reviewer=reviewer, response=response, response_source=response_source,
+                        expected_version=expected_version)
     except ReviewError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"flag #{flag_id} {decision}")
+    done = [d for d in (decision, f"response {response}" if response else None) if d]
+    click.echo(f"flag #{flag_id} {', '.join(done)}")
 
 
 COMMANDS = [flags]

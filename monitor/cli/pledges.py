@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, pass_app, to_json
-from monitor.queries import get_pledge, list_pledges
+from monitor.queries import PLEDGE_STATUSES, get_pledge, list_pledges
+
+_MARK = {"made": "●", "event": "◆", "ends": "■", "incident": "▲"}
 
 
 @click.group()
@@ -15,13 +18,14 @@ def pledges() -> None:
 
 @pledges.command("list")
 @click.option("--company", help="Company name or alias.")
-@click.option("--status", type=click.Choice(["active", "expired", "withdrawn", "fulfilled"]))
+@click.option("--status", type=click.Choice(PLEDGE_STATUSES))
+@click.option("--retired", is_flag=True, help="Include pledges removed from the catalogue.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_app
-def list_(app: App, company: str | None, status: str | None, fmt: str) -> None:
-    """List pledges with their status and flag counts."""
+def list_(app: App, company: str | None, status: str | None, retired: bool, fmt: str) -> None:
+    """List pledges with their status and open and confirmed flag counts."""
     with app.db.session() as session:
-        rows = list_pledges(session, company=company, status=status)
+        rows = list_pledges(session, company=company, status=status, include_retired=retired)
     emit(
         rows,
         ["id", "company", "kind", "status", "made_on", "open_flags", "confirmed_flags", "title"],
@@ -37,7 +41,7 @@ def list_(app: App, company: str | None, status: str | None, fmt: str) -> None:
 )
 @pass_app
 def show(app: App, pledge_id: str, fmt: str) -> None:
-    """Show one pledge: statement, sources, history and flags."""
+    """Show one pledge: statement, sources, timeline, confirmed breaches and flags."""
     with app.db.session() as session:
         data = get_pledge(session, pledge_id)
     if data is None:
@@ -48,27 +52,47 @@ def show(app: App, pledge_id: str, fmt: str) -> None:
         click.echo(to_json(data))
         return
     out = console()
-    out.print(f"[bold]{data['title']}[/bold]  ({data['id']})")
+    out.print(Text(data["title"], style="bold").append(f"  ({data['id']})", style=""))
     out.print(
-        f"{data['company']['name']} · {data['kind']} · {data['status']} · "
-        f"made {data['made_on']}"
-        + (f" · until {data['effective_until']}" if data["effective_until"] else "")
+        Text(
+            f"{data['company']['name']} · {data['kind']} · {data['status']} · "
+            f"made {data['made_on']}"
+            + (f" · until {data['effective_until']}" if data["effective_until"] else "")
+            + (" · retired from the catalogue" if data["retired"] else "")
+        )
     )
-    out.print(data["statement"], markup=False)
-    out.print("\n[bold]Sources[/bold]")
+    out.print(Text(data["statement"]))
+    out.print(Text("\nSources", style="bold"))
     for s in data["sources"]:
-        out.print(f"  {s}", markup=False)
-    out.print("\n[bold]History[/bold]")
-    out.print(f"  {data['made_on']}  pledge made", markup=False)
-    for e in data["history"]:
-        out.print(f"  {e['date']}  {e['event']}", markup=False)
-    out.print(f"\n[bold]Flags[/bold] ({len(data['flags'])}, {len(data['confirmed'])} confirmed)")
+        out.print(Text(f"  {s}"))
+    out.print(Text("\nTimeline", style="bold"))
+    for e in data["timeline"]:
+        style = "bold red" if e["status"] == "confirmed" else ""
+        line = Text(f"  {e['date']}  {_MARK[e['kind']]} ").append(e["text"], style=style)
+        if e["flag_ids"]:
+            line.append(f"  (flags {', '.join(f'#{i}' for i in e['flag_ids'])})")
+        out.print(line)
+    confirmed = data["confirmed"]
+    out.print(Text(f"\nConfirmed breaches and rollbacks ({len(confirmed)})", style="bold"))
+    if not confirmed:
+        out.print(Text("  none confirmed"))
+    for f in confirmed:
+        pub = f["article"]["published"]
+        line = Text(f"  #{f['id']} {f['kind']} {pub:%Y-%m-%d} {f['article']['title']}")
+        if f["response"]:
+            line.append(f" · company response: {f['response']}")
+            if f["response_source"]:
+                line.append(f" ({f['response_source']})")
+        out.print(line)
+    open_n = sum(1 for f in data["flags"] if f["status"] == "open")
+    out.print(Text(f"\nFlags ({len(data['flags'])}, {open_n} open)", style="bold"))
     for f in data["flags"]:
         pub = f["article"]["published"]
         out.print(
-            f"  #{f['id']} {f['kind']} {f['score']:.2f} [{f['status']}] "
-            f"{pub:%Y-%m-%d} {f['article']['title']}",
-            markup=False,
+            Text(
+                f"  #{f['id']} {f['kind']} {f['score']:.2f} [{f['status']}] "
+                f"{pub:%Y-%m-%d} {f['article']['title']}"
+            )
         )
 
 

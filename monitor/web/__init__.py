@@ -1,0 +1,1 @@
+"""Web pages rendered on the server (Jinja2, autoescaped), readable without JavaScript."""

@@ -1,0 +1,291 @@
+"""The web pages: pledges, a pledge, a flag, the review inbox, search and sign-in."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from monitor.api.deps import check_caller, clean, context
+from monitor.queries import (
+    FlagFilter,
+    count_flags,
+    get_flag,
+    get_pledge,
+    list_flags,
+    list_pledges,
+)
+from monitor.review import RESPONSES, ReviewError, StaleReviewError, UnknownFlagError, review_flag
+from monitor.search import count_articles, search_articles
+from monitor.web.render import render
+from monitor.web.session import (
+    WebUser,
+    current_user,
+    safe_next,
+    sign_in,
+    sign_out,
+    valid_form,
+)
+
+router = APIRouter(include_in_schema=False)
+INBOX_PAGE = 25
+SEARCH_PAGE = 20
+
+
+def _page(
+    request: Request, template: str, user: WebUser | None, status_code: int = 200, **ctx: Any
+) -> HTMLResponse:
+    return render(
+        template, status_code, user=user, path=request.url.path, responses=RESPONSES, **ctx
+    )
+
+
+def _error(
+    request: Request, user: WebUser | None, status_code: int, title: str, message: str
+) -> HTMLResponse:
+    return _page(request, "error.html.j2", user, status_code, title=title, message=message)
+
+
+def _viewer(request: Request) -> tuple[WebUser | None, Response | None]:
+    """The signed-in user, or a redirect to sign-in when reads are not public."""
+    user = current_user(request)
+    if user is None and not context(request).settings.api.public_reads:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return None, RedirectResponse(f"/signin?next={_quote(target)}", status_code=303)
+    return user, None
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="/")
+
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    if value is None or not value.strip().isdigit() or len(value.strip()) > 9:
+        return default
+    return int(value.strip())
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if value and value.strip() else None
+    except ValueError:
+        return None
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    with context(request).db.session() as session:
+        pledges = list_pledges(session)
+    return _page(request, "pledges.html.j2", user, pledges=pledges)
+
+
+@router.get("/pledges/{pledge_id}", response_class=HTMLResponse)
+def pledge_page(request: Request, pledge_id: str) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    with context(request).db.session() as session:
+        data = get_pledge(session, clean(pledge_id) or "")
+    if data is None:
+        return _error(
+            request, user, 404, "Pledge not found", f"There is no pledge with id “{pledge_id}”."
+        )
+    return _page(request, "pledge.html.j2", user, p=data)
+
+
+@router.get("/flags/{flag_id}", response_class=HTMLResponse)
+def flag_page(request: Request, flag_id: str) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    fid = _int(flag_id)
+    data = None
+    if fid is not None:
+        with context(request).db.session() as session:
+            data = get_flag(session, fid)
+    if data is None:
+        return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
+    return _page(request, "flag.html.j2", user, f=data)
+
+
+@router.post("/flags/{flag_id}/review", response_class=HTMLResponse)
+def review_post(
+    request: Request,
+    flag_id: str,
+    decision: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    response: Annotated[str, Form()] = "",
+    response_source: Annotated[str, Form()] = "",
+    expected_version: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    user = current_user(request)
+    if user is None:
+        return _error(
+            request,
+            None,
+            401,
+            "Sign in to review",
+            "Your session has ended or you are not signed in. Sign in with your "
+            "token, then review the flag again.",
+        )
+    if not valid_form(request, csrf):
+        return _error(
+            request,
+            user,
+            403,
+            "Form expired",
+            "This form does not belong to your session. Reload the page and try again.",
+        )
+    fid = _int(flag_id)
+    if fid is None:
+        return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
+    try:
+        with context(request).db.write() as session:
+            review_flag(
+                session=session,
+                flag_id=fid,
+                decision=decision or None,
+                note=(note or "").strip(),
+                reviewer=user.name,
+                response=response or None,
+                response_source=response_source or None,
+                expected_version=_int(expected_version),
+            )
+    except UnknownFlagError:
+        return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
+    except StaleReviewError as exc:
+        return _page(
+            request,
+            "stale.html.j2",
+            user,
+            409,
+            flag_id=fid,
+            status=exc.current_status,
+            message=str(exc),
+        )
+    except ReviewError as exc:
+        return _error(request, user, 422, "Review not recorded", str(exc))
+    return RedirectResponse(safe_next(next, f"/flags/{fid}"), status_code=303)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(request: Request, page: str | None = None) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    number = max(1, _int(page, 1) or 1)
+    filt = FlagFilter(status="open", limit=INBOX_PAGE, offset=(number - 1) * INBOX_PAGE)
+    with context(request).db.session() as session:
+        flags = list_flags(session, filt)
+        total = count_flags(session, filt)
+    return _page(
+        request,
+        "inbox.html.j2",
+        user,
+        flags=flags,
+        total=total,
+        page=number,
+        pages=max(1, -(-total // INBOX_PAGE)),
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    q: str | None = None,
+    company: str | None = None,
+    pledge: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    page: str | None = None,
+) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    text = clean(q) or ""
+    number = max(1, _int(page, 1) or 1)
+    args: dict[str, Any] = {
+        "company": clean(company),
+        "pledge": clean(pledge),
+        "since": _date(since),
+        "until": _date(until),
+    }
+    hits: list[dict[str, Any]] = []
+    total = 0
+    if text:
+        with context(request).db.session() as session:
+            hits = search_articles(
+                session, text, limit=SEARCH_PAGE, offset=(number - 1) * SEARCH_PAGE, **args
+            )
+            total = count_articles(session, text, **args)
+    form = {
+        "q": text,
+        "company": company or "",
+        "pledge": pledge or "",
+        "since": since or "",
+        "until": until or "",
+    }
+    return _page(
+        request,
+        "search.html.j2",
+        user,
+        form=form,
+        hits=hits,
+        total=total,
+        page=number,
+        pages=max(1, -(-total // SEARCH_PAGE)),
+    )
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, next: str | None = None) -> Response:
+    return _page(
+        request, "signin.html.j2", current_user(request), next=safe_next(next), problem=None
+    )
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(
+    request: Request,
+    token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    token = clean(token) or ""
+    result = check_caller(context(request), token)
+    if not result.ok:
+        problem = (
+            "That token has been revoked."
+            if result.status == "revoked"
+            else "That token is not valid."
+        )
+        return _page(
+            request,
+            "signin.html.j2",
+            None,
+            403 if result.status == "revoked" else 401,
+            next=safe_next(next),
+            problem=problem,
+        )
+    out = RedirectResponse(safe_next(next, "/inbox"), status_code=303)
+    sign_in(out, request, token)
+    return out
+
+
+@router.post("/signout", response_class=HTMLResponse)
+def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    if not valid_form(request, csrf):
+        return _error(
+            request, current_user(request), 403, "Form expired", "Reload the page and try again."
+        )
+    out = RedirectResponse("/", status_code=303)
+    sign_out(out)
+    return out
