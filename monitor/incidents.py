@@ -1,30 +1,266 @@
-"""Grouping flags into incidents: one story about one pledge across outlets."""
+"""Grouping flags into incidents: one story about one pledge, however many outlets ran it.
+
+Two flags on the same pledge belong to the same story when their articles were published
+within `WINDOW` of each other and their words overlap: the Jaccard similarity of the
+sets of content words (casefolded, stop words dropped, cut to their first `PREFIX`
+letters so that "recycled" meets "recycling") of title plus text is at least
+`THRESHOLD`. Grouping is single-link: a flag joins the story of the most similar
+earlier flag that qualifies.
+
+The threshold was measured on the labelled development corpus and the sample feeds
+(`tests/monitor/test_incidents.py` repeats the measurement; stories judged by reading
+them in `tests/data/incidents/stories.json`). Outlets that rewrite a story in their own
+words share few exact words: the 23 same-story pairs scored 0.093 to 0.361, the two pairs
+of different stories on one pledge within the window at most 0.051. The window and the
+pledge do much of the work: 44 of 57 pairs of different stories on one pledge further
+apart than the window score above the threshold too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from feeds.models import Article
 from monitor.models import Flag, Incident
+from monitor.queries import as_utc
+
+WINDOW = timedelta(days=14)
+THRESHOLD = 0.08
+PREFIX = 4
+
+_WORD = re.compile(r"[^\W_]+")
+# Function words and the vocabulary of reporting itself: they say nothing about the story.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am amid an and any are as at be because
+    been before being below between both but by can could did do does doing down during
+    each few for from further had has have having he her here hers him his how i if in into
+    is it its itself just me more most my no nor not now of off on once only or other our
+    ours out over own per same she should so some such than that the their theirs them then
+    there these they this those through to too under until up very via was we were what
+    when where which while who whom why will with would you your yours
+    says said say report reports reported according new week weeks year years""".split()
+)
+
+
+def story_words(title: str, text: str) -> frozenset[str]:
+    """The content words of an article, normalised for comparing stories."""
+    raw = unicodedata.normalize("NFKC", f"{title} {text}").casefold()
+    return frozenset(w[:PREFIX] for w in _WORD.findall(raw) if len(w) > 1 and w not in STOP_WORDS)
+
+
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two word sets (0 when both are empty)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+@dataclass(frozen=True)
+class Story:
+    """One flag as the grouping sees it."""
+
+    key: int
+    pledge_id: str
+    published: datetime
+    words: frozenset[str]
+    incident_id: int | None = None
+
+
+@dataclass
+class Grouping:
+    """Where each ungrouped story goes: an existing incident, or a new one."""
+
+    joins: dict[int, int] = field(default_factory=dict)
+    # Each new incident as story keys, its first (earliest) story first.
+    new_groups: list[list[int]] = field(default_factory=list)
+
+
+def group_stories(
+    grouped: Iterable[Story],
+    ungrouped: Iterable[Story],
+    *,
+    threshold: float = THRESHOLD,
+    window: timedelta = WINDOW,
+) -> Grouping:
+    """Assign each ungrouped story to the incident of its best match, or start a new one.
+
+    Stories are taken in publication order; each is compared with every story of the
+    same pledge published within `window` (already grouped ones and those placed before
+    it), and joins the most similar one scoring at least `threshold`.
+    """
+    by_pledge: dict[str, list[Story]] = {}
+    for s in grouped:
+        if s.incident_id is not None:
+            by_pledge.setdefault(s.pledge_id, []).append(s)
+    # A story's group: ("incident", id) for existing incidents, ("new", index) otherwise.
+    label: dict[int, tuple[str, int]] = {
+        s.key: ("incident", s.incident_id)
+        for pool in by_pledge.values()
+        for s in pool
+        if s.incident_id is not None
+    }
+    out = Grouping()
+    for story in sorted(ungrouped, key=lambda s: (s.published, s.key)):
+        pool = by_pledge.setdefault(story.pledge_id, [])
+        best: Story | None = None
+        best_score = threshold
+        for other in pool:
+            if abs(other.published - story.published) > window:
+                continue
+            score = similarity(story.words, other.words)
+            if score >= best_score and (best is None or score > best_score):
+                best, best_score = other, score
+        if best is None:
+            label[story.key] = ("new", len(out.new_groups))
+            out.new_groups.append([story.key])
+        else:
+            kind, ref = label[best.key]
+            label[story.key] = (kind, ref)
+            if kind == "incident":
+                out.joins[story.key] = ref
+            else:
+                out.new_groups[ref].append(story.key)
+        pool.append(story)
+    return out
+
+
+def _story(flag: Flag, article: Article | None) -> Story:
+    assert flag.id is not None
+    published = (as_utc(article.published_at) if article is not None else None) or as_utc(
+        flag.first_raised_at
+    )
+    assert published is not None
+    words = story_words(article.title, article.text) if article is not None else frozenset()
+    return Story(
+        key=flag.id,
+        pledge_id=flag.pledge_id,
+        published=published,
+        words=words,
+        incident_id=flag.incident_id,
+    )
 
 
 def assign_incidents(
     *, session: Session, flags: Sequence[Flag], now: datetime | None = None
 ) -> None:
-    """Give each new flag an incident (its own, until near-duplicate grouping lands)."""
+    """Put each new flag into the incident of the same story, creating incidents as needed.
+
+    Runs in the caller's write transaction; compares with flags of the same pledges whose
+    articles were published within the window.
+    """
     now = now or datetime.now(UTC)
-    for flag in flags:
-        if flag.incident_id is not None:
-            continue
-        article = session.get(Article, flag.article_id)
-        title = article.title if article is not None else ""
-        incident = Incident(pledge_id=flag.pledge_id, title=title,
-                            first_seen_at=now, last_seen_at=now)
+    new = [f for f in flags if f.incident_id is None]
+    if not new:
+        return
+    session.flush()  # flag ids
+    articles = _articles(session, [f.article_id for f in new])
+    stories = [_story(f, articles.get(f.article_id)) for f in new]
+    lo = min(s.published for s in stories) - WINDOW
+    hi = max(s.published for s in stories) + WINDOW
+    new_ids = {f.id for f in new}
+    rows = session.exec(
+        select(Flag, Article)
+        .join(Article, col(Article.id) == Flag.article_id)
+        .where(
+            col(Flag.pledge_id).in_({f.pledge_id for f in new}),
+            col(Flag.incident_id).is_not(None),
+            col(Article.published_at) >= lo,
+            col(Article.published_at) <= hi,
+        )
+    ).all()
+    grouped = [_story(f, a) for f, a in rows if f.id not in new_ids]
+    grouping = group_stories(grouped, stories)
+
+    by_id = {f.id: f for f in new}
+    touched: dict[int, Incident] = {}
+    for key, incident_id in grouping.joins.items():
+        flag = by_id[key]
+        flag.incident_id = incident_id
+        session.add(flag)
+        incident = touched.get(incident_id) or session.get(Incident, incident_id)
+        if incident is not None:
+            incident.last_seen_at = now
+            touched[incident_id] = incident
+    for keys in grouping.new_groups:
+        leader = by_id[keys[0]]
+        art = articles.get(leader.article_id)
+        incident = Incident(
+            pledge_id=leader.pledge_id,
+            title=art.title if art else "",
+            first_seen_at=now,
+            last_seen_at=now,
+        )
         session.add(incident)
         session.flush()
-        flag.incident_id = incident.id
-        session.add(flag)
+        for key in keys:
+            by_id[key].incident_id = incident.id
+            session.add(by_id[key])
+    for incident in touched.values():
+        session.add(incident)
     session.flush()
+
+
+def _articles(session: Session, ids: Sequence[int]) -> dict[int, Article]:
+    out: dict[int, Article] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        for a in session.exec(select(Article).where(col(Article.id).in_(chunk))).all():
+            assert a.id is not None
+            out[a.id] = a
+    return out
+
+
+def group_flag_rows(flags: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fold flag dicts (monitor.queries shape) into one row per incident, newest first.
+
+    A flag without an incident stands alone. Each row names the best-scoring flag, the
+    number of distinct sources (articles) and outlets, and the statuses of its flags.
+    """
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for f in flags:
+        key = ("incident", f["incident_id"]) if f["incident_id"] is not None else ("flag", f["id"])
+        groups.setdefault(key, []).append(f)
+    rows = []
+    for (kind, ref), members in groups.items():
+        best = max(members, key=lambda f: (f["score"], -f["id"]))
+        dates = [f["article"]["published"] for f in members if f["article"]["published"]]
+        outlets = {s["outlet"] or s["source"] for f in members for s in f["article"]["sources"]}
+        rows.append(
+            {
+                "incident_id": ref if kind == "incident" else None,
+                "first": min(dates) if dates else None,
+                "last": max(dates) if dates else None,
+                "company": best["company"],
+                "pledge_id": best["pledge_id"],
+                "kind": best["kind"],
+                "score": best["score"],
+                "status": status_summary([f["status"] for f in members]),
+                "sources": len({f["article"]["id"] for f in members}),
+                "outlets": sorted(outlets),
+                "title": best["article"]["title"],
+                "best_flag_id": best["id"],
+                "flag_ids": sorted(f["id"] for f in members),
+            }
+        )
+    rows.sort(
+        key=lambda r: (r["last"] or datetime.min.replace(tzinfo=UTC), r["best_flag_id"]),
+        reverse=True,
+    )
+    return rows
+
+
+def status_summary(statuses: Sequence[str]) -> str:
+    """One word when all flags agree, else the counts (`1 confirmed, 2 open`)."""
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

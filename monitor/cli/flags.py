@@ -8,6 +8,7 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, to_json
+from monitor.incidents import group_flag_rows
 from monitor.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
 from monitor.review import RESPONSES, ReviewError, review_flag
 
@@ -42,22 +43,40 @@ def _row(f: dict[str, Any]) -> dict[str, Any]:
 @click.option("--since", metavar="DATE", help="Articles published on or after YYYY-MM-DD.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N flags (table default 50).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--group", is_flag=True,
+              help="One line per incident (a story across outlets): sources and best score.")
 @pass_app
 def list_(app: App, pledge_id: str | None, company: str | None, kind: str | None,
-          status: str | None, since: str | None, limit: int | None, fmt: str) -> None:
+          status: str | None, since: str | None, limit: int | None, fmt: str,
+          group: bool) -> None:
     """List flags, newest article first; json and csv list every match unless --limit."""
     if limit is None and fmt == "table":
         limit = 50
     filt = FlagFilter(pledge=pledge_id, company=company, kind=kind, status=status,
-                      since=parse_date(since, "--since"), limit=limit)
+                      since=parse_date(since, "--since"), limit=None if group else limit)
     with app.db.session() as session:
         rows = list_flags(session, filt)
+    if group:
+        _emit_incidents(group_flag_rows(rows)[:limit], fmt)
+        return
     if fmt == "json":
         emit(rows, [], fmt)
         return
     emit([_row(f) for f in rows],
          ["id", "date", "company", "pledge_id", "kind", "score", "status", "title"]
          + (["url", "evidence"] if fmt == "csv" else []), fmt, title="Flags")
+
+
+def _emit_incidents(incidents: list[dict[str, Any]], fmt: str) -> None:
+    rows = [
+        {**i, "id": i["incident_id"] or f"flag {i['best_flag_id']}",
+         "date": i["last"].strftime("%Y-%m-%d") if i["last"] else "",
+         "best_score": i["score"], "flags": i["flag_ids"]}
+        for i in incidents
+    ]
+    emit(rows, ["id", "date", "company", "pledge_id", "kind", "best_score", "sources", "status",
+                "title"] + (["outlets", "flags"] if fmt == "csv" else []),
+         fmt, title="Incidents", json_rows=incidents)
 
 
 def _highlight(ev: dict[str, Any]) -> Text:
