@@ -29,7 +29,6 @@ class ImportReport:
 
     added: list[Feed] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -71,6 +70,33 @@ def add_feed(
     return feed
 
 
+def import_feeds(
+    session: Session,
+    feeds: list[OpmlFeed],
+    *,
+    interval_seconds: int = 1800,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Subscribe to each (checked) feed not yet subscribed; existing ones are left alone."""
+    report = ImportReport()
+    for f in feeds:
+        if get_feed_by_url(session, f.url) is not None:
+            report.existing.append(f.url)
+            continue
+        report.added.append(
+            add_feed(
+                session,
+                url=f.url,
+                name=f.title,
+                category=f.category,
+                site_url=f.site_url,
+                interval_seconds=interval_seconds,
+                now=now,
+            )
+        )
+    return report
+
+
 def find_feed(session: Session, id_or_url: str) -> Feed | None:
     """A feed by its id or its exact URL."""
     text = id_or_url.strip()
@@ -86,6 +112,12 @@ def remove_feed(session: Session, feed: Feed) -> None:
     )
     session.delete(feed)
     session.flush()
+
+
+def unknown_feed_ids(session: Session, feed_ids: list[int]) -> list[int]:
+    """Those of `feed_ids` that name no feed."""
+    known = set(session.exec(select(Feed.id).where(col(Feed.id).in_(feed_ids))).all())
+    return [i for i in feed_ids if i not in known]
 
 
 def list_feeds(session: Session) -> list[Feed]:

@@ -53,7 +53,11 @@ def search_query(names: Sequence[str], terms: Sequence[str]) -> str:
 
 
 def google_news_url(query: str) -> str:
-    return GOOGLE_NEWS + "?" + urlencode({"q": query, "hl": "en-US", "gl": "US", "ceid": "US:en"})
+    return (
+        GOOGLE_NEWS
+        + "?"
+        + urlencode({"q": query, "hl": "en-US", "gl": "US", "ceid": "US:en"}, safe=":")
+    )
 
 
 def bing_news_url(query: str) -> str:

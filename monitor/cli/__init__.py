@@ -61,10 +61,10 @@ def cli(
 
 def _register() -> None:
     from monitor.cli import catalogue, config, daemon, db, evaluate, flags, ingest, pledges
-    from monitor.cli import companies, export, rescan, search, serve, token
+    from monitor.cli import companies, export, feeds, poll, rescan, search, serve, token
 
     for module in (catalogue, config, daemon, db, evaluate, flags, ingest, pledges,
-                   companies, export, rescan, search, serve, token):
+                   companies, export, feeds, poll, rescan, search, serve, token):
         for command in module.COMMANDS:
             cli.add_command(command)
 
