@@ -49,6 +49,12 @@ ANCIENT = datetime(1990, 1, 1, tzinfo=UTC)
 # on the UTF-8 text feedparser itself would parse, so UTF-16, UTF-32, EBCDIC or a
 # charset header cannot hide a declaration.
 _ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
+# Numeric character references that could name a surrogate, zero or a code point past
+# U+10FFFF (feedparser raises on those instead of reporting the feed as ill-formed).
+_XML_CONTROLS = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+_SUSPECT_CHARREF = re.compile(
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})|0*([0-9]{5,}));"
+)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _SINGLE_BYTE = {
     "iso-8859-1",
@@ -190,7 +196,8 @@ def safe_link(value: str | None, base: str | None = None) -> str | None:
 
 def _date(entry: Any, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        st = entry.get(key)
+        # dict.get: FeedParserDict's own get maps missing keys to others, with a warning.
+        st = dict.get(entry, key)
         if st:
             try:
                 dt = datetime(*st[:6]).replace(tzinfo=UTC)
@@ -276,7 +283,7 @@ def _to_utf8(content: bytes, headers: dict[str, str]) -> tuple[bytes, str | None
     if info.get("bozo"):
         exc = info.get("bozo_exception")
         if type(exc).__name__ not in _BENIGN_BOZO:
-            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+            reason = f"encoding: {type(exc).__name__}: {str(exc)[:200]}"
     return (data if isinstance(data, bytes) else content), reason
 
 
@@ -308,6 +315,12 @@ def parse(
             url=url,
             kind="unsafe_xml",
         )
+    # Control characters are not allowed in XML; removing them keeps the strict parser.
+    data = data.translate(None, _XML_CONTROLS)
+    data, replaced = _replace_bad_charrefs(data)
+    if replaced:
+        note = f"{replaced} invalid character references replaced"
+        encoding_issue = f"{encoding_issue}; {note}" if encoding_issue else note
     if body[:1] in (b"{", b"["):
         raise ParseError(
             "JSON (JSON Feed?) is not a supported feed format", url=url, kind="unsupported_format"
@@ -338,6 +351,23 @@ def parse(
         ) from exc
 
 
+def _replace_bad_charrefs(data: bytes) -> tuple[bytes, int]:
+    """Replace references to impossible characters with U+FFFD; count them."""
+    count = 0
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        nonlocal count
+        value = int(m.group(1), 16) if m.group(1) is not None else int(m.group(2))
+        if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+            count += 1
+            return b"&#xFFFD;"
+        return m.group(0)
+
+    if b"&#" not in data:
+        return data, 0
+    return _SUSPECT_CHARREF.sub(fix, data), count
+
+
 def _strip_declaration(data: bytes) -> bytes:
     body = data.lstrip()
     if body.startswith(b"<?xml"):
@@ -364,7 +394,7 @@ def _build(
     if exc is not None and type(exc).__name__ not in _BENIGN_BOZO:
         reasons.append(f"ill-formed feed ({type(exc).__name__}: {str(exc)[:200]})")
     if encoding_issue:
-        reasons.append(f"encoding ({encoding_issue})")
+        reasons.append(encoding_issue)
     if len(entries_raw) > max_entries:
         reasons.append(f"only the first {max_entries} of {len(entries_raw)} entries read")
         entries_raw = entries_raw[:max_entries]
@@ -410,7 +440,8 @@ def _entry(raw: Any, now: datetime, scope: str, base: str | None) -> Entry:
         text = plain_text(fragment)
     else:
         summary_html = sanitize_html(fragment, link or base)
-        text = plain_text(fragment)
+        # From the sanitised HTML: scripts, styles and comments are gone with their text.
+        text = plain_text(summary_html)
     raw_id = raw.get("id")
     entry_id = clean_text(str(raw_id).strip(), MAX_ID) if raw_id else ""
     published = _date(raw, now)
