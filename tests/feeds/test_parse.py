@@ -288,7 +288,7 @@ def test_lower_case_and_spaced_entity_declarations_are_refused() -> None:
 class RecordingHandler(BaseHTTPRequestHandler):
     requests: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         RecordingHandler.requests.append(self.path)
         body = b'<!ENTITY leak "LEAKED-OVER-HTTP">'
         self.send_response(200)
