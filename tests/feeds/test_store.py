@@ -1,0 +1,163 @@
+"""Storing parsed entries: one article per story, every source recorded, nothing doubled."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlmodel import func, select
+
+from feeds.models import Article, ArticleSource
+from feeds.parse import Entry, parse
+from feeds.store import upsert_articles
+from monitor.db import Database
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def entries(name: str) -> list[Entry]:
+    return parse((DATA / name).read_bytes(), url=name, now=NOW).entries
+
+
+def rss(items: list[tuple[str, str, str]], title: str = "Feed") -> bytes:
+    """An RSS document from (guid, title, description) triples ('' leaves a field out)."""
+    body = []
+    for guid, head, text in items:
+        guid_xml = f'<guid isPermaLink="false">{guid}</guid>' if guid else ""
+        body.append(
+            f"<item>{guid_xml}<title>{head}</title><description>{text}</description></item>"
+        )
+    return (
+        f'<rss version="2.0"><channel><title>{title}</title>'
+        f"<link>https://{title.lower()}.example/</link>{''.join(body)}</channel></rss>"
+    ).encode()
+
+
+def store(db: Database, items: list[Entry], source: str, now: datetime = NOW):
+    with db.write() as session:
+        return upsert_articles(
+            session=session, entries=items, source=source, outlet=source, now=now
+        )
+
+
+def counts(db: Database) -> tuple[int, int]:
+    with db.session() as session:
+        articles = session.exec(select(func.count()).select_from(Article)).one()
+        sources = session.exec(select(func.count()).select_from(ArticleSource)).one()
+    return articles, sources
+
+
+def test_new_entries_are_stored_with_their_source_and_a_repoll_adds_nothing(db: Database) -> None:
+    items = entries("rss-basic.xml")
+    first = store(db, items, "wire")
+    assert [a.title for a in first.new] == [e.title for e in items]
+    assert counts(db) == (3, 3)
+    again = store(db, items, "wire", NOW + timedelta(hours=1))
+    assert (again.new, again.updated, again.unchanged) == ([], [], 3)
+    assert counts(db) == (3, 3)
+
+
+def test_stored_fields_come_from_the_entry_and_undated_ones_get_first_seen(db: Database) -> None:
+    store(db, entries("no-guid-no-link.xml"), "bare")
+    with db.session() as session:
+        undated = session.exec(select(Article).where(Article.title == "No date here")).one()
+        dated = session.exec(select(Article).where(Article.title == "Only a title and text")).one()
+    assert undated.published_estimated and undated.published_at.replace(tzinfo=UTC) == NOW
+    assert not dated.published_estimated
+    assert dated.published_at.replace(tzinfo=UTC) == datetime(2025, 1, 9, 8, 0, tzinfo=UTC)
+    assert dated.text == "Some words." and dated.key.startswith("sha:")
+
+
+def test_entries_without_guid_or_link_get_a_stable_key_and_a_repoll_adds_nothing(
+    db: Database,
+) -> None:
+    store(db, entries("no-guid-no-link.xml"), "bare")
+    reparsed = entries("no-guid-no-link.xml")
+    again = store(db, reparsed, "bare")
+    assert again.unchanged == 3 and counts(db) == (3, 3)
+
+
+def test_the_same_article_in_two_feeds_is_stored_once_with_both_sources(db: Database) -> None:
+    one = parse(rss([("https://story.example/1", "Shared story", "Text")], "One"), now=NOW)
+    two = parse(rss([("https://story.example/1", "Shared story", "Text")], "Two"), now=NOW)
+    store(db, one.entries, "feed-one")
+    second = store(db, two.entries, "feed-two")
+    assert second.new == [] and second.unchanged == 1
+    assert counts(db) == (1, 2)
+    with db.session() as session:
+        seen = sorted(session.exec(select(ArticleSource.source)).all())
+    assert seen == ["feed-one", "feed-two"]
+
+
+def test_an_updated_entry_updates_the_stored_text_and_never_duplicates(db: Database) -> None:
+    store(db, parse(rss([("https://u.example/1", "Draft", "First text")]), now=NOW).entries, "f")
+    later = parse(rss([("https://u.example/1", "Final", "Corrected text")]), now=NOW).entries
+    result = store(db, later, "f", NOW + timedelta(hours=2))
+    assert [a.title for a in result.updated] == ["Final"] and result.new == []
+    assert counts(db) == (1, 1)
+    with db.session() as session:
+        art = session.exec(select(Article)).one()
+    assert (art.title, art.text) == ("Final", "Corrected text")
+    assert art.updated_at.replace(tzinfo=UTC) == NOW + timedelta(hours=2)
+
+
+def test_a_guid_reused_for_different_stories_keeps_both_and_is_stable(db: Database) -> None:
+    items = entries("duplicate-guids.xml")
+    first = store(db, items, "reused")
+    assert sorted(a.title for a in first.new) == ["Mayor opens bridge", "School budget approved"]
+    assert counts(db) == (2, 2)
+    # The same feed again, and the same feed with its items in another order.
+    assert store(db, entries("duplicate-guids.xml"), "reused").unchanged == 2
+    assert store(db, list(reversed(items)), "reused").unchanged == 2
+    assert counts(db) == (2, 2)
+
+
+def test_a_reused_guid_appearing_later_keeps_the_stored_story_under_its_key(db: Database) -> None:
+    guid = "https://later.example/x"
+    store(db, parse(rss([(guid, "Original", "A")]), now=NOW).entries, "f")
+    both = parse(rss([(guid, "Newcomer", "B"), (guid, "Original", "A")]), now=NOW).entries
+    result = store(db, both, "f")
+    assert [a.title for a in result.new] == ["Newcomer"] and result.updated == []
+    with db.session() as session:
+        original = session.exec(select(Article).where(Article.title == "Original")).one()
+    assert original.key == f"id:{guid}"
+
+
+def test_hostile_and_control_character_text_stores_on_every_backend(db: Database) -> None:
+    items = entries("hostile-markup.xml") + entries("control-chars.xml")
+    store(db, items, "mixed")
+    with db.session() as session:
+        stored = session.exec(select(Article)).all()
+    assert len(stored) == len(items)
+    for art in stored:
+        for value in (art.key, art.title, art.text, art.summary_html, art.url or ""):
+            assert "\x00" not in value
+            assert "<script" not in value.lower() and "javascript:" not in value.lower()
+
+
+def test_large_feeds_are_written_in_batches(db: Database) -> None:
+    n = 1_600  # over three IN-list and insert batches
+    items = "".join(
+        f"<item><guid>https://many.example/{i}</guid><title>t{i}</title></item>" for i in range(n)
+    )
+    body = f'<rss version="2.0"><channel><title>Many</title>{items}</channel></rss>'
+    parsed = parse(body.encode(), now=NOW).entries
+    assert len(store(db, parsed, "many").new) == n
+    assert store(db, parsed, "many").unchanged == n
+    assert counts(db) == (n, n)
+
+
+def test_bulk_mode_reports_new_ids_without_building_articles(db: Database) -> None:
+    with db.write() as session:
+        result = upsert_articles(
+            session=session,
+            entries=entries("rss-basic.xml"),
+            source="wire",
+            now=NOW,
+            load_new=False,
+        )
+    assert result.new == [] and len(result.new_ids) == 3
+    with db.session() as session:
+        ids = set(session.exec(select(Article.id)).all())
+    assert {i for i, _ in result.new_ids.values()} == ids
