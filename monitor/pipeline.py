@@ -38,6 +38,8 @@ MAX_FILE_BYTES = 50_000_000
 # One write transaction per this many entries (or files), not one per article.
 BATCH_ENTRIES = 2_000
 BATCH_FILES = 50
+# Files a directory given to ingest contributes (files named explicitly are always read).
+FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 # Below this many files a process pool costs more than it saves.
 MIN_FILES_FOR_WORKERS = 4
 
@@ -132,12 +134,16 @@ def read_source(path_or_url: str) -> bytes:
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
-    """Input paths with each directory replaced by the files under it, sorted."""
+    """Input paths with each directory replaced by the feed files under it, sorted."""
     out: list[str] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            out.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file())
+            out.extend(
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in FEED_SUFFIXES
+            )
         else:
             out.append(item)
     return out

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from monitor.cli.app import App, pass_app
-from monitor.pipeline import SourceResult, expand_inputs, ingest_files
+from monitor.pipeline import BATCH_ENTRIES, SourceResult, expand_inputs, ingest_files
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,15 @@ def _line(res: SourceResult) -> str:
     default=None,
     help="Parser processes (default: one per core; 0 or 1 parses in-process).",
 )
+@click.option(
+    "--batch-entries",
+    type=click.IntRange(1, 1_000_000),
+    default=BATCH_ENTRIES,
+    show_default=True,
+    help="Entries written per database transaction.",
+)
 @pass_app
-def ingest(app: App, inputs: tuple[str, ...], workers: int | None) -> None:
+def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries: int) -> None:
     """Parse feed files (or every file under a directory) once, store new articles, flag
     them and print a summary.
 
@@ -71,7 +78,13 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None) -> None:
                 click.echo(_line(res), err=bool(res.error))
 
         try:
-            report = ingest_files(db=app.db, paths=paths, on_progress=on_progress, workers=workers)
+            report = ingest_files(
+                db=app.db,
+                paths=paths,
+                on_progress=on_progress,
+                workers=workers,
+                batch_entries=batch_entries,
+            )
         except click.ClickException:
             raise
         except Exception as exc:

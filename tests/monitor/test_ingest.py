@@ -1,0 +1,236 @@
+"""`pledgewatch ingest` on a real SQLite file: exit codes, named rejections, no tracebacks,
+the same result with and without worker processes, and recovery from `kill -9`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bench.feedgen import write_feeds
+from monitor.cli import cli
+from monitor.db import open_database
+from monitor.pipeline import ingest_files
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data" / "feeds"
+EXAMPLES = REPO / "examples" / "feeds"
+
+
+def invoke(db: Path, *args: str):
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def catalogue_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the shipped catalogue loaded (copied for each test)."""
+    path = tmp_path_factory.mktemp("catalogue") / "template.db"
+    result = invoke(path, "catalogue", "sync")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def db_path(catalogue_db: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "pledgewatch.db"
+    src = sqlite3.connect(catalogue_db)
+    dst = sqlite3.connect(path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    return path
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    con = sqlite3.connect(path)
+    try:
+        return {
+            t: con.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("articles", "article_sources", "flags")
+        }
+    finally:
+        con.close()
+
+
+def test_good_files_exit_zero_with_one_line_each(db_path: Path) -> None:
+    files = [str(DATA / "rss-basic.xml"), str(DATA / "atom-basic.xml")]
+    result = invoke(db_path, "ingest", *files)
+    assert result.exit_code == 0, result.output
+    assert f"{files[0]}: 3 entries, 3 new, 0 updated" in result.output
+    assert f"{files[1]}: 2 entries, 2 new, 0 updated" in result.output
+    assert "ingested 2/2 inputs: 5 new articles" in result.output
+    again = invoke(db_path, "ingest", *files)
+    assert "ingested 2/2 inputs: 0 new articles" in again.output
+    assert table_counts(db_path)["articles"] == 5
+
+
+def test_the_founding_case_is_flagged_from_the_sample_feeds(db_path: Path) -> None:
+    result = invoke(db_path, "ingest", str(EXAMPLES))
+    assert result.exit_code == 0, result.output
+    con = sqlite3.connect(db_path)
+    pledges = {r[0] for r in con.execute("select pledge_id from flags")}
+    con.close()
+    assert "amazon-rekognition-police-moratorium" in pledges
+
+
+def test_rejected_inputs_are_named_with_their_reason_and_the_rest_are_stored(
+    db_path: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "empty.xml").write_bytes(b"")
+    (tmp_path / "feed.json").write_text('{"version": "https://jsonfeed.org/version/1.1"}')
+    (tmp_path / "crash.xml").write_text(
+        '<rss version="2.0"><channel><title>t</title><item><title>&#xD800;</title>'
+        "</item></channel></rss>"
+    )
+    inputs = {
+        str(DATA / "billion-laughs.xml"): "unsafe_xml",
+        str(DATA / "html-page.xml"): "not_a_feed",
+        str(tmp_path / "empty.xml"): "empty",
+        str(tmp_path / "feed.json"): "unsupported_format",
+        str(tmp_path / "missing.xml"): "not_found",
+        "https://example.org/feed.xml": "not_a_file",
+    }
+    good = [str(DATA / "rss-basic.xml"), str(DATA / "truncated.xml"), str(tmp_path / "crash.xml")]
+    result = invoke(db_path, "ingest", *inputs, *good)
+    assert result.exit_code == 1
+    for path, reason in inputs.items():
+        assert f"rejected {path}: {reason}: " in result.stderr
+    assert "Traceback" not in result.output
+    assert "ingested 3/9 inputs: 7 new articles" in result.stdout
+    assert f"{DATA / 'truncated.xml'}: 3 entries, 3 new, 0 updated, 0 new flags (degraded: " in (
+        result.stdout
+    )
+    assert "rejected 6 inputs: 1 empty, 1 not_a_feed, 1 not_a_file, 1 not_found, " in (
+        result.stderr
+    )
+
+
+def test_no_inputs_is_a_usage_error(db_path: Path) -> None:
+    assert invoke(db_path, "ingest").exit_code == 2
+
+
+def test_an_empty_directory_is_a_usage_error(db_path: Path, tmp_path: Path) -> None:
+    (tmp_path / "nothing").mkdir()
+    result = invoke(db_path, "ingest", str(tmp_path / "nothing"))
+    assert result.exit_code == 2 and "no files found" in result.output
+
+
+def test_nothing_stored_carries_a_script_or_a_script_url(db_path: Path) -> None:
+    result = invoke(db_path, "ingest", str(DATA))
+    assert result.exit_code == 1  # the bomb and the HTML page are refused
+    con = sqlite3.connect(db_path)
+    for table, column in (
+        ("articles", "title"),
+        ("articles", "summary_html"),
+        ("articles", "text"),
+        ("articles", "key"),
+        ("articles", "url"),
+        ("article_sources", "outlet"),
+        ("article_sources", "entry_id"),
+    ):
+        bad = con.execute(
+            f"select {column} from {table} where lower({column}) like '%<script%' "
+            f"or lower({column}) like '%javascript:%'"
+        ).fetchall()
+        assert bad == [], (table, column, bad)
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_feeds(tmp_path_factory.mktemp("generated"), files=24, items=25, seed=3)
+
+
+def test_worker_processes_store_exactly_what_a_single_process_stores(
+    catalogue_db: Path, tmp_path: Path, generated: list[Path]
+) -> None:
+    results = {}
+    for workers in (0, 2):
+        path = tmp_path / f"w{workers}.db"
+        src, dst = sqlite3.connect(catalogue_db), sqlite3.connect(path)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        db = open_database(f"sqlite:///{path}")
+        try:
+            report = ingest_files(
+                db=db, paths=[str(p) for p in generated], workers=workers, batch_entries=100
+            )
+        finally:
+            db.dispose()
+        assert [s.source for s in report.sources] == [str(p) for p in generated]
+        con = sqlite3.connect(path)
+        results[workers] = (
+            sorted(con.execute("select key, title, text from articles")),
+            sorted(con.execute(
+                "select a.key, f.pledge_id, f.kind, f.score from flags f "
+                "join articles a on a.id = f.article_id")),
+        )  # fmt: skip
+        con.close()
+    assert len(results[0][0]) == 24 * 25
+    assert results[0][1], "the generated feeds mention catalogue pledges"
+    assert results[0] == results[2]
+
+
+def test_kill_9_in_the_middle_then_the_same_ingest_leaves_no_duplicates_and_no_gaps(
+    db_path: Path, tmp_path: Path
+) -> None:
+    feeds = write_feeds(tmp_path / "feeds", files=40, items=30, seed=11)
+    expected = 40 * 30
+    cmd = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "--db",
+        str(db_path),
+        "ingest",
+        str(tmp_path / "feeds"),
+        "--workers",
+        "2",
+        "--batch-entries",
+        "60",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=REPO
+    )
+    try:
+        deadline = time.monotonic() + 60
+        stored = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                stored = table_counts(db_path)["articles"]
+            except sqlite3.OperationalError:
+                stored = 0
+            if stored > 0:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "ingest finished before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    partial = table_counts(db_path)["articles"]
+    assert 0 < partial < expected
+    con = sqlite3.connect(db_path)
+    assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    con.close()
+
+    result = invoke(db_path, "ingest", *map(str, feeds))
+    assert result.exit_code == 0, result.output
+    after = table_counts(db_path)
+    assert after["articles"] == after["article_sources"] == expected
+    con = sqlite3.connect(db_path)
+    dup_flags = con.execute(
+        "select count(*) from (select article_id, pledge_id from flags "
+        "group by article_id, pledge_id having count(*) > 1)"
+    ).fetchone()[0]
+    unflagged = con.execute("select count(*) from flags where incident_id is null").fetchone()[0]
+    con.close()
+    assert dup_flags == 0 and unflagged == 0
+    assert after["flags"] > 0
