@@ -85,14 +85,18 @@ def build_message(
     period: str,
     date: datetime,
     base_url: str = "",
+    msgid: str | None = None,
 ) -> EmailMessage:
-    """The digest as multipart/alternative (text/plain, then text/html)."""
+    """The digest as multipart/alternative (text/plain, then text/html).
+
+    `msgid` is the Message-ID recorded in the outbox (default: `message_id(period, to)`).
+    """
     msg = EmailMessage()
     msg["Subject"] = header(subject)
     msg["From"] = header(from_addr)
     msg["To"] = header(to)
     msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id(period, to)
+    msg["Message-ID"] = header(msgid) if msgid else message_id(period, to)
     unsubscribe = unsubscribe_header(from_addr, base_url)
     if unsubscribe:
         msg["List-Unsubscribe"] = unsubscribe

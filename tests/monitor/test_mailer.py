@@ -192,6 +192,6 @@ def test_implicit_tls_sends_over_ssl(trusted_cert: tuple[Path, Path]) -> None:
         assert box.wait_for(1)
         # The same server spoken to in plain text does not deliver.
         with pytest.raises(MailError) as err:
-            send(_message(), _smtp(box.port, security="none", timeout=2))
+            send(_message(), _smtp(box.port, security="none", timeout=0.5))
     assert not err.value.permanent
     assert len(box.messages) == 1
