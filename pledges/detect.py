@@ -11,6 +11,7 @@ of the companies it names, not on the catalogue size.
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
@@ -26,8 +27,10 @@ from pledges.lexicon import (
     DEFAULT_WEIGHTS,
     DENIAL,
     EQUIVALENT,
+    INVESTIGATION,
     NEGATION,
     REVERSE,
+    RISING,
     STOPWORDS,
     WEAKEN,
     Weights,
@@ -46,6 +49,8 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "commitment": COMMITMENT,
     "denial": DENIAL,
     "advocacy": ADVOCACY,
+    "rising": RISING,
+    "investigation": INVESTIGATION,
 }
 # Kinds of pledge that a resumption of the activity undoes.
 GIVING_UP = frozenset({"moratorium", "ban", "exit"})
@@ -161,6 +166,28 @@ class _Article:
 
     def text_of(self, hits: Iterable[tuple[int, Hit]]) -> list[str]:
         return sorted({self.doc[h.start : h.end].lower() for _, h in hits})
+
+
+_YEARS_LATER = re.compile(r"\bfrom ((?:19|20)\d\d) to ((?:19|20)\d\d)\b")
+_YEARS_INSTEAD = re.compile(
+    r"\b((?:19|20)\d\d),? (?:instead of|rather than|not|from|replacing) ((?:19|20)\d\d)\b"
+)
+
+
+def _deadline_moved_later(art: _Article, window: set[int]) -> str | None:
+    """A date moved later ("from 2030 to 2050", "2026 instead of 2025"): a delay."""
+    for si in sorted(window):
+        if si >= len(art.sentences):
+            continue
+        a, b = art.sentences[si]
+        sentence = art.doc[a:b]
+        for m in _YEARS_LATER.finditer(sentence):
+            if int(m[2]) > int(m[1]):
+                return m[0]
+        for m in _YEARS_INSTEAD.finditer(sentence):
+            if int(m[1]) > int(m[2]):
+                return m[0]
+    return None
 
 
 def _common(a: Collection[int], b: set[int]) -> Iterable[int]:
@@ -451,6 +478,18 @@ class Detector:
         )
         affirm = art.text_of(art.cue_hits("affirm", window))
         conduct = art.cue_hits("conduct", window)
+        # A target's measured quantity rising (emissions up 30%) reports it off track.
+        rising = (
+            art.text_of((s, h) for s, h in art.cue_hits("rising", window) if s in subject)
+            if spec.kind.value == "target"
+            else []
+        )
+        tight = bool(same) or (art.has_title and 0 in company)
+        investigation = art.text_of(art.cue_hits("investigation", window)) if tight else []
+        later = _deadline_moved_later(art, window)
+        if later:
+            weaken = sorted({*weaken, later})
+            weaken_strong = sorted({*weaken_strong, later})
 
         breach_n = min(len(breach), w.breach_cap)
         weaken_n = min(len(weaken), w.weaken_cap)
@@ -466,6 +505,12 @@ class Detector:
             reasons.append("rollback language: " + ", ".join(weaken[:4]))
         if reverse:
             reasons.append("resumption language: " + ", ".join(reverse[:4]))
+        if rising:
+            raw += w.rising
+            reasons.append("target's measure reported rising: " + ", ".join(rising[:3]))
+        if investigation:
+            raw += w.investigation
+            reasons.append("findings reported: " + ", ".join(investigation[:3]))
         if conduct and scope & window:
             raw += w.conduct_scoped
             reasons.append("conduct within the pledge's scope")
@@ -509,13 +554,14 @@ class Detector:
         if advocacy and not breach:
             raw += w.advocacy
             reasons.append("advocacy asking the company to act: " + ", ".join(advocacy[:3]))
-        if not (breach or weaken or reverse or (conduct and scope & window)):
+        signal = breach or weaken or reverse or rising or investigation
+        if not (signal or (conduct and scope & window)):
             return None  # a topical match without any breach or rollback signal is no flag
         score = 1.0 / (1.0 + math.exp(-(raw - w.bias)))
         if score < w.threshold:
             return None
         rollback_weight = weaken_strong_n * 2 + weaken_n + reverse_n * 2
-        kind = "rollback" if rollback_weight > breach_n * 2 else "breach"
+        kind = "rollback" if rollback_weight > (breach_n + bool(rising)) * 2 else "breach"
         if spec.effective_until is not None and pub is not None and pub > spec.effective_until:
             if weaken:
                 kind = "rollback"

@@ -290,6 +290,19 @@ WEAKEN = (
     "dropped",
     "scrapped",
     "abandoned",
+    "put back",
+    "puts back",
+    "taken out",
+    "take out",
+    "deletion",
+    "delete",
+    "strip",
+    "stripped",
+    "opens the door",
+    "open the door",
+    "opened the door",
+    "drops",
+    "pushes back",
 )
 
 # Undoing an exit, shutdown, ban or pause: the thing given up comes back.
@@ -340,6 +353,19 @@ REVERSE = (
     "kept operating",
     "continues operating",
     "continue operating",
+    "stay open",
+    "stays open",
+    "stayed open",
+    "still open",
+    "still trading",
+    "kept trading",
+    "keep trading",
+    "keeps trading",
+    "still serving",
+    "keep serving",
+    "kept serving",
+    "continue trading",
+    "continued trading",
 )
 
 # Making, extending, strengthening or honouring a commitment: not a flag by itself.
@@ -406,6 +432,55 @@ AFFIRM = (
 # Words just before a cue that negate it ("did not admit", "no evidence of").
 NEGATION = frozenset("not no never without nor t".split())
 
+# A target's measured quantity going the wrong way (for targets only, near the subject).
+RISING = (
+    "rise",
+    "rose",
+    "risen",
+    "rising",
+    "grew",
+    "grown",
+    "growing",
+    "higher",
+    "increase",
+    "up by",
+    "jump",
+    "jumped",
+    "soar",
+    "soared",
+    "climb",
+    "climbed",
+    "surge",
+    "surged",
+    "balloon",
+    "ballooned",
+    "above",
+    "doubled",
+    "tripled",
+)
+
+# Findings reported by researchers, auditors or reporters (weaker than an allegation).
+INVESTIGATION = (
+    "report says",
+    "a report",
+    "new report",
+    "report shows",
+    "findings",
+    "researchers",
+    "study found",
+    "survey found",
+    "interviews",
+    "analysis shows",
+    "data show",
+    "figures show",
+    "according to a report",
+    "according to research",
+    "researchers found",
+    "campaigners found",
+    "watchdog",
+    "auditors",
+)
+
 # Campaigners asking a company to act: a call for action is not a report of a breach.
 ADVOCACY = (
     "urge",
@@ -414,23 +489,16 @@ ADVOCACY = (
     "calls on",
     "called on",
     "call on",
-    "campaign",
-    "campaigners",
     "petition",
     "demand",
     "demanding",
-    "press",
-    "presses",
-    "pressing",
-    "push",
-    "pushes",
-    "pushing",
+    "demands",
     "mobilize",
     "mobilise",
-    "lobby",
-    "asks",
-    "asked",
-    "appeal",
+    "mobilizing",
+    "mobilising",
+    "presses",
+    "pressing",
 )
 
 # Words that refer to a commitment itself.
@@ -556,6 +624,8 @@ class Weights:
     event_weaken: float = 1.0
     denial: float = 0.3
     advocacy: float = -0.6
+    rising: float = 0.8
+    investigation: float = 0.6
     bias: float = 3.0
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5

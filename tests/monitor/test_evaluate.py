@@ -79,6 +79,17 @@ def test_eval_agrees_with_sync_ingest_and_flags_list(tmp_path: Path) -> None:
     assert round(independent.overall.f1, 4) == evaluated["f1"]
 
 
+HOLDOUT = Path(__file__).resolve().parents[2] / "eval" / "holdout"
+
+
+def test_the_holdout_corpus_meets_the_detection_target() -> None:
+    """A second corpus, written without sight of the detector, on eight other pledges."""
+    result = CliRunner().invoke(cli, ["eval", str(HOLDOUT), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["f1"] >= 0.85 and data["precision"] >= 0.85, data
+
+
 def test_a_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", str(tmp_path / "none")])
     assert result.exit_code == 1
