@@ -1,8 +1,10 @@
 """Realistic synthetic feed files for the ingest benchmarks (deterministic for a seed).
 
 Items read like news summaries: a headline, two to five sentences of HTML with links and
-emphasis, a date, a guid. About one item in six names a catalogue company together with
-its pledge's subject (and sometimes a breach or rollback cue), so detection has work.
+emphasis, a date, a guid. As in a business news feed, about one item in seven names a
+catalogue company in passing (detection looks and finds nothing to tie), and one in
+twenty names the company together with a pledge's subject and some news language, so
+detection also has findings to explain and store.
 """
 
 from __future__ import annotations
@@ -74,13 +76,17 @@ def feed_xml(index: int, items: int, seed: int = 7) -> bytes:
     for j in range(items):
         lead = None
         title = f"{rng.choice(TOPICS)}: {rng.choice(FILLER)[:60]}"
-        if rng.random() < 0.17:
+        roll = rng.random()
+        if roll < 0.05:
             company, subject, scope = rng.choice(COMPANIES)
             cue = rng.choice(CUES)
             title = f"{company} {cue} on {subject}"
             lead = (
                 f"{company} {cue}, and its {subject} work for {scope} drew new scrutiny this week."
             )
+        elif roll < 0.19:
+            company = rng.choice(COMPANIES)[0]
+            lead = f"{company} said quarterly sales rose and it would open new offices."
         when = base - timedelta(minutes=rng.randint(0, 500_000))
         link = f"https://outlet{index}.example.org/{when:%Y/%m/%d}/story-{index}-{j}"
         out.append(

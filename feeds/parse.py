@@ -25,8 +25,8 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -77,7 +77,6 @@ _CONTROL = re.compile(
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _JS_SCHEME = re.compile(r"(javascript)\s*:", re.IGNORECASE)
-_WS = re.compile(r"\s+")
 _HAS_SPACE = re.compile(r"\s")
 _HTTP = re.compile(r"^https?://[^\s/]", re.IGNORECASE)
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ref$|cmpid$)", re.IGNORECASE)
@@ -153,7 +152,7 @@ def plain_text(fragment: str, limit: int = MAX_TEXT) -> str:
         # Escaped markup (`&lt;script&gt;`) is markup once unescaped: drop it too.
         if "<" in text:
             text = _TAG.sub(" ", text)
-    text = _WS.sub(" ", clean_text(text, limit * 2)).strip()
+    text = " ".join(clean_text(text, limit * 2).split())
     return defang(text)[:limit]
 
 

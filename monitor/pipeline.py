@@ -1,42 +1,43 @@
 """The one composer: entries -> articles -> findings -> flags, in batched transactions.
 
-`ingest_files` reads local feed files with both cores: worker processes read, parse and
-scan each file (parsing is the slow step), the calling process writes. Results come
-back in input order with a bounded number of files in flight, and writes are grouped
-into one transaction per batch of entries, so memory stays flat however many files
-there are, and a killed ingest leaves whole batches behind that a re-run completes.
+`ingest_files` reads local feed files with every core: worker processes read, parse and
+scan each file (parsing is the slow step; see monitor/parsepool.py), the calling process
+writes. Writes are grouped into one transaction per batch of entries, so a killed ingest
+leaves whole batches behind that a re-run completes.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from feeds.errors import FeedError
 from feeds.models import Article, Feed
-from feeds.parse import Entry, ParsedFeed, parse
+from feeds.parse import Entry
 from feeds.store import UpsertResult, upsert_articles
 from monitor.db import Database
 from monitor.detection import FlagChanges, apply_findings, detect_articles, load_detector
 from monitor.incidents import assign_incidents
 from monitor.models import Flag
+from monitor.parsepool import (
+    ParsePool,
+    Scanned,
+    default_workers,
+    parse_file,
+    scan_entries,
+)
 from monitor.queries import as_utc
 from pledges.detect import Detector, Finding
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 50_000_000
 # One write transaction per this many entries (or files), not one per article.
-BATCH_ENTRIES = 2_000
+BATCH_ENTRIES = 1_000
 BATCH_FILES = 50
 # Files a directory given to ingest contributes (files named explicitly are always read).
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
@@ -76,17 +77,6 @@ class IngestReport:
         return sum(s.flags for s in self.sources)
 
 
-@dataclass
-class _Scanned:
-    """One file, parsed and scanned (what a worker sends back)."""
-
-    source: str
-    feed: ParsedFeed | None = None
-    error: str | None = None
-    # content hash -> the publication time the scan assumed, and its findings.
-    scans: dict[str, tuple[datetime, list[Finding]]] = field(default_factory=dict)
-
-
 def store_entries(
     *,
     db: Database,
@@ -112,27 +102,6 @@ def store_entries(
     return len(result.new), len(result.updated), changes
 
 
-def read_source(path_or_url: str) -> bytes:
-    """Read a local feed file (URLs are fetched by the feeds package)."""
-    if path_or_url.lower().startswith(("http://", "https://")):
-        raise FeedError(
-            "ingest reads local files; add URLs with `feeds add` to poll them",
-            url=path_or_url,
-            kind="not_a_file",
-        )
-    path = Path(path_or_url)
-    if not path.is_file():
-        raise FeedError("no such file", url=path_or_url, kind="not_found")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise FeedError(
-            f"file is {size} bytes, over the {MAX_FILE_BYTES} byte cap",
-            url=path_or_url,
-            kind="too_large",
-        )
-    return path.read_bytes()
-
-
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
     """Input paths with each directory replaced by the feed files under it, sorted."""
     out: list[str] = []
@@ -149,81 +118,9 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     return out
 
 
-def _scan_file(path: str, detector: Detector, now: datetime) -> _Scanned:
-    """Read, parse and scan one file; every failure becomes a reason, never an exception."""
-    res = _Scanned(source=path)
-    try:
-        res.feed = parse(read_source(path), url=path, now=now)
-    except FeedError as exc:
-        res.error = f"{exc.kind}: {exc}"
-        return res
-    except OSError as exc:
-        res.error = f"unreadable: {exc.strerror or exc}"
-        return res
-    except RecursionError as exc:
-        res.error = f"parse_crash: feed could not be parsed ({type(exc).__name__})"
-        return res
-    if detector.size:
-        for e in res.feed.entries:
-            published = e.published or now
-            res.scans[e.content_hash] = (published, detector.scan(e.title, e.text, published))
-    return res
-
-
-# Set in each worker process by _init_worker (a pool initializer, not an import-time global).
-_worker_state: tuple[Detector, datetime] | None = None
-
-
-def _init_worker(detector: Detector, now: datetime) -> None:
-    global _worker_state
-    _worker_state = (detector, now)
-
-
-def _scan_files(paths: Sequence[str]) -> list[_Scanned]:
-    assert _worker_state is not None, "worker not initialised"
-    detector, now = _worker_state
-    return [_scan_file(p, detector, now) for p in paths]
-
-
-def _scanned_in_pool(
-    paths: Sequence[str], detector: Detector, now: datetime, workers: int
-) -> Iterator[_Scanned]:
-    """Scan files in worker processes; results in input order, a bounded number in flight."""
-    # fork shares the compiled detector with the workers for free; elsewhere it is pickled.
-    method = "fork" if "fork" in get_all_start_methods() else None
-    chunk = max(1, min(8, len(paths) // (workers * 8)))
-    tasks = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
-    in_flight: deque[Future[list[_Scanned]]] = deque()
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context(method),
-        initializer=_init_worker,
-        initargs=(detector, now),
-    ) as pool:
-        pending = iter(tasks)
-        for task in pending:
-            in_flight.append(pool.submit(_scan_files, task))
-            if len(in_flight) >= workers * 3:
-                break
-        while in_flight:
-            done = in_flight.popleft().result()
-            nxt = next(pending, None)
-            if nxt is not None:
-                in_flight.append(pool.submit(_scan_files, nxt))
-            yield from done
-
-
-def default_workers() -> int:
-    """Worker processes for parsing: the cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def ingest_files(
     *,
-    db: Database,
+    db: Database | Callable[[], Database],
     paths: Sequence[str],
     detector: Detector | None = None,
     now: datetime | None = None,
@@ -231,18 +128,40 @@ def ingest_files(
     workers: int | None = None,
     batch_entries: int = BATCH_ENTRIES,
 ) -> IngestReport:
-    """Parse local feed files once, store new articles and flag them; bad files are reported."""
+    """Parse local feed files once, store new articles and flag them; bad files are reported.
+
+    `db` may be a function that opens the database: worker processes then start parsing
+    while it runs.
+    """
     now = now or datetime.now(UTC)
-    if detector is None:
-        with db.session() as session:
-            detector = load_detector(session)
     workers = default_workers() if workers is None else workers
-    if workers > 1 and len(paths) >= MIN_FILES_FOR_WORKERS:
-        scanned: Iterator[_Scanned] = _scanned_in_pool(paths, detector, now, workers)
-    else:
-        scanned = (_scan_file(p, detector, now) for p in paths)
+    workers = min(workers, len(paths))
+    with ExitStack() as stack:
+        pool = None
+        if workers > 1 and len(paths) >= MIN_FILES_FOR_WORKERS:
+            pool = stack.enter_context(ParsePool(paths, now=now, workers=workers))
+        database = db() if callable(db) else db
+        if detector is None:
+            with database.session() as session:
+                detector = load_detector(session)
+        if pool is not None:
+            pool.send_detector(detector)
+            scanned: Iterator[Scanned] = pool.results()
+        else:
+            scanned = (scan_entries(parse_file(p, now), detector, now) for p in paths)
+        return _store_all(database, detector, scanned, now, batch_entries, on_progress)
+
+
+def _store_all(
+    db: Database,
+    detector: Detector,
+    scanned: Iterator[Scanned],
+    now: datetime,
+    batch_entries: int,
+    on_progress: Callable[[SourceResult], None] | None,
+) -> IngestReport:
     report = IngestReport()
-    batch: list[_Scanned] = []
+    batch: list[Scanned] = []
     size = 0
     for item in scanned:
         batch.append(item)
@@ -258,7 +177,7 @@ def ingest_files(
 def _write_batch(
     db: Database,
     detector: Detector,
-    batch: Sequence[_Scanned],
+    batch: Sequence[Scanned],
     now: datetime,
     report: IngestReport,
     on_progress: Callable[[SourceResult], None] | None,

@@ -79,7 +79,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
 
         try:
             report = ingest_files(
-                db=app.db,
+                db=lambda: app.db,
                 paths=paths,
                 on_progress=on_progress,
                 workers=workers,
