@@ -9,8 +9,8 @@ are both recorded; a reviewer who says which version of the flag they saw
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
@@ -22,6 +22,8 @@ RESPONSE_ONLY = "response"
 # The company's answer as reported: a right of reply, with where it was reported.
 RESPONSES = ("denied", "admitted", "partly-admitted", "no-comment")
 MAX_NOTE_CHARS = 5000
+# http(s), a host, no spaces or control characters (the API schema uses the same pattern).
+SOURCE_PATTERN = r"^https?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*$"
 
 
 class ReviewError(Exception):
@@ -48,12 +50,11 @@ class StaleReviewError(ReviewError):
 
 
 def check_source(url: str | None) -> str | None:
-    """A response source must be an http(s) URL (shown as a link)."""
+    """A response source must be an http(s) URL (it is shown as a link)."""
     if url is None or not url.strip():
         return None
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+    if not re.fullmatch(SOURCE_PATTERN, url):
         raise ReviewError(f"response source must be an http(s) URL, not {url!r}")
     return url
 

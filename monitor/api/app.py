@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -54,7 +55,25 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    if not settings.api.public_reads:
+        _document_private_reads(app)
     return app
+
+
+def _document_private_reads(app: FastAPI) -> None:
+    """With `public_reads = false`, the spec says every /api/ read needs the bearer token."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for path, operations in spec.get("paths", {}).items():
+            if path.startswith("/api/") and "get" in operations:
+                operations["get"].setdefault("security", [{"HTTPBearer": []}])
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app_from_env() -> FastAPI:

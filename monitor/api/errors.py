@@ -68,8 +68,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        status = exc.status_code
+        if status == 400:
+            # A body that is not JSON is a bad parameter like any other: 422.
+            status, detail = 422, f"request body is not valid JSON ({detail})"
         return JSONResponse(
-            {"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            {"detail": detail}, status_code=status, headers=getattr(exc, "headers", None)
         )
 
     @app.exception_handler(Exception)

@@ -93,8 +93,8 @@ def review(request: Request, caller: Writer, flag_id: FlagId, body: ReviewIn) ->
                 decision=body.decision,
                 note=body.note,
                 reviewer=caller.name,
-                response=body.response,
-                response_source=body.response_source,
+                response=body.response.value if body.response else None,
+                response_source=body.response.source if body.response else None,
                 expected_version=body.expected_version,
                 expected_status=body.expected_status,
             )

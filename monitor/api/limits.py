@@ -23,7 +23,7 @@ class BodyLimit:
             try:
                 too_big = int(declared) > self.max_bytes
             except ValueError:
-                await _refuse(send, 400, "Content-Length is not a number")
+                await _refuse(send, 422, "Content-Length is not a number")
                 return
             if too_big:
                 await _refuse(send, 413, self._message())

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from monitor.review import SOURCE_PATTERN
 
 T = TypeVar("T")
 
@@ -99,6 +102,17 @@ class FlagDetailOut(FlagOut):
     reviews: list[ReviewOut]
 
 
+class ResponseIn(BaseModel):
+    """The company's response to the allegation, and where it was reported."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: Response
+    source: (
+        Annotated[str, Field(max_length=2000, pattern=SOURCE_PATTERN)] | SkipJsonSchema[None]
+    ) = None
+
+
 class ReviewIn(BaseModel):
     """A review decision and/or the company's response, with an optional precondition.
 
@@ -106,14 +120,16 @@ class ReviewIn(BaseModel):
     be refused with 409 if someone reviewed the flag in between.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [{"required": ["decision"]}, {"required": ["response"]}]},
+    )
 
-    decision: Decision | None = None
+    decision: Decision | SkipJsonSchema[None] = None
     note: str = Field("", max_length=5000)
-    response: Response | None = None
-    response_source: str | None = Field(None, max_length=2000)
-    expected_version: int | None = Field(None, ge=0, le=2_147_483_647)
-    expected_status: FlagStatus | None = None
+    response: ResponseIn | SkipJsonSchema[None] = None
+    expected_version: Annotated[int, Field(ge=0, le=2_147_483_647)] | SkipJsonSchema[None] = None
+    expected_status: FlagStatus | SkipJsonSchema[None] = None
 
 
 class ReviewResult(BaseModel):

@@ -64,7 +64,7 @@ def test_a_reviewer_sets_the_company_response_with_a_source(api: Live):
     r = _review(
         api,
         fid,
-        {"response": "partly-admitted", "response_source": "https://example.org/reply"},
+        {"response": {"value": "partly-admitted", "source": "https://example.org/reply"}},
         api.auth(),
     )
     assert r.status_code == 201
@@ -83,7 +83,8 @@ def test_a_reviewer_sets_the_company_response_with_a_source(api: Live):
         {},
         {"decision": "maybe"},
         {"decision": "confirmed", "extra": 1},
-        {"response": "denied", "response_source": "file:///etc/passwd"},
+        {"response": {"value": "denied", "source": "file:///etc/passwd"}},
+        {"response": "denied"},
         {"decision": "confirmed", "expected_version": -1},
         {"note": "only a note"},
     ],
