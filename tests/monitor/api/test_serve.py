@@ -1,0 +1,150 @@
+"""`pledgewatch serve` as a user runs it, and the review flow in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.db import open_database
+from monitor.tokens import create_token
+from pledges.catalogue import load_catalogue, shipped_catalogue
+from tests.monitor.querydata import AMAZON, REPO, flag_ids, load_sample
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@dataclass
+class Served:
+    url: str
+    db_path: Path
+    token: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`pledgewatch serve` in a subprocess on 127.0.0.1 over the sample data."""
+    path = tmp_path_factory.mktemp("serve") / "pledgewatch.db"
+    db = open_database(f"sqlite:///{path}")
+    load_sample(db)
+    with db.write() as s:
+        token = create_token(session=s, name="reviewer")
+    db.dispose()
+    port = _free_port()
+    exe = Path(sys.executable).with_name("pledgewatch")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGEWATCH_")}
+    proc = subprocess.Popen(
+        [str(exe), "--db", str(path), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/pledges", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"pledgewatch serve did not start: {err}")
+            time.sleep(0.1)
+        yield Served(url=url, db_path=path, token=token)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_serve_lists_the_catalogue_and_records_only_authorised_reviews(served: Served):
+    pledges = httpx.get(f"{served.url}/api/pledges", params={"limit": 500}).json()
+    catalogue = {p.id for p in load_catalogue(shipped_catalogue())}
+    assert {p["id"] for p in pledges["items"]} == catalogue
+    flags = httpx.get(f"{served.url}/api/flags", params={"kind": "rollback", "limit": 1}).json()
+    fid = flags["items"][0]["id"]
+    assert flags["items"][0]["pledge_id"] != AMAZON
+    refused = httpx.post(f"{served.url}/api/flags/{fid}/reviews", json={"decision": "dismissed"})
+    assert refused.status_code == 401
+    recorded = httpx.post(
+        f"{served.url}/api/flags/{fid}/reviews",
+        json={"decision": "dismissed", "note": "announcement, not a breach"},
+        headers={"Authorization": f"Bearer {served.token}"},
+    )
+    assert recorded.status_code == 201
+    reviews = httpx.get(f"{served.url}/api/flags/{fid}").json()["reviews"]
+    assert [(r["decision"], r["reviewer"]) for r in reviews] == [("dismissed", "reviewer")]
+    assert httpx.get(f"{served.url}/openapi.json").json()["info"]["title"] == "pledgewatch"
+    assert httpx.get(f"{served.url}/docs").status_code == 200
+
+
+@pytest.mark.browser
+def test_a_reviewer_confirms_a_flag_in_chromium_and_the_pledge_page_shows_it(served: Served):
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    db = open_database(f"sqlite:///{served.db_path}")
+    fid = flag_ids(db, AMAZON)[0]
+    db.dispose()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{served.url}/")
+            expect(page.get_by_role("heading", name="Corporate pledges")).to_be_visible()
+            page.keyboard.press("Tab")
+            expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+            page.screenshot(path=str(ARTIFACTS / "01-pledges.png"), full_page=True)
+
+            page.get_by_role("link", name="Moratorium on police use of Amazon Rekognition").click()
+            expect(page).to_have_url(f"{served.url}/pledges/{AMAZON}")
+            expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+            expect(page.locator("mark").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "02-amazon-pledge.png"), full_page=True)
+
+            page.get_by_role("link", name="Sign in").click()
+            page.get_by_label("Token").fill(served.token)
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(f"{served.url}/inbox")
+            expect(page.get_by_text("Signed in as")).to_be_visible()
+            item = page.locator(f"#flag-{fid}")
+            item.get_by_label("Note for the review log (why)").fill("Tribunal filing, seen")
+            page.screenshot(path=str(ARTIFACTS / "03-inbox.png"), full_page=True)
+            item.get_by_role("button", name=f"Confirm flag #{fid}").click()
+            expect(page).to_have_url(f"{served.url}/inbox")
+            expect(page.locator(f"#flag-{fid}")).to_have_count(0)
+
+            page.goto(f"{served.url}/pledges/{AMAZON}")
+            confirmed = page.get_by_role("heading", name="Confirmed breaches and rollbacks (1)")
+            expect(confirmed).to_be_visible()
+            section = page.locator("#confirmed + ul.flags")
+            expect(section.get_by_role("link", name=f"Flag #{fid}")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "04-amazon-confirmed.png"), full_page=True)
+        finally:
+            browser.close()
+    flag = httpx.get(f"{served.url}/api/flags/{fid}").json()
+    assert flag["status"] == "confirmed" and flag["reviews"][-1]["reviewer"] == "reviewer"
