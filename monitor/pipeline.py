@@ -41,6 +41,9 @@ BATCH_ENTRIES = 1_000
 BATCH_FILES = 50
 # Files a directory given to ingest contributes (files named explicitly are always read).
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
+# Grouping flags into incidents compares each new flag with its pledge's recent flags, so
+# it runs once per this many entries (and at the end), not once per batch.
+GROUP_EVERY = 20_000
 # Below this many files a process pool costs more than it saves.
 MIN_FILES_FOR_WORKERS = 4
 
@@ -162,16 +165,29 @@ def _store_all(
 ) -> IngestReport:
     report = IngestReport()
     batch: list[Scanned] = []
-    size = 0
+    size = since_grouping = 0
     for item in scanned:
         batch.append(item)
         size += len(item.feed.entries) if item.feed else 0
         if size >= batch_entries or len(batch) >= BATCH_FILES:
             _write_batch(db, detector, batch, now, report, on_progress)
+            since_grouping += size
             batch, size = [], 0
+            if since_grouping >= GROUP_EVERY:
+                group_new_flags(db, now)
+                since_grouping = 0
     if batch:
         _write_batch(db, detector, batch, now, report, on_progress)
+    group_new_flags(db, now)
     return report
+
+
+def group_new_flags(db: Database, now: datetime) -> int:
+    """Put every flag that has no incident yet into one (also those a killed run left)."""
+    with db.write() as session:
+        flags = list(session.scalars(select(Flag).where(col(Flag.incident_id).is_(None))))
+        assign_incidents(session=session, flags=flags, now=now)
+    return len(flags)
 
 
 def _write_batch(
@@ -185,7 +201,6 @@ def _write_batch(
     """Store and flag several files' entries in one write transaction."""
     results: list[SourceResult] = []
     with db.write() as session:
-        created: list[Flag] = []
         for item in batch:
             res = SourceResult(source=item.source, error=item.error)
             results.append(res)
@@ -208,8 +223,6 @@ def _write_batch(
                 len(stored.updated),
                 len(changes.created),
             )
-            created += changes.created
-        assign_incidents(session=session, flags=created, now=now)
     for res in results:
         report.sources.append(res)
         if res.error:
