@@ -268,9 +268,9 @@ class Detector:
                 entries.append((t, "product", ci))
             for t in spec.scope:
                 entries.append((t, "scope", pi))
-        for kind, words in CUE_KINDS.items():
-            for w in words:
-                entries.append((w, "cue", kind))
+        for kind, cue_words in CUE_KINDS.items():
+            for cue in cue_words:
+                entries.append((cue, "cue", kind))
 
         gate = Matcher(t for t, role, _ in entries if role in ("company", "product"))
         matcher = Matcher(t for t, _, _ in entries)
