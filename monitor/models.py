@@ -32,7 +32,7 @@ class Flag(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("article_id", "pledge_id", name="uq_flag_article_pledge"),
         # The common filters of `flags list`, the API and the inbox.
-        Index("ix_flags_pledge_status", "pledge_id", "status"),
+        Index("ix_flags_pledge_status", "pledge_id", "status", "active"),
         Index("ix_flags_active_status", "active", "status"),
     )
 

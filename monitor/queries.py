@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from feeds.models import Article, ArticleSource
@@ -131,12 +133,17 @@ def _sources(session: Session, article_ids: list[int]) -> dict[int, list[dict[st
     out: dict[int, list[dict[str, Any]]] = {}
     if not article_ids:
         return out
-    rows = session.exec(
-        select(ArticleSource).where(col(ArticleSource.article_id).in_(article_ids))
+    rows = session.execute(
+        sa_select(
+            col(ArticleSource.article_id),
+            col(ArticleSource.outlet),
+            col(ArticleSource.source),
+            col(ArticleSource.seen_at),
+        ).where(col(ArticleSource.article_id).in_(article_ids))
     ).all()
-    for s in rows:
-        out.setdefault(s.article_id, []).append(
-            {"outlet": s.outlet, "source": s.source, "seen_at": as_utc(s.seen_at)}
+    for article_id, outlet, source, seen_at in rows:
+        out.setdefault(article_id, []).append(
+            {"outlet": outlet, "source": source, "seen_at": as_utc(seen_at)}
         )
     return out
 
@@ -157,10 +164,10 @@ def _reviewed_responses(session: Session, flag_ids: list[int]) -> dict[int, Revi
 
 
 def flag_dict(
-    flag: Flag,
-    article: Article,
-    pledge: Pledge,
-    company: Company,
+    flag: Flag | SimpleNamespace,
+    article: Article | SimpleNamespace,
+    pledge: Pledge | SimpleNamespace,
+    company: Company | SimpleNamespace,
     sources: list[dict[str, Any]] | None = None,
     reviewed_response: Review | None = None,
 ) -> dict[str, Any]:
@@ -202,15 +209,89 @@ def flag_dict(
     }
 
 
+# What a flag list needs: no article text, no ORM objects (the list must stay fast).
+_LIST_COLUMNS: tuple[Any, ...] = (
+    col(Flag.id),
+    col(Flag.pledge_id),
+    col(Flag.incident_id),
+    col(Flag.kind),
+    col(Flag.score),
+    col(Flag.status),
+    col(Flag.active),
+    col(Flag.response),
+    col(Flag.review_version),
+    col(Flag.first_raised_at),
+    col(Flag.reasons),
+    col(Flag.evidence),
+    col(Article.id).label("article_id"),
+    col(Article.url),
+    col(Article.title),
+    col(Article.published_at),
+    col(Article.published_estimated),
+    col(Pledge.title).label("pledge_title"),
+    col(Company.name).label("company_name"),
+)
+
+
+def _list_stmt(session: Session, f: FlagFilter) -> Any:
+    stmt = (
+        sa_select(*_LIST_COLUMNS)
+        .select_from(Flag)
+        .join(Article, col(Article.id) == Flag.article_id)
+        .join(Pledge, col(Pledge.id) == Flag.pledge_id)
+        .join(Company, col(Company.id) == Pledge.company_id)
+    )
+    stmt = _flag_filters(session, stmt, f)
+    stmt = stmt.order_by(col(Article.published_at).desc(), col(Flag.id).desc())
+    if f.offset:
+        stmt = stmt.offset(f.offset)
+    if f.limit is not None:
+        stmt = stmt.limit(f.limit)
+    return stmt
+
+
 def list_flags(session: Session, f: FlagFilter) -> list[dict[str, Any]]:
     """Flags matching `f`, newest article first, in their public shape."""
-    rows = session.exec(flag_query(session, f)).all()
-    sources = _sources(session, [a.id for _, a, _, _ in rows if a.id is not None])
-    responses = _reviewed_responses(session, [fl.id for fl, _, _, _ in rows if fl.id])
-    return [
-        flag_dict(fl, a, p, c, sources.get(a.id or 0), responses.get(fl.id or 0))
-        for fl, a, p, c in rows
-    ]
+    rows = session.execute(_list_stmt(session, f)).all()
+    sources = _sources(session, [r.article_id for r in rows])
+    responses = _reviewed_responses(session, [r.id for r in rows])
+    out = []
+    for r in rows:
+        flag = SimpleNamespace(**{k: getattr(r, k) for k in _FLAG_KEYS})
+        article = SimpleNamespace(
+            id=r.article_id,
+            url=r.url,
+            title=r.title,
+            published_at=r.published_at,
+            published_estimated=r.published_estimated,
+        )
+        out.append(
+            flag_dict(
+                flag,
+                article,
+                SimpleNamespace(title=r.pledge_title),
+                SimpleNamespace(name=r.company_name),
+                sources.get(r.article_id),
+                responses.get(r.id),
+            )
+        )
+    return out
+
+
+_FLAG_KEYS = (
+    "id",
+    "pledge_id",
+    "incident_id",
+    "kind",
+    "score",
+    "status",
+    "active",
+    "response",
+    "review_version",
+    "first_raised_at",
+    "reasons",
+    "evidence",
+)
 
 
 def review_dict(r: Review) -> dict[str, Any]:
