@@ -63,11 +63,20 @@ def _articles(n: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
     start = datetime(2015, 1, 1, tzinfo=UTC)
     span = 11 * 365 * 24 * 3600
     for i in range(1, n + 1):
-        when = (start + timedelta(seconds=rng.randrange(span))).strftime(
-            "%Y-%m-%d %H:%M:%S.000000"
+        when = (start + timedelta(seconds=rng.randrange(span))).strftime("%Y-%m-%d %H:%M:%S.000000")
+        yield (
+            i,
+            f"bench-{i}",
+            f"https://news.example.org/{i}",
+            _words(rng, 9).capitalize(),
+            "",
+            _words(rng, 30),
+            when,
+            0,
+            when,
+            when,
+            "",
         )
-        yield (i, f"bench-{i}", f"https://news.example.org/{i}", _words(rng, 9).capitalize(),
-               "", _words(rng, 30), when, 0, when, when, "")
 
 
 def build(path: Path, articles: int, flags: int) -> None:
@@ -93,18 +102,32 @@ def build(path: Path, articles: int, flags: int) -> None:
     )
     rng = random.Random(11)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.000000")
-    evidence = json.dumps([{"sentence": "A sentence of evidence.", "in_title": False,
-                            "spans": [{"start": 2, "end": 10, "text": "sentence",
-                                       "role": "subject"}]}])
+    evidence = json.dumps(
+        [
+            {
+                "sentence": "A sentence of evidence.",
+                "in_title": False,
+                "spans": [{"start": 2, "end": 10, "text": "sentence", "role": "subject"}],
+            }
+        ]
+    )
     ids = rng.sample(range(1, articles + 1), flags)
     conn.executemany(
         "INSERT INTO flags (article_id, pledge_id, kind, score, reasons, evidence, status, "
         "active, detector_version, review_version, first_raised_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'bench', 0, ?, ?)",
         (
-            (aid, rng.choice(pledges), rng.choice(("breach", "rollback")),
-             round(rng.uniform(0.5, 1), 3), '["bench"]', evidence,
-             rng.choices(("open", "confirmed", "dismissed"), (6, 1, 3))[0], now, now)
+            (
+                aid,
+                rng.choice(pledges),
+                rng.choice(("breach", "rollback")),
+                round(rng.uniform(0.5, 1), 3),
+                '["bench"]',
+                evidence,
+                rng.choices(("open", "confirmed", "dismissed"), (6, 1, 3))[0],
+                now,
+                now,
+            )
             for aid in ids
         ),
     )
@@ -158,7 +181,9 @@ def api_throughput(path: Path, seconds: float) -> tuple[float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGEWATCH_")}
     proc = subprocess.Popen(
         [str(exe), "--db", str(path), "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/api/flags?company={COMPANY}"
     try:
@@ -189,36 +214,68 @@ def run(quick: bool = False) -> list[Result]:
         path = Path(tmp) / "bench.db"
         t0 = time.perf_counter()
         build(path, articles, flags)
-        print(f"  built {articles:,} articles and {flags:,} flags in "
-              f"{time.perf_counter() - t0:.0f}s", flush=True)
+        print(
+            f"  built {articles:,} articles and {flags:,} flags in {time.perf_counter() - t0:.0f}s",
+            flush=True,
+        )
         db = open_database(f"sqlite:///{path}")
         raw = sqlite3.connect(path)
-        company_id = raw.execute("SELECT id FROM companies WHERE name = ?", (COMPANY,)).fetchone()[0]
+        company_id = raw.execute("SELECT id FROM companies WHERE name = ?", (COMPANY,)).fetchone()[
+            0
+        ]
         filt = FlagFilter(company=COMPANY, status="open", limit=50)
         with db.session() as session:
             ours = _median_ms(lambda: list_flags(session, filt), runs)
             found = len(list_flags(session, filt))
             search = _median_ms(lambda: search_articles(session, QUERY, limit=20), runs)
             hits = len(search_articles(session, QUERY, limit=20))
-        bare_flags = _median_ms(lambda: raw.execute(
-            "SELECT f.id FROM flags f JOIN pledges p ON p.id = f.pledge_id "
-            "JOIN articles a ON a.id = f.article_id WHERE p.company_id = ? AND "
-            "f.status = 'open' AND f.active = 1 ORDER BY a.published_at DESC LIMIT 50",
-            (company_id,)).fetchall(), runs)
-        bare_search = _median_ms(lambda: raw.execute(
-            f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rank LIMIT 20",
-            (QUERY,)).fetchall(), runs)
+        bare_flags = _median_ms(
+            lambda: raw.execute(
+                "SELECT f.id FROM flags f JOIN pledges p ON p.id = f.pledge_id "
+                "JOIN articles a ON a.id = f.article_id WHERE p.company_id = ? AND "
+                "f.status = 'open' AND f.active = 1 ORDER BY a.published_at DESC LIMIT 50",
+                (company_id,),
+            ).fetchall(),
+            runs,
+        )
+        bare_search = _median_ms(
+            lambda: raw.execute(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rank LIMIT 20",
+                (QUERY,),
+            ).fetchall(),
+            runs,
+        )
         raw.close()
-        results.append(Result("flags list --company --status (median)", ours, 50, unit=" ms",
-                              detail=f"{found} rows; bare SQL {bare_flags:.2f} ms, "
-                                     f"ratio {ours / bare_flags:.1f}x"))
-        results.append(Result(f"search '{QUERY}' (median)", search, 50, unit=" ms",
-                              detail=f"{hits} hits; bare FTS5 {bare_search:.2f} ms, "
-                                     f"ratio {search / bare_search:.1f}x"))
+        results.append(
+            Result(
+                "flags list --company --status (median)",
+                ours,
+                50,
+                unit=" ms",
+                detail=f"{found} rows; bare SQL {bare_flags:.2f} ms, "
+                f"ratio {ours / bare_flags:.1f}x",
+            )
+        )
+        results.append(
+            Result(
+                f"search '{QUERY}' (median)",
+                search,
+                50,
+                unit=" ms",
+                detail=f"{hits} hits; bare FTS5 {bare_search:.2f} ms, "
+                f"ratio {search / bare_search:.1f}x",
+            )
+        )
         db.dispose()
         rps, errors = api_throughput(path, 3.0 if quick else 10.0)
-        results.append(Result(f"GET /api/flags?company={COMPANY}, 2 workers", rps, 500,
-                              op=">=", unit=" req/s",
-                              detail=f"{errors} errors; client on the same {os.cpu_count()} "
-                                     "cores"))
+        results.append(
+            Result(
+                f"GET /api/flags?company={COMPANY}, 2 workers",
+                rps,
+                500,
+                op=">=",
+                unit=" req/s",
+                detail=f"{errors} errors; client on the same {os.cpu_count()} cores",
+            )
+        )
     return results
