@@ -78,6 +78,7 @@ _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _JS_SCHEME = re.compile(r"(javascript)\s*:", re.IGNORECASE)
 _HAS_SPACE = re.compile(r"\s")
+_PLAIN_URL = re.compile(r"^https?://[a-z0-9.-]+(?::[0-9]+)?/[^%]*$")
 _HTTP = re.compile(r"^https?://[^\s/]", re.IGNORECASE)
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ref$|cmpid$)", re.IGNORECASE)
 # A bare id like "42" or "post-7" is unique only inside its feed; anything with a scheme
@@ -181,6 +182,9 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
 
 def canonical_link(url: str) -> str:
     """Lower-case scheme and host, drop the fragment and tracking parameters."""
+    url = url.strip()
+    if "?" not in url and "#" not in url and _PLAIN_URL.match(url):
+        return url  # already canonical (most links): skip the split and rejoin
     parts = urlsplit(url.strip())
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)

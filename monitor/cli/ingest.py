@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from contextlib import ExitStack
@@ -55,6 +56,9 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
     paths = expand_inputs(inputs)
     if not paths:
         raise click.UsageError("no files found in the given directories")
+    # Everything imported so far lives as long as the process: keep the collector off it,
+    # and keep forked workers from copying those pages (see gc.freeze).
+    gc.freeze()
     tty = sys.stderr.isatty() and len(paths) >= PROGRESS_MIN_FILES
     with ExitStack() as stack:
         if tty:
