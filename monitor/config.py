@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG_FILE = "pledgewatch.toml"
 # Keys whose values `config check` and logs never show.
@@ -139,7 +146,9 @@ class DaemonSettings(_Section):
     poll_tick_seconds: int = Field(60, ge=1, description="How often due feeds are checked")
     digest_check_minutes: int = Field(5, ge=1, description="How often due digests are checked")
     maintenance_hours: int = Field(24, ge=1, description="How often maintenance runs")
-    lease_seconds: int = Field(300, ge=10, description="How long a claim on a feed lasts")
+    lease_seconds: int = Field(
+        300, ge=2, description="How long a claim on a feed lasts (above feeds.total_timeout)"
+    )
     heartbeat_seconds: int = Field(30, ge=1, description="How often the daemon says it is alive")
     prune_after_days: int = Field(365, ge=1, description="Drop unflagged article text after")
     startup_spread_seconds: int = Field(
@@ -170,6 +179,16 @@ class Settings(_Section):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_fetch(self) -> Settings:
+        # A claim that expires mid-fetch lets another daemon poll the same feed again.
+        if self.daemon.lease_seconds <= self.feeds.total_timeout:
+            raise ValueError(
+                f"[daemon] lease_seconds ({self.daemon.lease_seconds}) must be longer than "
+                f"[feeds] total_timeout ({self.feeds.total_timeout:g})"
+            )
+        return self
 
     def redacted(self) -> dict[str, Any]:
         """The effective settings with secrets hidden."""
@@ -266,6 +285,11 @@ def load_settings(
         loc = tuple(str(p) for p in err["loc"])
         where = sources.get((loc[0], loc[1])) if len(loc) >= 2 else None
         if where is None:
-            where = f"{path or 'config'}: [{loc[0]}] {'.'.join(loc[1:])}" if loc else str(path)
+            where = f"{path or 'config'}: [{loc[0]}] {'.'.join(loc[1:])}" if loc else None
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if where is None:  # a rule across keys: its message names them, and we their source
+            msg = msg.removeprefix("Value error, ")
+            given = [v for (sec, key), v in sources.items() if f"[{sec}] {key}" in msg]
+            hint = f" (set by {', '.join(given)})" if given else ""
+            raise ConfigError(f"{path or 'configuration'}: {msg}{hint}") from exc
         raise ConfigError(f"{where}: {msg}") from exc

@@ -37,6 +37,7 @@ def daemon(ctx: click.Context) -> None:
     if logging.getLogger().level > logging.DEBUG:
         # One line per tick is APScheduler's idea of INFO; ours says what happened.
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     config_file = root.params.get("config_file")
     db_url = root.params.get("db_url")
 

@@ -1,0 +1,193 @@
+"""Configuration: one TOML file plus env, validated naming the culprit, documented in full."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.config import ConfigError, Settings, load_settings
+from tests.conftest import REPO
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # No pledgewatch.toml from the working directory, no PLEDGEWATCH_* from the shell.
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("PLEDGEWATCH_")]:
+        monkeypatch.delenv(var)
+
+
+def run(args: list[str], env: dict[str, str] | None = None):
+    return CliRunner().invoke(cli, args, env=env or {}, catch_exceptions=False)
+
+
+def test_config_check_prints_the_effective_config_with_secrets_hidden(tmp_path: Path) -> None:
+    cfg = tmp_path / "pledgewatch.toml"
+    cfg.write_text(
+        '[database]\nurl = "postgresql+psycopg://watch:hunter2@db.example.org/pw"\n'
+        '[smtp]\nhost = "mail.example.org"\nuser = "digest"\npassword = "s3cret-pass"\n'
+        "[daemon]\npoll_tick_seconds = 30\n",
+        encoding="utf-8",
+    )
+    result = run(
+        ["--config", str(cfg), "config", "check"],
+        env={"PLEDGEWATCH_DIGEST_TO": "a@example.org, b@example.org"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output and "s3cret-pass" not in result.output
+    doc = tomllib.loads(result.stdout)
+    assert doc["database"]["url"] == "postgresql+psycopg://watch:********@db.example.org/pw"
+    assert doc["smtp"]["password"] == "********"
+    assert doc["smtp"]["host"] == "mail.example.org"
+    assert doc["daemon"]["poll_tick_seconds"] == 30
+    assert doc["digest"]["to"] == ["a@example.org", "b@example.org"]
+    assert str(cfg) in result.stdout  # says where it came from
+
+
+def test_config_check_output_is_itself_a_valid_config_file(tmp_path: Path) -> None:
+    result = run(["config", "check"], env={"PLEDGEWATCH_FEEDS_CONCURRENCY": "7"})
+    assert result.exit_code == 0
+    again = tmp_path / "again.toml"
+    again.write_text(result.stdout, encoding="utf-8")
+    reloaded = load_settings(again, env={})
+    assert reloaded.feeds.concurrency == 7
+    assert (
+        reloaded.model_dump()
+        == load_settings(
+            None, env={"PLEDGEWATCH_FEEDS_CONCURRENCY": "7", "PLEDGEWATCH_CONFIG": str(again)}
+        ).model_dump()
+    )
+
+
+def test_config_check_as_json(tmp_path: Path) -> None:
+    result = run(["config", "check", "--format", "json"], env={"PLEDGEWATCH_SMTP_PASSWORD": "pw1"})
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["smtp"]["password"] == "********"
+    assert set(data) == set(Settings.model_fields)
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "expected"),
+    [
+        ("PLEDGEWATCH_DAEMON_POLL_TICK_SECONDS", "0", "PLEDGEWATCH_DAEMON_POLL_TICK_SECONDS"),
+        ("PLEDGEWATCH_DAEMON_HEARTBEAT_SECONDS", "often", "PLEDGEWATCH_DAEMON_HEARTBEAT_SECONDS"),
+        ("PLEDGEWATCH_SMTP_SECURITY", "tls13", "PLEDGEWATCH_SMTP_SECURITY"),
+        ("PLEDGEWATCH_DAEMON_ALLOW_NETWORK_FILESYSTEM", "maybe", "expected true or false"),
+    ],
+)
+def test_an_invalid_variable_stops_config_check_naming_it(
+    var: str, value: str, expected: str
+) -> None:
+    result = run(["config", "check"], env={var: value})
+    assert result.exit_code == 1
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_numeric_day_of_week_is_rejected_by_validation(tmp_path: Path) -> None:
+    # APScheduler counts Monday as 0 and cron counts Sunday as 0: only names are accepted.
+    for raw in ("0", "1", "7", "mon-fri"):
+        with pytest.raises(ConfigError, match="PLEDGEWATCH_DIGEST_WEEKDAY.*day name"):
+            load_settings(None, env={"PLEDGEWATCH_DIGEST_WEEKDAY": raw})
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[digest]\nweekday = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[digest\] weekday"):
+        load_settings(cfg, env={})
+    assert load_settings(None, env={"PLEDGEWATCH_DIGEST_WEEKDAY": "Sunday"}).digest.weekday == (
+        "sunday"
+    )
+
+
+def test_an_unknown_key_in_the_file_is_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[daemon]\npoll_tick_secs = 5\n", encoding="utf-8")
+    result = run(["--config", str(cfg), "config", "check"])
+    assert result.exit_code == 1
+    assert "[daemon] poll_tick_secs: unknown key" in result.output
+
+
+def test_short_environment_forms_are_accepted() -> None:
+    s = load_settings(None, env={
+        "PLEDGEWATCH_DB": "postgresql://u@h/db",
+        "PLEDGEWATCH_DIGEST_FROM": "watch@example.org",
+        "PLEDGEWATCH_SMTP_HOST": "smtp.example.org",
+        "PLEDGEWATCH_SMTP_PORT": "2525",
+    })  # fmt: skip
+    assert s.database.url == "postgresql://u@h/db"
+    assert s.digest.from_addr == "watch@example.org"
+    assert (s.smtp.host, s.smtp.port) == ("smtp.example.org", 2525)
+
+
+def test_environment_wins_over_the_file_and_the_command_line_over_both(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[daemon]\nheartbeat_seconds = 10\n[database]\nurl = "a.db"\n', "utf-8")
+    s = load_settings(
+        cfg,
+        env={"PLEDGEWATCH_DAEMON_HEARTBEAT_SECONDS": "20", "PLEDGEWATCH_DB": "b.db"},
+        database_url="c.db",
+    )
+    assert s.daemon.heartbeat_seconds == 20
+    assert s.database.url == "c.db"
+
+
+def test_every_secret_looking_key_is_redacted() -> None:
+    s = Settings.model_validate({"smtp": {"password": "x1"}})
+    data = s.redacted()
+    assert data["smtp"]["password"] == "********"
+    # Empty secrets stay empty, so `config check` shows that none is set.
+    assert Settings().redacted()["smtp"]["password"] == ""
+
+
+def _config_doc_module():
+    spec = importlib.util.spec_from_file_location("config_doc", REPO / "scripts" / "config_doc.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_docs_config_md_is_generated_from_the_settings_and_up_to_date() -> None:
+    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    assert doc == _config_doc_module().render(), (
+        "docs/config.md is out of date: run .venv/bin/python scripts/config_doc.py"
+    )
+
+
+def test_docs_config_md_names_every_key_with_its_env_var_and_default() -> None:
+    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    for section, finfo in Settings.model_fields.items():
+        model = finfo.get_default(call_default_factory=True)
+        assert f"## [{section}]" in doc
+        for key in type(model).model_fields:
+            row = next((line for line in doc.splitlines() if line.startswith(f"| `{key}` |")), None)
+            assert row is not None, f"[{section}] {key} missing from docs/config.md"
+            if key != "subscriptions":
+                assert f"PLEDGEWATCH_{section}_{key}".upper() in doc
+
+
+def test_a_lease_shorter_than_a_fetch_is_rejected_naming_both_keys() -> None:
+    # Otherwise a slow fetch outlives its claim and a second daemon polls the feed again.
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, env={"PLEDGEWATCH_DAEMON_LEASE_SECONDS": "20"})
+    message = str(err.value)
+    assert "[daemon] lease_seconds (20)" in message and "[feeds] total_timeout (30)" in message
+    assert "PLEDGEWATCH_DAEMON_LEASE_SECONDS" in message
+    ok = load_settings(
+        None,
+        env={"PLEDGEWATCH_DAEMON_LEASE_SECONDS": "20", "PLEDGEWATCH_FEEDS_TOTAL_TIMEOUT": "15"},
+    )
+    assert ok.daemon.lease_seconds == 20
+
+
+def test_the_example_server_config_is_valid() -> None:
+    s = load_settings(REPO / "deploy" / "pledgewatch.toml.example", env={})
+    assert s.database.url.startswith("postgresql+psycopg://")
+    assert s.digest.weekday == "monday" and s.smtp.security == "starttls"

@@ -1,0 +1,196 @@
+"""`pledgewatch status`: daemons, jobs, failing feeds, review queue, digests; a health check."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feeds.models import Article, Feed
+from monitor.cli import cli
+from monitor.db import Database
+from monitor.jobs import record_job_run
+from monitor.models import DaemonHeartbeat, Digest, Flag
+from monitor.status import collect_status
+from pledges.catalogue import load_catalogue, shipped_catalogue
+from pledges.store import sync_catalogue
+
+PLEDGE = "amazon-rekognition-police-moratorium"
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in [v for v in os.environ if v.startswith("PLEDGEWATCH_")]:
+        monkeypatch.delenv(var)
+
+
+def status(db: Database, *args: str):
+    return CliRunner().invoke(cli, ["--db", db.url, "status", *args], catch_exceptions=False)
+
+
+def add_beat(
+    db: Database, owner: str, *, seen_ago: float, every: int = 30, stopped: bool = False
+) -> None:
+    now = datetime.now(UTC)
+    with db.write() as s:
+        s.add(DaemonHeartbeat(
+            id=owner, hostname=owner.split(":")[0], pid=1, heartbeat_seconds=every,
+            started_at=now - timedelta(hours=1), seen_at=now - timedelta(seconds=seen_ago),
+            stopped_at=now if stopped else None,
+        ))  # fmt: skip
+
+
+def test_no_daemon_ever_means_exit_3(db: Database) -> None:
+    result = status(db)
+    assert result.exit_code == 3
+    assert "NO DAEMON RUNNING" in result.output
+
+
+def test_a_fresh_heartbeat_means_healthy_and_exit_0(db: Database) -> None:
+    add_beat(db, "host-a:10:aa", seen_ago=5, every=30)
+    result = status(db, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["healthy"] is True
+    assert [d["id"] for d in data["daemons"]] == ["host-a:10:aa"]
+    assert data["daemons"][0]["state"] == "running"
+
+
+def test_fresh_means_within_three_of_the_daemons_own_heartbeat_intervals(db: Database) -> None:
+    add_beat(db, "host-a:10:aa", seen_ago=20, every=5)  # 3 x 5 s = 15 s: silent
+    add_beat(db, "host-b:11:bb", seen_ago=80, every=30)  # 3 x 30 s = 90 s: fresh
+    with db.session() as s:
+        report = collect_status(s)
+    states = {d["id"]: d["state"] for d in report.daemons}
+    assert states == {"host-a:10:aa": "silent", "host-b:11:bb": "running"}
+    assert report.healthy
+
+
+def test_a_stopped_or_silent_daemon_is_not_healthy(db: Database) -> None:
+    add_beat(db, "host-a:10:aa", seen_ago=1, stopped=True)
+    add_beat(db, "host-b:11:bb", seen_ago=120, every=30)
+    result = status(db, "--format", "json")
+    assert result.exit_code == 3
+    data = json.loads(result.output)
+    assert data["healthy"] is False
+    assert sorted(d["state"] for d in data["daemons"]) == ["silent", "stopped"]
+
+
+def _seed(db: Database) -> None:
+    now = datetime.now(UTC)
+    with db.write() as s:
+        sync_catalogue(session=s, pledges=load_catalogue(shipped_catalogue()))
+        s.add(Feed(url="https://ok.example.org/rss", created_at=now))
+        s.add(
+            Feed(
+                url="https://broken.example.org/rss",
+                created_at=now,
+                consecutive_errors=4,
+                failing_since=now - timedelta(days=2),
+                last_error="HTTP 503 from server",
+                error_kind="http_503",
+            )
+        )
+        arts = [
+            Article(
+                key=f"k{i}", title=f"story {i}", first_seen_at=now, updated_at=now, published_at=now
+            )
+            for i in range(4)
+        ]
+        s.add_all(arts)
+        s.flush()
+        for art, (st, active) in zip(
+            arts,
+            [("open", True), ("open", True), ("open", False), ("confirmed", True)],
+            strict=True,
+        ):
+            assert art.id is not None
+            s.add(
+                Flag(
+                    article_id=art.id,
+                    pledge_id=PLEDGE,
+                    kind="breach",
+                    score=0.9,
+                    status=st,
+                    active=active,
+                    first_raised_at=now,
+                    updated_at=now,
+                )
+            )
+        for period, rcpt, st in [
+            ("2026-W40", "a@example.org", "sent"),
+            ("2026-W41", "a@example.org", "sent"),
+            ("2026-W41", "b@example.org", "sent"),
+            ("2026-W42", "b@example.org", "pending"),
+        ]:
+            s.add(
+                Digest(
+                    period=period,
+                    recipient=rcpt,
+                    status=st,
+                    created_at=now,
+                    sent_at=now if st == "sent" else None,
+                    attempts=1 if st == "sent" else 2,
+                    last_error=None if st == "sent" else "SMTP 127.0.0.1:25 refused",
+                )
+            )
+
+
+def test_status_reports_failing_feeds_review_queue_and_last_digest_per_recipient(
+    db: Database,
+) -> None:
+    _seed(db)
+    add_beat(db, "host-a:10:aa", seen_ago=1)
+    record_job_run(
+        db,
+        "poll",
+        last_started_at=datetime.now(UTC),
+        last_ok=False,
+        last_error="OperationalError: connection refused",
+    )
+    result = status(db, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["feeds"]["total"] == 2
+    [failing] = data["feeds"]["failing"]
+    assert failing["url"] == "https://broken.example.org/rss"
+    assert failing["consecutive_errors"] == 4 and failing["last_error"] == "HTTP 503 from server"
+    assert failing["failing_since"] is not None
+    # Open and still active: the one inactive and the confirmed one are not waiting.
+    assert data["flags_awaiting_review"] == 2
+    by_rcpt = {d["recipient"]: d for d in data["digests"]["by_recipient"]}
+    assert by_rcpt["a@example.org"]["period"] == "2026-W41"
+    assert by_rcpt["a@example.org"]["status"] == "sent"
+    assert by_rcpt["b@example.org"]["status"] == "pending"
+    assert by_rcpt["b@example.org"]["last_sent_period"] == "2026-W41"
+    assert data["digests"]["unsent"] == 1
+    jobs = {j["job"]: j for j in data["jobs"]}
+    assert jobs["poll"]["last_ok"] is False
+    assert "connection refused" in jobs["poll"]["last_error"]
+    assert jobs["digests"]["last_started_at"] is None
+    assert jobs["heartbeat"]["last_ok"] is True
+
+
+def test_status_as_text_shows_each_section(db: Database) -> None:
+    _seed(db)
+    add_beat(db, "host-a:10:aa", seen_ago=1)
+    result = status(db)
+    assert result.exit_code == 0
+    out = result.output
+    for text in (
+        "healthy",
+        "host-a:10:aa",
+        "Jobs",
+        "maintenance",
+        "broken.example.org",
+        "HTTP 503",
+        "Flags awaiting review: 2",
+        "b@example.org",
+        "pending",
+    ):
+        assert text in out, text
