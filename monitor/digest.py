@@ -1,32 +1,24 @@
-"""The weekly digest's content and rendering (pure: data in, text and HTML out).
+"""The weekly digest's content (pure: the week's data in, one recipient's digest out).
 
 `DigestData` is what the database holds about one week (loaded by
 `monitor.digest_data.load_digest_data`); `build_digest` turns it into what one recipient
-reads (their subscription applied, flags folded into incidents, evidence split into
-emphasised segments, links made safe); `render_text` and `render_html` fill the Jinja2
-templates in `monitor/templates/`. Every piece of feed text is collapsed to one line
-here and escaped by the HTML template (autoescape).
+reads: their subscription applied, flags folded into incidents, the best evidence
+sentence split into emphasised runs, links made safe, every piece of feed text collapsed
+to one line. `monitor.digest_render` fills the templates.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import jinja2
-
 from monitor.config import Subscription
+from monitor.digest_text import Segment, best_evidence, emphasise, flag_url, one_line, safe_url
 from monitor.incidents import status_summary
 from monitor.periods import Period
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -131,14 +123,6 @@ class Audience:
 
 
 @dataclass(frozen=True)
-class Segment:
-    """A run of an evidence sentence; `role` is set on matched words (emphasised)."""
-
-    text: str
-    role: str | None = None
-
-
-@dataclass(frozen=True)
 class SourceView:
     outlet: str
     date: str
@@ -233,80 +217,6 @@ class DigestContent:
     def empty(self) -> bool:
         """Nothing new: no incidents, reviews or pledge changes (feed trouble aside)."""
         return not (self.companies or self.reviews or self.pledge_changes)
-
-
-def one_line(value: str | None) -> str:
-    """Feed text for display and headers: control characters and line breaks collapsed."""
-    if not value:
-        return ""
-    value = unicodedata.normalize("NFC", value)
-    return " ".join(_CONTROL.sub(" ", value).split())
-
-
-def safe_url(value: str | None) -> str | None:
-    """An http(s) URL with a host, else None (no javascript:, data:, relative links)."""
-    value = one_line(value).replace(" ", "%20")
-    if not value:
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return value
-
-
-def flag_url(base_url: str, flag_id: int) -> str | None:
-    """The flag's page in `pledgewatch serve`, when a public base URL is configured."""
-    base = safe_url(base_url)
-    return f"{base.rstrip('/')}/flags/{flag_id}" if base else None
-
-
-def emphasise(sentence: str, spans: Sequence[Mapping[str, Any]]) -> tuple[Segment, ...]:
-    """Split a sentence into plain and matched runs; bad or overlapping spans are skipped."""
-    out: list[Segment] = []
-    pos = 0
-    for span in sorted(spans, key=lambda s: (int(s.get("start", 0)), -int(s.get("end", 0)))):
-        start, end = int(span.get("start", -1)), int(span.get("end", -1))
-        if start < pos or end <= start or end > len(sentence):
-            continue
-        if start > pos:
-            out.append(Segment(one_line_keep_edges(sentence[pos:start])))
-        out.append(Segment(one_line(sentence[start:end]), str(span.get("role") or "match")))
-        pos = end
-    if pos < len(sentence):
-        out.append(Segment(one_line_keep_edges(sentence[pos:])))
-    return tuple(s for s in out if s.text)
-
-
-def one_line_keep_edges(value: str) -> str:
-    """Like one_line, but a run that began or ended with a space keeps one."""
-    core = one_line(value)
-    if not core:
-        return " " if value else ""
-    lead = " " if value[:1].isspace() else ""
-    tail = " " if value[-1:].isspace() else ""
-    return f"{lead}{core}{tail}"
-
-
-CUE_ROLES = frozenset({"breach", "rollback"})
-
-
-def best_evidence(evidence: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The sentence that matters most: one with a breach or rollback cue first, then a body
-    sentence over the headline (the digest shows the headline anyway), then the one tying
-    the most kinds of match together (company, subject, scope, cue, commitment)."""
-
-    def weight(item: tuple[int, Mapping[str, Any]]) -> tuple[bool, bool, int, int]:
-        index, ev = item
-        roles = {str(s.get("role")) for s in ev.get("spans") or [] if isinstance(s, Mapping)}
-        return bool(roles & CUE_ROLES), not ev.get("in_title"), len(roles), -index
-
-    candidates = [(i, ev) for i, ev in enumerate(evidence) if ev.get("sentence")]
-    if not candidates:
-        return None
-    return max(candidates, key=weight)[1]
 
 
 def _day(value: datetime | None, zone: ZoneInfo) -> str:
@@ -447,63 +357,3 @@ def _feed_view(p: FeedProblem, zone: ZoneInfo) -> FeedView:
     if p.last_success_at is not None:
         problem += f" (last success {_day(p.last_success_at, zone)})"
     return FeedView(name=one_line(p.name) or one_line(p.url), url=one_line(p.url), problem=problem)
-
-
-def subject(content: DigestContent) -> str:
-    """`pledgewatch 2026-W47: 3 new stories (2 breaches, 1 rollback), 1 confirmed`."""
-    c = content.counts
-    parts: list[str] = []
-    if c.incidents:
-        kinds = []
-        if c.breaches:
-            kinds.append(_plural(c.breaches, "breach", "breaches"))
-        if c.rollbacks:
-            kinds.append(_plural(c.rollbacks, "rollback", "rollbacks"))
-        parts.append(_plural(c.incidents, "new story", "new stories") + f" ({', '.join(kinds)})")
-    if c.confirmed:
-        parts.append(f"{c.confirmed} confirmed")
-    if c.dismissed:
-        parts.append(f"{c.dismissed} dismissed")
-    if c.pledge_changes:
-        parts.append(_plural(c.pledge_changes, "pledge changed", "pledges changed"))
-    if not parts:
-        parts.append("nothing new")
-    if c.feeds:
-        parts.append(_plural(c.feeds, "feed not heard from", "feeds not heard from"))
-    return one_line(f"pledgewatch {content.period_label}: {', '.join(parts)}")
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-@cache
-def _environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("monitor", "templates"),
-        autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["plural"] = lambda n, one, many: _plural(int(n), one, many)
-    return env
-
-
-def render_text(content: DigestContent) -> str:
-    """The text/plain part."""
-    return (
-        _environment(False)
-        .get_template("digest.txt.j2")
-        .render(d=content, subject=subject(content))
-    )
-
-
-def render_html(content: DigestContent) -> str:
-    """The HTML part: inline CSS, phone-width friendly, dark-mode safe, all text escaped."""
-    return (
-        _environment(True)
-        .get_template("digest.html.j2")
-        .render(d=content, subject=subject(content))
-    )

@@ -38,8 +38,9 @@ from sqlmodel import col, select
 
 from monitor.config import Settings, Subscription
 from monitor.db import Database
-from monitor.digest import DigestData, build_digest, render_html, render_text, subject
+from monitor.digest import DigestData, build_digest
 from monitor.digest_data import load_digest_data
+from monitor.digest_render import render_html, render_text, subject
 from monitor.mailer import MailError, build_message, message_id, send
 from monitor.models import Digest
 from monitor.periods import Period, due_periods

@@ -20,7 +20,7 @@ from email.utils import format_datetime, parseaddr
 from urllib.parse import quote
 
 from monitor.config import SmtpSettings
-from monitor.digest import one_line, safe_url
+from monitor.digest_text import one_line, safe_url
 
 log = logging.getLogger(__name__)
 

@@ -84,7 +84,9 @@ class Digest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     period: str = Field(index=True)  # ISO week, e.g. 2026-W47
     recipient: str
-    status: str = Field(default="pending", index=True)  # pending | sending | sent | failed
+    # pending | sending | sent | failed | skipped (an empty week with skip_empty, or a
+    # recipient no longer configured): see monitor/digests.py
+    status: str = Field(default="pending", index=True)
     message_id: str = ""
     subject: str = ""
     attempts: int = 0

@@ -9,8 +9,9 @@ import click
 
 from monitor.cli.app import FORMATS, App, emit, pass_app
 from monitor.config import Subscription
-from monitor.digest import build_digest, render_html, render_text, subject
+from monitor.digest import build_digest
 from monitor.digest_data import load_digest_data
+from monitor.digest_render import render_html, render_text, subject
 from monitor.digests import outbox_rows, recipients, send_due_digests
 from monitor.periods import Period, PeriodError
 from monitor.queries import as_utc

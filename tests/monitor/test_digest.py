@@ -15,20 +15,10 @@ import pytest
 
 from monitor.config import Subscription
 from monitor.db import Database
-from monitor.digest import (
-    DigestData,
-    FeedProblem,
-    FlagItem,
-    Segment,
-    build_digest,
-    emphasise,
-    one_line,
-    render_html,
-    render_text,
-    safe_url,
-    subject,
-)
+from monitor.digest import DigestData, FeedProblem, FlagItem, build_digest
 from monitor.digest_data import load_digest_data
+from monitor.digest_render import render_html, render_text, subject
+from monitor.digest_text import Segment, emphasise, one_line, safe_url
 from monitor.periods import Period
 from tests.conftest import REPO
 from tests.monitor.digestweek import AMAZON, GOOGLE, SEND_TIME, WEEK, ZONE, build_week

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from monitor.digest import DigestData, FeedProblem, FlagItem, build_digest, render_html
+from monitor.digest import DigestData, FeedProblem, FlagItem, build_digest
+from monitor.digest_render import render_html
 from monitor.periods import Period
 from tests.conftest import REPO
 
