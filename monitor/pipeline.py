@@ -200,7 +200,9 @@ def _write_batch(
 ) -> None:
     """Store and flag several files' entries in one write transaction."""
     results: list[SourceResult] = []
-    with db.write() as session:
+    # New flags are flushed once per batch, not before every query (the store flushes
+    # article updates itself).
+    with db.write() as session, session.no_autoflush:
         for item in batch:
             res = SourceResult(source=item.source, error=item.error)
             results.append(res)
@@ -294,5 +296,4 @@ def _flag(
                 existing=existing.get(art.id, []),
             )
         )
-    session.flush()
     return changes

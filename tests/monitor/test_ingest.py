@@ -234,3 +234,28 @@ def test_kill_9_in_the_middle_then_the_same_ingest_leaves_no_duplicates_and_no_g
     con.close()
     assert dup_flags == 0 and unflagged == 0
     assert after["flags"] > 0
+
+
+def test_an_updated_entry_is_rescanned_and_flagged_without_a_duplicate(
+    db_path: Path, tmp_path: Path
+) -> None:
+    def feed(text: str) -> Path:
+        path = tmp_path / "story.xml"
+        path.write_text(
+            '<rss version="2.0"><channel><title>Desk</title><link>https://desk.example/</link>'
+            "<item><guid>https://desk.example/rekognition</guid>"
+            "<title>Amazon and facial recognition</title>"
+            f"<description>{text}</description>"
+            "<pubDate>Thu, 14 Nov 2024 10:00:00 GMT</pubDate></item></channel></rss>"
+        )
+        return path
+
+    first = invoke(db_path, "ingest", str(feed("Amazon held a developer conference.")))
+    assert "1 new, 0 updated, 0 new flags" in first.output
+    second = invoke(db_path, "ingest", str(feed(
+        "A whistleblower alleges Amazon let police forces use its Rekognition facial "
+        "recognition despite its moratorium on police use."
+    )))  # fmt: skip
+    assert "0 new, 1 updated, 1 new flags" in second.output
+    counts = table_counts(db_path)
+    assert counts["articles"] == 1 and counts["flags"] == 1
