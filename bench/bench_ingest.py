@@ -34,8 +34,7 @@ def _pledgewatch(db: Path, *args: str) -> list[str]:
 
 def _catalogue_db(folder: Path) -> Path:
     path = folder / "catalogue.db"
-    subprocess.run(_pledgewatch(path, "catalogue", "sync"), check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(_pledgewatch(path, "catalogue", "sync"), check=True, stdout=subprocess.DEVNULL)
     return path
 
 
@@ -55,22 +54,17 @@ def _bare_parse(blobs: list[bytes]) -> float:
 
 
 def _tree(pid: int) -> list[int]:
-    """pid and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
+    """pid and all its descendants (from /proc/<pid>/task/*/children)."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
-        todo.extend(children.get(p, []))
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
     return out
 
 
@@ -93,13 +87,14 @@ def _memory_mb(pids: list[int]) -> tuple[float, float]:
 def _ingest(db: Path, feeds: Path, sample: bool = False) -> tuple[float, float, float]:
     """Run the ingest command; wall seconds and peak summed RSS and PSS (MB, if sampled)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(_pledgewatch(db, "ingest", str(feeds)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _pledgewatch(db, "ingest", str(feeds)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak_rss = peak_pss = 0.0
     while sample and proc.poll() is None:
         rss, pss = _memory_mb(_tree(proc.pid))
         peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        time.sleep(0.05)
+        time.sleep(0.1)
     _, err = proc.communicate()
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
