@@ -1,0 +1,191 @@
+"""Daemon benchmark: several daemons share one PostgreSQL and split a polling round.
+
+1,000 feeds (10 items each) are served from a separate process by an asyncio HTTP/1.1
+server on 50 loopback addresses (127.0.2.1-50, 20 feeds each), answering every request
+after 100 ms. A "daemon" is a process running the daemon's poll job (`monitor.jobs.
+run_poll`: claim due feeds with row leases, fetch, parse, store, flag), each capped at
+the same concurrency (`feeds.concurrency = 16`). The pollers wait at a barrier once
+started (imports and catalogue compiled), so a round is timed from the go signal until
+the last poller is done, on a fresh database each time.
+
+Targets (issue 5): two daemons finish a round at least 1.7x faster than one; one daemon
+finishes a round within 10 s. The fetch-bound floor for one daemon is 1000 / 16 x 0.1 s
+= 6.25 s. Quick mode: 200 feeds. Needs the PostgreSQL server of the test suite
+(PLEDGEWATCH_TEST_POSTGRES_URL, default postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+import uuid
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Barrier
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.common import Result
+from bench.feedgen import feed_xml
+
+DELAY = 0.1
+HOSTS = 50
+ITEMS = 10
+CONCURRENCY = 16
+POSTGRES_URL = os.environ.get(
+    "PLEDGEWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+async def _serve(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                await asyncio.sleep(DELAY)
+                body = bodies.get(path)
+                status = "200 OK" if body is not None else "404 Not Found"
+                out = body or b""
+                writer.write(
+                    f"HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\n"
+                    f"Content-Length: {len(out)}\r\n\r\n".encode()
+                    + out
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    servers = [await asyncio.start_server(handle, h, 0, backlog=1024) for h in hosts]
+    conn.send({h: s.sockets[0].getsockname()[1] for h, s in zip(hosts, servers, strict=True)})
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    for s in servers:
+        s.close()
+
+
+def _server_main(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
+    try:
+        asyncio.run(_serve(bodies, hosts, conn))
+    except EOFError:
+        pass
+
+
+def _poller_main(url: str, settings_json: str, owner: str, barrier: Barrier, out: Any) -> None:
+    """One daemon's poll job, started at the barrier; reports (feeds polled, failures)."""
+    from monitor.config import Settings
+    from monitor.db import Database
+    from monitor.detection import load_detector
+    from monitor.jobs import run_poll
+
+    db = Database(url)
+    settings = Settings.model_validate_json(settings_json)
+    with db.session() as session:
+        detector = load_detector(session)
+    barrier.wait()
+    outcome = run_poll(db=db, settings=settings, detector=detector, owner=owner)
+    report = outcome.result
+    polled = len(report.results) if report is not None else 0
+    failed = len(report.failed) if report is not None else -1
+    out.put((owner, polled, failed, outcome.error))
+    db.dispose()
+
+
+def _fresh_database(admin_url: str, name: str, urls: list[str]) -> str:
+    """Create (or empty) database `name`, load the catalogue and subscribe to `urls`."""
+    from datetime import UTC, datetime
+
+    from feeds.models import Feed
+    from monitor.db import open_database
+    from pledges.catalogue import load_catalogue, shipped_catalogue
+    from pledges.store import sync_catalogue
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    db = open_database(url)
+    now = datetime.now(UTC)
+    with db.write() as session:
+        sync_catalogue(session=session, pledges=load_catalogue(shipped_catalogue()))
+        session.add_all(Feed(url=u, created_at=now) for u in urls)
+    db.dispose()
+    return url
+
+
+def _round(url: str, settings_json: str, daemons: int) -> tuple[float, int]:
+    """Seconds for `daemons` pollers to poll every due feed once, and the feeds polled."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(daemons + 1)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_poller_main, args=(url, settings_json, f"bench-{i}", barrier, out))
+        for i in range(daemons)
+    ]
+    for p in procs:
+        p.start()
+    barrier.wait(timeout=120)
+    t0 = time.perf_counter()
+    results = [out.get(timeout=300) for _ in procs]
+    elapsed = time.perf_counter() - t0
+    for p in procs:
+        p.join(timeout=30)
+    problems = [r for r in results if r[2] != 0 or r[3]]
+    if problems:
+        raise RuntimeError(f"poll round with {daemons} daemon(s) had failures: {problems}")
+    shares = sorted(r[1] for r in results)
+    print(f"  {daemons} daemon(s): {elapsed:.2f}s, feeds polled per daemon {shares}", flush=True)
+    return elapsed, sum(shares)
+
+
+def run(quick: bool) -> list[Result]:
+    from monitor.config import Settings
+
+    n_feeds = 200 if quick else 1000
+    hosts = [f"127.0.2.{i + 1}" for i in range(HOSTS)]
+    bodies = {f"/feed/{i}.xml": feed_xml(i, ITEMS) for i in range(n_feeds)}
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=_server_main, args=(bodies, hosts, child), daemon=True
+    )
+    server.start()
+    name = f"pledgewatch_bench_{uuid.uuid4().hex[:8]}"
+    settings = Settings.model_validate(
+        {"feeds": {"allow_private_addresses": True, "concurrency": CONCURRENCY}}
+    )
+    try:
+        ports = parent.recv()
+        urls = [f"http://{hosts[i % HOSTS]}:{ports[hosts[i % HOSTS]]}/feed/{i}.xml"
+                for i in range(n_feeds)]  # fmt: skip
+        times = {}
+        for daemons in (1, 2):
+            url = _fresh_database(POSTGRES_URL, name, urls)
+            times[daemons], polled = _round(url, settings.model_dump_json(), daemons)
+            if polled != n_feeds:
+                raise RuntimeError(f"{daemons} daemon(s) polled {polled} of {n_feeds} feeds")
+    finally:
+        parent.send("stop")
+        server.join(timeout=5)
+        if server.is_alive():
+            server.terminate()
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    floor = n_feeds / CONCURRENCY * DELAY
+    print(f"  {n_feeds} feeds, {DELAY * 1000:.0f} ms each, concurrency {CONCURRENCY} per "
+          f"daemon; one daemon's fetch-bound floor {floor:.2f}s", flush=True)  # fmt: skip
+    label = f"daemon {n_feeds} feeds"
+    return [
+        Result(f"{label}, one daemon's round", times[1], 10.0, unit="s",
+               detail=f"floor {floor:.2f}s"),
+        Result(f"{label}, two daemons vs one (round speedup)", times[1] / times[2], 1.7,
+               op=">=", detail=f"{times[1]:.2f}s vs {times[2]:.2f}s"),
+    ]  # fmt: skip
