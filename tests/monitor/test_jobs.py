@@ -366,3 +366,32 @@ def test_a_backward_clock_jump_sends_no_week_older_than_one_already_sent(
         assert {p for p, _, _ in _sent(sqlite_db)} == {"2026-W23"}
     finally:
         sink.close()
+
+
+def test_feeds_min_interval_seconds_sets_the_floor_on_a_feeds_interval(sqlite_db: Database) -> None:
+    # Sub-minute intervals exist for tests of the daemon; the default floor is 5 minutes.
+    from feeds.models import Feed
+    from monitor.jobs import run_poll
+    from monitor.queries import as_utc
+    from tests.monitor.servers import NewsServer
+
+    server = NewsServer(feeds=2, every=3600)
+    try:
+        with sqlite_db.write() as s:
+            s.add_all(Feed(url=server.url(n), created_at=NOW, interval_seconds=2) for n in range(2))
+        floors = {}
+        for floor in (1, 300):
+            settings = Settings.model_validate(
+                {"feeds": {"allow_private_addresses": True, "min_interval_seconds": floor}}
+            )
+            with sqlite_db.write() as s:
+                s.execute(text("update feeds set next_due_at = null"))
+            before = datetime.now(UTC)
+            assert run_poll(db=sqlite_db, settings=settings, owner="t:1:a").ok
+            with sqlite_db.session() as s:
+                due = [as_utc(f.next_due_at) for f in s.exec(select(Feed)).all()]
+            floors[floor] = max((d - before).total_seconds() for d in due if d is not None)
+        assert floors[1] < 5  # the feed's own 2 s
+        assert 299 < floors[300] < 310
+    finally:
+        server.close()
