@@ -13,11 +13,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlmodel import col, func, select
 
 from bench.feedgen import write_feeds
+from feeds.models import Article, ArticleSource
 from monitor.cli import cli
-from monitor.db import open_database
+from monitor.db import Database, open_database
+from monitor.models import Flag
 from monitor.pipeline import ingest_files
+from pledges.catalogue import load_catalogue, shipped_catalogue
+from pledges.store import sync_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "feeds"
@@ -259,3 +264,20 @@ def test_an_updated_entry_is_rescanned_and_flagged_without_a_duplicate(
     assert "0 new, 1 updated, 1 new flags" in second.output
     counts = table_counts(db_path)
     assert counts["articles"] == 1 and counts["flags"] == 1
+
+
+def test_parallel_ingest_on_each_backend_stores_once_and_a_rerun_adds_nothing(
+    db: Database, generated: list[Path]
+) -> None:
+    with db.write() as session:
+        sync_catalogue(session=session, pledges=load_catalogue(shipped_catalogue()))
+    paths = [str(p) for p in generated[:12]]
+    first = ingest_files(db=db, paths=paths, workers=2, batch_entries=70)
+    assert first.new == 12 * 25 and not first.rejected and first.flags > 0
+    again = ingest_files(db=db, paths=paths, workers=2, batch_entries=70)
+    assert again.new == 0 and again.flags == 0
+    with db.session() as session:
+        assert session.exec(select(func.count()).select_from(Article)).one() == 12 * 25
+        assert session.exec(select(func.count()).select_from(ArticleSource)).one() == 12 * 25
+        ungrouped = select(func.count()).select_from(Flag).where(col(Flag.incident_id).is_(None))
+        assert session.exec(ungrouped).one() == 0
