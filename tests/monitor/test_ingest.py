@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -281,3 +282,37 @@ def test_parallel_ingest_on_each_backend_stores_once_and_a_rerun_adds_nothing(
         assert session.exec(select(func.count()).select_from(ArticleSource)).one() == 12 * 25
         ungrouped = select(func.count()).select_from(Flag).where(col(Flag.incident_id).is_(None))
         assert session.exec(ungrouped).one() == 0
+
+
+def test_on_a_terminal_a_progress_bar_replaces_the_per_file_lines(
+    db_path: Path, generated: list[Path]
+) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    cmd = [sys.executable, "-m", "monitor", "--db", str(db_path), "ingest",
+           *map(str, generated)]  # fmt: skip
+    shown = bytearray()
+
+    def drain() -> None:  # a full terminal buffer would block the command
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=follower, cwd=REPO, timeout=120,
+                          env={**os.environ, "COLUMNS": "120"})  # fmt: skip
+    os.close(follower)
+    reader.join(timeout=10)
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"ingesting" in shown and b"Traceback" not in shown
+    out = proc.stdout.decode()
+    assert f"ingested {len(generated)}/{len(generated)} inputs" in out
+    assert str(generated[0]) not in out  # no per-file lines on a terminal
