@@ -120,8 +120,16 @@ def send(app: App, week: str | None, retry_failed: bool) -> None:
             "see `pledgewatch digest outbox`"
         )
     if not report.outcomes:
-        weeks = ", ".join(report.periods) or "none"
-        click.echo(f"nothing to send (weeks due: {weeks}; already sent or skipped)")
+        counts: dict[str, int] = {}
+        for week_ in report.periods:
+            for row in outbox_rows(app.db, period=week_):
+                counts[row.status] = counts.get(row.status, 0) + 1
+        done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no rows"
+        click.echo(f"nothing to send for {', '.join(report.periods)} ({done})")
+        if counts.get("failed"):
+            click.echo(
+                "failed rows are not retried; after a fix: digest send --week W --retry-failed"
+            )
 
 
 @digest.command()
