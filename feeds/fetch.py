@@ -24,7 +24,7 @@ from feeds.addresses import AddressPolicy, check_url
 from feeds.decode import ACCEPT_ENCODING, BodyDecoder
 from feeds.errors import FetchError
 from feeds.headers import retry_after_seconds
-from feeds.transport import GuardedTransport
+from feeds.transport import GuardedTransport, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -121,22 +121,53 @@ def _transport_error(exc: httpx.HTTPError, url: str, options: FetchOptions) -> F
     return FetchError(f"HTTP failure: {type(exc).__name__}: {exc}", url=url, kind="connection")
 
 
+@dataclass
+class _Host:
+    """One host's slots and its own small connection pool, shared by its fetches."""
+
+    slot: asyncio.Semaphore
+    client: httpx.AsyncClient
+    users: int = 0
+
+
 class Fetcher:
-    """An HTTP client with global and per-host limits; use as `async with Fetcher(...)`."""
+    """An HTTP client with global and per-host limits; use as `async with Fetcher(...)`.
+
+    Each host gets its own client whose pool holds at most `per_host` connections,
+    closed once no fetch for that host is pending. (One shared pool for hundreds of
+    hosts made httpcore re-check every idle connection on every request: 4 s instead
+    of 1.6 s for 500 feeds.)
+    """
 
     def __init__(self, options: FetchOptions | None = None) -> None:
         self.options = options or FetchOptions()
         self._global = asyncio.Semaphore(self.options.concurrency)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._hosts: dict[str, _Host] = {}
+        self._ssl: ssl.SSLContext | None = None
+        self._open = False
 
     async def __aenter__(self) -> Fetcher:
+        self._open = True
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._open = False
+        hosts, self._hosts = list(self._hosts.values()), {}
+        for host in hosts:
+            await host.client.aclose()
+
+    def _new_client(self) -> httpx.AsyncClient:
         o = self.options
-        limits = httpx.Limits(
-            max_connections=o.concurrency, max_keepalive_connections=o.concurrency
-        )
-        self._client = httpx.AsyncClient(
-            transport=GuardedTransport(policy=o.policy, limits=limits),
+        if self._ssl is None:
+            self._ssl = tls_context()
+        limits = httpx.Limits(max_connections=o.per_host, max_keepalive_connections=o.per_host)
+        return httpx.AsyncClient(
+            transport=GuardedTransport(policy=o.policy, limits=limits, ssl_context=self._ssl),
             timeout=httpx.Timeout(
                 connect=o.connect_timeout,
                 read=o.read_timeout,
@@ -151,55 +182,61 @@ class Fetcher:
                 "Accept-Encoding": ACCEPT_ENCODING,
             },
         )
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
+    def _take_host(self, url: str) -> tuple[str, _Host]:
         # The limit applies to the feed's own host; redirects elsewhere share its slot.
         try:
-            host = (urlsplit(url).hostname or "").lower()
+            key = (urlsplit(url).hostname or "").lower()
         except ValueError:
-            host = ""
-        slot = self._hosts.get(host)
-        if slot is None:
-            slot = self._hosts[host] = asyncio.Semaphore(self.options.per_host)
-        return slot
+            key = ""
+        host = self._hosts.get(key)
+        if host is None:
+            host = _Host(asyncio.Semaphore(self.options.per_host), self._new_client())
+            self._hosts[key] = host
+        host.users += 1
+        return key, host
+
+    async def _give_host(self, key: str, host: _Host) -> None:
+        host.users -= 1
+        if host.users == 0 and self._hosts.get(key) is host:
+            del self._hosts[key]
+            await host.client.aclose()
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """Fetch one feed URL; every failure comes back as a FetchResult with an error kind."""
-        if self._client is None:
+        if not self._open:
             raise RuntimeError("use `async with Fetcher(...)` before fetching")
-        # Waiting for a slot does not count against the deadline; the fetch itself does.
-        async with self._host_slot(url), self._global:
-            start = time.monotonic()
-            result = FetchResult(url=url, final_url=url)
-            try:
-                async with asyncio.timeout(self.options.total_timeout):
-                    await self._fetch(result, etag=etag, last_modified=last_modified)
-            except TimeoutError:
-                self._fail(
-                    result,
-                    FetchError(
-                        f"no complete response within {self.options.total_timeout}s "
-                        "([feeds] total_timeout)",
-                        url=url,
-                        kind="timeout",
-                    ),
-                )
-            except FetchError as exc:
-                self._fail(result, exc)
-            result.elapsed = time.monotonic() - start
+        key, host = self._take_host(url)
+        try:
+            # Waiting for a slot does not count against the deadline; the fetch does.
+            async with host.slot, self._global:
+                return await self._fetch_within_deadline(host.client, url, etag, last_modified)
+        finally:
+            await self._give_host(key, host)
+
+    async def _fetch_within_deadline(
+        self, client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        start = time.monotonic()
+        result = FetchResult(url=url, final_url=url)
+        try:
+            async with asyncio.timeout(self.options.total_timeout):
+                await self._fetch(client, result, etag=etag, last_modified=last_modified)
+        except TimeoutError:
+            self._fail(
+                result,
+                FetchError(
+                    f"no complete response within {self.options.total_timeout}s "
+                    "([feeds] total_timeout)",
+                    url=url,
+                    kind="timeout",
+                ),
+            )
+        except FetchError as exc:
+            self._fail(result, exc)
+        result.elapsed = time.monotonic() - start
         return result
 
     @staticmethod
@@ -209,9 +246,13 @@ class Fetcher:
         result.content = b""
 
     async def _fetch(
-        self, result: FetchResult, *, etag: str | None, last_modified: str | None
+        self,
+        client: httpx.AsyncClient,
+        result: FetchResult,
+        *,
+        etag: str | None,
+        last_modified: str | None,
     ) -> None:
-        assert self._client is not None
         current = check_url(result.url)
         seen = {current}
         permanent: str | None = None
@@ -223,9 +264,9 @@ class Fetcher:
             conditional["If-Modified-Since"] = last_modified
         for _hop in range(self.options.max_redirects + 1):
             result.final_url = current
-            request = self._client.build_request("GET", current, headers=conditional)
+            request = client.build_request("GET", current, headers=conditional)
             try:
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
             except httpx.HTTPError as exc:
                 raise _transport_error(exc, current, self.options) from exc
             try:

@@ -11,6 +11,7 @@ they were opened.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -72,14 +73,26 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+def tls_context() -> ssl.SSLContext:
+    """A verifying TLS context (certifi's roots); building one takes tens of milliseconds."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with a connection pool that uses GuardedBackend."""
 
-    def __init__(self, *, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(
+        self,
+        *,
+        policy: AddressPolicy,
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        ctx = ssl_context or tls_context()
+        super().__init__(verify=ctx, limits=limits, trust_env=False)
         # httpx builds its pool without a network backend option; rebuild it with ours.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ctx,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

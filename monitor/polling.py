@@ -1,18 +1,18 @@
 """Polling: claim due feeds with leases, fetch them concurrently, parse, store, record health.
 
-Several daemons may share one database: a feed is claimed by setting `lease_owner` and
-`lease_until` in a short write transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`;
-SQLite: `BEGIN IMMEDIATE`), so each due feed is polled by one of them. Claims are made
-in batches while earlier feeds are still in flight, so thousands of due feeds never
-wait behind a barrier and no lease is taken long before its fetch starts.
+Per feed: fetch (feeds.fetch) -> parse off the event loop -> one write transaction with
+the articles, their flags, the new validators, the health and the lease release
+(monitor.pipeline.store_entries). A failure anywhere is recorded on that feed's row in
+a transaction that reads the row afresh: a store that failed after a 200 leaves the old
+ETag, so the next poll fetches the feed again. One feed's failure never stops the
+others.
 
-Per feed: fetch (feeds.fetch) -> parse in a worker thread -> one write transaction
-with the articles, their flags, the new validators, the health and the lease release
-(monitor.pipeline.store_entries). A failure anywhere is recorded on that feed's row
-in a transaction of its own, which reads the row afresh: a store that failed after a
-200 leaves the old ETag, so the next poll fetches the feed again. One feed's failure
-never stops the others. Database work runs on one writer thread (SQLite has one writer
-anyway), parsing on a small thread pool, fetching on the event loop.
+Feeds are claimed (monitor.feedclaims) in batches while earlier ones are still in
+flight, so thousands of due feeds never wait behind a barrier. Database work runs on one
+writer thread (monitor.dbwriter; SQLite has one writer anyway), where 304s and
+failures, and feeds to store (monitor.pollstore), are batched while it is busy; fetching
+runs on the event loop. Parsing (the slowest step) runs in worker processes when a poll
+has many feeds and the machine has a core to spare, else on a small thread pool.
 """
 
 from __future__ import annotations
@@ -20,18 +20,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import multiprocessing
 import os
-import socket
-import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from feeds.addresses import AddressPolicy
 from feeds.errors import FeedError
@@ -46,16 +44,21 @@ from feeds.health import (
 )
 from feeds.models import Feed
 from feeds.parse import ParsedFeed, parse
+from feeds.parseworker import exit_with_parent
 from monitor.config import Settings
 from monitor.db import Database
+from monitor.dbwriter import Batcher, DbWriter
 from monitor.detection import load_detector
-from monitor.pipeline import store_entries
+from monitor.feedclaims import claim_feeds, default_owner
+from monitor.pollstore import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
 from pledges.detect import Detector
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 PARSE_THREADS = 2
+# Polls with at least this many feeds parse in worker processes (when cores allow).
+PROCESS_POOL_MIN_FEEDS = 64
+MAX_PARSE_PROCESSES = 4
 
 
 @dataclass
@@ -139,84 +142,32 @@ def health_policy(settings: Settings) -> HealthPolicy:
     )
 
 
-def default_owner() -> str:
-    """A lease owner name unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _due(now: datetime) -> Any:
-    return or_(col(Feed.next_due_at).is_(None), col(Feed.next_due_at) <= now)
-
-
-def _unleased(now: datetime) -> Any:
-    return or_(col(Feed.lease_until).is_(None), col(Feed.lease_until) < now)
-
-
-def count_due_feeds(*, db: Database, now: datetime | None = None) -> int:
-    """How many feeds are due and not leased (for a progress bar's total)."""
-    now = now or datetime.now(UTC)
-    with db.session() as session:
-        stmt = (
-            select(func.count())
-            .select_from(Feed)
-            .where(_due(now), _unleased(now), col(Feed.gone).is_(False))
-        )
-        return int(session.exec(stmt).one())
-
-
-def claim_feeds(
-    *,
-    db: Database,
-    owner: str,
-    now: datetime,
-    lease_seconds: float,
-    limit: int | None = None,
-    feed_ids: Sequence[int] | None = None,
-) -> list[Feed]:
-    """Lease due feeds (or the feeds named, due or not) to `owner`; committed at once.
-
-    Feeds leased by another owner whose lease has not expired are never taken; gone
-    feeds are taken only when named.
-    """
-    stmt = select(Feed).where(_unleased(now))
-    if feed_ids is not None:
-        if not feed_ids:
-            return []
-        stmt = stmt.where(col(Feed.id).in_(list(feed_ids)))
-    else:
-        stmt = stmt.where(_due(now), col(Feed.gone).is_(False))
-    stmt = stmt.order_by(col(Feed.next_due_at).asc().nulls_first(), col(Feed.id))
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    # SQLite ignores FOR UPDATE; its write transaction is BEGIN IMMEDIATE instead.
-    stmt = stmt.with_for_update(skip_locked=True)
-    until = now + timedelta(seconds=lease_seconds)
-    with db.write() as session:
-        feeds = list(session.exec(stmt).all())
-        for feed in feeds:
-            feed.lease_owner = owner
-            feed.lease_until = until
-            session.add(feed)
-    return feeds
-
-
-def release_leases(*, db: Database, owner: str, feed_ids: Sequence[int] | None = None) -> int:
-    """Give back leases held by `owner` (all of them, or those of the feeds named)."""
-    stmt = update(Feed).where(col(Feed.lease_owner) == owner)
-    if feed_ids is not None:
-        stmt = stmt.where(col(Feed.id).in_(list(feed_ids)))
-    with db.write() as session:
-        result = session.execute(stmt.values(lease_owner=None, lease_until=None))
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def _other_feed_has_url(session: Session, feed_id: int, url: str) -> bool:
     stmt = select(Feed.id).where(Feed.url == url, Feed.id != feed_id)
     return session.exec(stmt).first() is not None
 
 
+def parse_threads() -> Executor:
+    return ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="poll-parse")
+
+
+def parse_pool(feeds: int) -> Executor:
+    """Worker processes for a big poll on a machine with a core to spare, else threads."""
+    processes = min(MAX_PARSE_PROCESSES, (os.cpu_count() or 1) - 1)
+    if feeds < PROCESS_POOL_MIN_FEEDS or processes < 1:
+        return parse_threads()
+    # spawn: workers start clean, never from a fork of this process (which may hold locks
+    # in other threads, e.g. a daemon's scheduler), and leave if this process dies.
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 class _Poll:
-    """One poll run: shared clients, pools and settings."""
+    """One poll run: the fetcher, the writer, the parse pool and the settings they share."""
 
     def __init__(
         self,
@@ -229,7 +180,6 @@ class _Poll:
         on_progress: Callable[[FeedPollResult], None] | None,
     ) -> None:
         self.db = db
-        self.settings = settings
         self.detector = detector
         self.owner = owner
         self.fixed_now = now
@@ -237,28 +187,33 @@ class _Poll:
         self.options = fetch_options(settings)
         self.policy = health_policy(settings)
         self.lease_seconds = float(settings.daemon.lease_seconds)
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-db")
-        self.parser: Executor = ThreadPoolExecutor(
-            max_workers=PARSE_THREADS, thread_name_prefix="poll-parse"
-        )
+        self.writer = DbWriter(db)
+        self.parser: Executor | None = None
+        self.stores: Batcher[StoreJob, Stored] | None = None
 
     def now(self) -> datetime:
         return self.fixed_now or datetime.now(UTC)
 
-    async def in_writer(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.writer, functools.partial(fn, *args, **kwargs))
-
     def close(self) -> None:
-        self.writer.shutdown(wait=True)
-        self.parser.shutdown(wait=True)
+        self.writer.close()
+        if self.parser is not None:
+            self.parser.shutdown(wait=True)
 
     async def run(self, *, limit: int | None, feed_ids: Sequence[int] | None) -> PollReport:
         report = PollReport(owner=self.owner)
         loop = asyncio.get_running_loop()
         start = loop.time()
         if self.detector is None:
-            self.detector = await self.in_writer(self._load_detector)
+            self.detector = await self.writer.call(self._load_detector)
+        detector = self.detector
+        self.stores = Batcher(
+            self.writer,
+            group=lambda jobs: store_many(self.db, detector, jobs),
+            one=lambda job: store_one(self.db, detector, job),
+            max_items=MAX_FEEDS,
+            weight=lambda job: len(job.entries),
+            max_weight=MAX_ENTRIES,
+        )
         concurrency = self.options.concurrency
         batch, low_water = max(16, concurrency * 4), max(8, concurrency * 2)
         pending: set[asyncio.Task[FeedPollResult]] = set()
@@ -267,12 +222,12 @@ class _Poll:
         async with Fetcher(self.options) as fetcher:
             while True:
                 if not exhausted and len(pending) < low_water:
-                    want = batch if limit is None else min(batch, limit - claimed)
-                    if feed_ids is not None:
-                        want = len(feed_ids)
+                    want = len(feed_ids) if feed_ids is not None else batch
+                    if limit is not None:
+                        want = min(want, limit - claimed)
                     feeds: list[Feed] = []
                     if want > 0:
-                        feeds = await self.in_writer(
+                        feeds = await self.writer.call(
                             claim_feeds,
                             db=self.db,
                             owner=self.owner,
@@ -286,6 +241,8 @@ class _Poll:
                     if feed_ids is not None:
                         got = {f.id for f in feeds}
                         report.skipped = [i for i in feed_ids if i not in got]
+                    if self.parser is None and feeds:
+                        self.parser = parse_pool(len(feeds))
                     for feed in feeds:
                         pending.add(asyncio.create_task(self.poll_feed(fetcher, feed)))
                 if not pending:
@@ -324,7 +281,10 @@ class _Poll:
                 )
             elif fetched.not_modified:
                 res.not_modified = True
-                await self.in_writer(self._record_not_modified, feed.id, fetched, res)
+                await self.writer.update_feed(
+                    feed.id,
+                    functools.partial(self._record_not_modified, fetched=fetched, res=res),
+                )
             else:
                 await self._store(feed, fetched, res)
         except Exception as exc:  # a bug must cost one feed, not the poll
@@ -334,26 +294,37 @@ class _Poll:
         self._log(res)
         return res
 
+    async def _parse(self, fetched: FetchResult, now: datetime) -> ParsedFeed:
+        assert self.parser is not None
+        loop = asyncio.get_running_loop()
+        job = functools.partial(
+            parse, fetched.content, url=fetched.final_url, headers=fetched.headers, now=now
+        )
+        pool = self.parser
+        try:
+            return await loop.run_in_executor(pool, job)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            if not isinstance(pool, ProcessPoolExecutor) or isinstance(exc, RecursionError):
+                raise
+            # Worker processes cannot start here (e.g. a script without a __main__ guard)
+            # or died: parse in threads from now on.
+            if self.parser is pool:
+                log.warning("parse workers unavailable (%s); parsing in threads", exc)
+                self.parser = parse_threads()
+                pool.shutdown(wait=False, cancel_futures=True)
+            assert self.parser is not None
+            return await loop.run_in_executor(self.parser, job)
+
     async def _store(self, feed: Feed, fetched: FetchResult, res: FeedPollResult) -> None:
         now = self.now()
-        loop = asyncio.get_running_loop()
         try:
-            parsed: ParsedFeed = await loop.run_in_executor(
-                self.parser,
-                functools.partial(
-                    parse, fetched.content, url=fetched.final_url, headers=fetched.headers, now=now
-                ),
-            )
+            parsed = await self._parse(fetched, now)
         except FeedError as exc:
             await self._fail(res, exc.kind, str(exc), status=fetched.status)
             return
         except (RecursionError, MemoryError, ValueError) as exc:
-            await self._fail(
-                res,
-                "parse_crash",
-                f"feed could not be parsed ({type(exc).__name__})",
-                status=fetched.status,
-            )
+            message = f"feed could not be parsed ({type(exc).__name__})"
+            await self._fail(res, "parse_crash", message, status=fetched.status)
             return
         res.entries = len(parsed.entries)
         res.degraded = parsed.degraded_reason
@@ -368,46 +339,33 @@ class _Poll:
             degraded_reason=parsed.degraded_reason,
             hints=(cache_max_age(fetched.headers), parsed.update_seconds),
         )
-        if not feed.name and parsed.title:
-            feed.name = parsed.title
-        if not feed.site_url and parsed.link:
-            feed.site_url = parsed.link
+        feed.name = feed.name or parsed.title or None
+        feed.site_url = feed.site_url or parsed.link
         source = feed.url
         target = note_permanent_redirect(feed, fetched.permanent_redirect, policy=self.policy)
         if target is not None:
             await self._move_if_free(feed, target, res)
         feed.lease_owner = None
         feed.lease_until = None
-        outlet = feed.name or parsed.title or (urlsplit(feed.url).hostname or feed.url)
-        assert self.detector is not None
+        outlet = feed.name or urlsplit(feed.url).hostname or feed.url
+        assert self.stores is not None
         try:
-            new, updated, changes = await self.in_writer(
-                store_entries,
-                db=self.db,
-                detector=self.detector,
-                entries=parsed.entries,
-                source=source,
-                outlet=outlet,
-                feed=feed,
-                now=now,
+            stored = await self.stores.submit(
+                StoreJob(feed=feed, entries=parsed.entries, source=source, outlet=outlet, now=now)
             )
         except Exception as exc:
             # Rolled back with the articles: the row keeps its old validators and URL.
             log.warning("store failed feed_id=%s url=%s error=%s", feed.id, source, exc)
             res.moved_to = None
-            await self._fail(
-                res,
-                "store_failed",
-                f"could not store the feed's entries: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}",
-                status=fetched.status,
-            )
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            message = f"could not store the feed's entries: {type(exc).__name__}: {first_line}"
+            await self._fail(res, "store_failed", message, status=fetched.status)
             return
-        res.new, res.updated, res.flags = new, updated, len(changes.created)
+        res.new, res.updated, res.flags = stored.new, stored.updated, stored.flags
 
     async def _move_if_free(self, feed: Feed, target: str, res: FeedPollResult) -> None:
         assert feed.id is not None
-        if await self.in_writer(self._url_taken, feed.id, target):
+        if await self.writer.call(self._url_taken, feed.id, target):
             log.warning(
                 "feed moved but the new URL is already subscribed feed_id=%s url=%s target=%s",
                 feed.id,
@@ -422,29 +380,26 @@ class _Poll:
         with self.db.session() as session:
             return _other_feed_has_url(session, feed_id, url)
 
-    def _record_not_modified(self, feed_id: int, fetched: FetchResult, res: FeedPollResult) -> None:
-        now = self.now()
-        with self.db.write() as session:
-            feed = session.get(Feed, feed_id)
-            if feed is None:
-                return
-            record_success(
-                feed,
-                now=now,
-                status=304,
-                policy=self.policy,
-                not_modified=True,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                hints=(cache_max_age(fetched.headers),),
-            )
-            target = note_permanent_redirect(feed, fetched.permanent_redirect, policy=self.policy)
-            if target is not None and not _other_feed_has_url(session, feed_id, target):
-                move_feed(feed, target)
-                res.moved_to = target
-            feed.lease_owner = None
-            feed.lease_until = None
-            session.add(feed)
+    def _record_not_modified(
+        self, session: Session, feed: Feed, *, fetched: FetchResult, res: FeedPollResult
+    ) -> None:
+        assert feed.id is not None
+        record_success(
+            feed,
+            now=self.now(),
+            status=304,
+            policy=self.policy,
+            not_modified=True,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            hints=(cache_max_age(fetched.headers),),
+        )
+        target = note_permanent_redirect(feed, fetched.permanent_redirect, policy=self.policy)
+        if target is not None and not _other_feed_has_url(session, feed.id, target):
+            move_feed(feed, target)
+            res.moved_to = target
+        feed.lease_owner = None
+        feed.lease_until = None
 
     async def _fail(
         self,
@@ -458,21 +413,8 @@ class _Poll:
         res.error_kind = kind
         res.error = message
         res.gone = kind == "gone"
-        try:
-            await self.in_writer(
-                self._record_failure, res.feed_id, kind, message, status, retry_after
-            )
-        except Exception:
-            # The lease runs out by itself; the next poll retries this feed.
-            log.exception("could not record a failure feed_id=%s url=%s", res.feed_id, res.url)
 
-    def _record_failure(
-        self, feed_id: int, kind: str, message: str, status: int | None, retry_after: float | None
-    ) -> None:
-        with self.db.write() as session:
-            feed = session.get(Feed, feed_id)
-            if feed is None:
-                return
+        def record(session: Session, feed: Feed) -> None:
             record_failure(
                 feed,
                 now=self.now(),
@@ -484,7 +426,12 @@ class _Poll:
             )
             feed.lease_owner = None
             feed.lease_until = None
-            session.add(feed)
+
+        try:
+            await self.writer.update_feed(res.feed_id, record)
+        except Exception:
+            # The lease runs out by itself; the next poll retries this feed.
+            log.exception("could not record a failure feed_id=%s url=%s", res.feed_id, res.url)
 
     @staticmethod
     def _log(res: FeedPollResult) -> None:

@@ -16,8 +16,9 @@ from feeds.models import Article, ArticleSource, Feed
 from feeds.subscriptions import add_feed
 from monitor.config import FeedSettings, Settings
 from monitor.db import Database
+from monitor.feedclaims import claim_feeds, release_leases
 from monitor.models import Flag
-from monitor.polling import claim_feeds, poll_due_feeds, poll_feeds_now, release_leases
+from monitor.polling import poll_due_feeds, poll_feeds_now
 from monitor.queries import as_utc
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
@@ -407,3 +408,105 @@ def test_a_polled_news_feed_raises_flags_for_a_pledge(
     with sqlite_db.session() as session:
         pledges = set(session.exec(select(Flag.pledge_id).where(col(Flag.active))).all())
     assert "amazon-rekognition-police-moratorium" in pledges
+
+
+POISON_TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER poison BEFORE INSERT ON articles WHEN NEW.title LIKE '%POISON%' "
+        "BEGIN SELECT RAISE(ABORT, 'poisoned article refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.title LIKE '%POISON%' THEN RAISE EXCEPTION 'poisoned article refused'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER poison BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION poison()",
+    ],
+}
+
+
+def test_a_feed_the_database_refuses_fails_alone_when_stored_with_others(
+    db: Database, feed_server: FeedServer
+) -> None:
+    # Feeds waiting for the writer are stored in one transaction; a refusal there must
+    # not cost the others their articles, nor the refused feed its old ETag.
+    with db.engine.begin() as conn:
+        for statement in POISON_TRIGGERS[db.dialect]:
+            conn.execute(text(statement))
+    urls = [
+        feed_server.route(f"/f{i}", Reply(body=simple_feed(f"f{i}", 5), etag=f'"{i}"'))
+        for i in range(40)
+    ]
+    feed_server.route("/f7", Reply(body=simple_feed("POISON", 5), etag='"bad"'))
+    ids = subscribe(db, *urls)
+    report = poll_due_feeds(db=db, settings=poll_settings(), now=datetime.now(UTC))
+    by_id = {r.feed_id: r for r in report.results}
+    assert by_id[ids[7]].error_kind == "store_failed"
+    assert "poisoned" in (by_id[ids[7]].error or "")
+    assert all(by_id[i].ok and by_id[i].new == 5 for i in ids if i != ids[7])
+    assert count_articles(db) == 39 * 5
+    bad = feed_row(db, ids[7])
+    assert bad.etag is None and bad.error_kind == "store_failed" and bad.lease_owner is None
+    assert feed_row(db, ids[8]).etag == '"8"'
+
+
+def test_a_big_poll_parses_in_worker_processes(
+    sqlite_db: Database, feed_server: FeedServer
+) -> None:
+    from monitor.polling import PROCESS_POOL_MIN_FEEDS
+
+    n = PROCESS_POOL_MIN_FEEDS + 6
+    urls = [feed_server.route(f"/p{i}", Reply(body=simple_feed(f"p{i}", 2))) for i in range(n)]
+    urls.append(feed_server.route("/html", Reply(body=b"<html><body>login</body></html>")))
+    subscribe(sqlite_db, *urls)
+    report = poll_due_feeds(db=sqlite_db, settings=poll_settings(), now=datetime.now(UTC))
+    assert len(report.results) == n + 1
+    assert report.new == 2 * n
+    # A parse error raised in a worker comes back as the feed's own error.
+    assert [r.error_kind for r in report.failed] == ["not_a_feed"]
+
+
+def test_feeds_stored_together_commit_alone_when_one_is_refused(db: Database) -> None:
+    import asyncio
+
+    from feeds.parse import parse
+    from monitor.dbwriter import Batcher, DbWriter
+    from monitor.detection import load_detector
+    from monitor.pollstore import Stored, StoreJob, store_many, store_one
+
+    with db.engine.begin() as conn:
+        for statement in POISON_TRIGGERS[db.dialect]:
+            conn.execute(text(statement))
+    ids = subscribe(db, *(f"https://s{i}.example.org/rss" for i in range(3)))
+    now = datetime.now(UTC)
+    with db.session() as session:
+        feeds = [session.get(Feed, i) for i in ids]
+        detector = load_detector(session)
+    groups: list[int] = []
+
+    def group(jobs):  # type: ignore[no-untyped-def]
+        groups.append(len(jobs))
+        return store_many(db, detector, jobs)
+
+    async def run() -> list[Stored | BaseException]:
+        writer = DbWriter(db)
+        stores: Batcher[StoreJob, Stored] = Batcher(
+            writer, group=group, one=lambda job: store_one(db, detector, job), max_items=10
+        )
+        jobs = []
+        for feed, name in zip(feeds, ["a", "POISON", "c"], strict=True):
+            assert feed is not None
+            feed.etag = f'"{name}"'
+            entries = parse(simple_feed(name, 4)).entries
+            jobs.append(StoreJob(feed=feed, entries=entries, source=feed.url, outlet=name, now=now))
+        try:
+            return await asyncio.gather(*(stores.submit(j) for j in jobs), return_exceptions=True)
+        finally:
+            writer.close()
+
+    first, second, third = asyncio.run(run())
+    assert groups == [3]
+    assert isinstance(first, Stored) and first.new == 4
+    assert isinstance(second, Exception) and "poisoned" in str(second)
+    assert isinstance(third, Stored) and third.new == 4
+    assert count_articles(db) == 8
+    assert [feed_row(db, i).etag for i in ids] == ['"a"', None, '"c"']

@@ -1,0 +1,153 @@
+"""Poll benchmark: 500 feeds from a local server that takes 100 ms per response.
+
+The server runs in its own process, an asyncio HTTP/1.1 server listening on 50 loopback
+addresses (127.0.1.1-50, ten feeds each), so the per-host limit (2) works as it would
+against 50 real sites and the global limit (32) is what bounds the poll. It answers a
+matching If-None-Match with 304. Targets (issue 3): the first poll of 500 feeds within
+5 s; a second poll, every feed unchanged, all 304 and nothing parsed, within 2 s.
+Quick mode: 50 feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from bench.common import Result
+from bench.feedgen import feed_xml
+from feeds.subscriptions import add_feed
+from monitor.config import FeedSettings, Settings
+from monitor.db import open_database
+from monitor.polling import poll_due_feeds
+from pledges.catalogue import load_catalogue, shipped_catalogue
+from pledges.store import sync_catalogue
+
+DELAY = 0.1
+FEEDS_PER_HOST = 10
+ITEMS = 10
+
+
+def _hosts(n_feeds: int) -> list[str]:
+    n_hosts = max(1, n_feeds // FEEDS_PER_HOST)
+    return [f"127.0.1.{i + 1}" for i in range(n_hosts)]
+
+
+async def _serve(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                }
+                await asyncio.sleep(DELAY)
+                body = bodies.get(path)
+                etag = f'"{path}-v1"'
+                if body is None:
+                    status, out, extra = "404 Not Found", b"", ""
+                elif headers.get("if-none-match") == etag:
+                    status, out, extra = "304 Not Modified", b"", f"ETag: {etag}\r\n"
+                else:
+                    status, out, extra = "200 OK", body, f"ETag: {etag}\r\n"
+                writer.write(
+                    (
+                        f"HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\n{extra}"
+                        f"Content-Length: {len(out)}\r\n\r\n"
+                    ).encode()
+                    + out
+                )
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    servers = [await asyncio.start_server(handle, host, 0, backlog=512) for host in hosts]
+    ports = {host: s.sockets[0].getsockname()[1] for host, s in zip(hosts, servers, strict=True)}
+    conn.send(ports)
+    loop = asyncio.get_running_loop()
+    # Serve until the parent says stop (or goes away).
+    await loop.run_in_executor(None, conn.recv)
+    for s in servers:
+        s.close()
+
+
+def _server_main(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
+    try:
+        asyncio.run(_serve(bodies, hosts, conn))
+    except EOFError:
+        pass
+
+
+def run(quick: bool) -> list[Result]:
+    n_feeds = 50 if quick else 500
+    hosts = _hosts(n_feeds)
+    bodies = {f"/feed/{i}.xml": feed_xml(i, ITEMS) for i in range(n_feeds)}
+    parent, child = multiprocessing.Pipe()
+    ctx = multiprocessing.get_context("fork")
+    server = ctx.Process(target=_server_main, args=(bodies, hosts, child), daemon=True)
+    server.start()
+    try:
+        ports = parent.recv()
+        with tempfile.TemporaryDirectory() as tmp:
+            return _measure(n_feeds, hosts, ports, Path(tmp) / "poll.db")
+    finally:
+        parent.send("stop")
+        server.join(timeout=5)
+        if server.is_alive():
+            server.terminate()
+
+
+def _measure(n_feeds: int, hosts: list[str], ports: dict[str, int], path: Path) -> list[Result]:
+    db = open_database(f"sqlite:///{path}")
+    settings = Settings(feeds=FeedSettings(allow_private_addresses=True))
+    with db.write() as session:
+        sync_catalogue(session=session, pledges=load_catalogue(shipped_catalogue()))
+        for i in range(n_feeds):
+            host = hosts[i % len(hosts)]
+            add_feed(session, url=f"http://{host}:{ports[host]}/feed/{i}.xml")
+    now = datetime.now(UTC)
+
+    t0 = time.perf_counter()
+    first = poll_due_feeds(db=db, settings=settings, now=now, owner="bench")
+    t_first = time.perf_counter() - t0
+    failed = [r for r in first.results if not r.ok]
+    if failed or len(first.results) != n_feeds:
+        raise RuntimeError(f"first poll: {len(failed)} failed, e.g. {failed[:1]}")
+    entries = sum(r.entries for r in first.results)
+
+    t0 = time.perf_counter()
+    second = poll_due_feeds(db=db, settings=settings, now=now + timedelta(hours=1), owner="bench")
+    t_second = time.perf_counter() - t0
+    parsed = sum(r.entries for r in second.results)
+    if second.not_modified != n_feeds or parsed:
+        raise RuntimeError(f"second poll: {second.not_modified} of {n_feeds} were 304")
+    db.dispose()
+
+    floor = n_feeds / settings.feeds.concurrency * DELAY
+    print(
+        f"  {n_feeds} feeds on {len(hosts)} hosts, {ITEMS} items each, {DELAY * 1000:.0f} ms "
+        f"per response; fetch-bound floor {floor:.2f}s"
+    )
+    print(
+        f"  first poll {t_first:.2f}s ({n_feeds / t_first:.0f} feeds/s, {entries} entries, "
+        f"{first.new} new articles, {first.flags} flags); second poll {t_second:.2f}s "
+        f"({second.not_modified} x 304, {parsed} entries parsed)"
+    )
+    label = f"{n_feeds} feeds"
+    return [
+        Result(f"poll {label}, first poll", t_first, 5.0, unit="s",
+               detail=f"{entries} entries, {first.new} new"),
+        Result(f"poll {label}, second poll all 304", t_second, 2.0, unit="s",
+               detail=f"{second.not_modified} not modified, {parsed} parsed"),
+    ]

@@ -1,0 +1,139 @@
+"""One writer thread for a poll's database work, with writes batched while it is busy.
+
+SQLite has one writer at a time, so a poll sends every write to one thread instead of
+letting many threads queue on the lock. Writes that arrive while the thread is busy
+are collected and applied together in one transaction (a batch of row updates, or of
+feeds to store); if that transaction fails, each write is retried in a transaction of
+its own, so one bad row or feed costs only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import Session, col, select
+
+from feeds.models import Feed
+from monitor.db import Database
+
+T = TypeVar("T")
+I = TypeVar("I")  # noqa: E741
+R = TypeVar("R")
+FeedUpdate = tuple[int, Callable[[Session, Feed], None]]
+
+
+class DbWriter:
+    """Runs database calls on one thread; `update_feed` batches updates of feed rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-db")
+        self._updates: Batcher[FeedUpdate, None] = Batcher(
+            self, group=self._apply, one=lambda u: self._apply([u])[0], max_items=500
+        )
+
+    async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(*args, **kwargs)` on the writer thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(fn, *args, **kwargs))
+
+    async def update_feed(self, feed_id: int, fn: Callable[[Session, Feed], None]) -> None:
+        """Apply `fn(session, feed)` to a feed row in a write transaction, batched with others.
+
+        A feed that no longer exists (removed during the poll) is skipped.
+        """
+        await self._updates.submit((feed_id, fn))
+
+    def _apply(self, updates: Sequence[FeedUpdate]) -> list[None]:
+        ids = [feed_id for feed_id, _ in updates]
+        with self.db.write() as session:
+            rows = session.exec(select(Feed).where(col(Feed.id).in_(ids))).all()
+            feeds = {f.id: f for f in rows}
+            for feed_id, fn in updates:
+                feed = feeds.get(feed_id)
+                if feed is not None:
+                    fn(session, feed)
+                    session.add(feed)
+        return [None] * len(updates)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+
+
+class Batcher(Generic[I, R]):
+    """Collects items while the writer is busy; runs them as one group, else one by one.
+
+    `group(items)` and `one(item)` run on the writer thread; `group` returns one result
+    per item, in order.
+    """
+
+    def __init__(
+        self,
+        writer: DbWriter,
+        *,
+        group: Callable[[Sequence[I]], list[R]],
+        one: Callable[[I], R],
+        max_items: int,
+        weight: Callable[[I], int] | None = None,
+        max_weight: int | None = None,
+    ) -> None:
+        self.writer = writer
+        self.group = group
+        self.one = one
+        self.max_items = max_items
+        self.weight = weight
+        self.max_weight = max_weight
+        self._pending: list[tuple[I, asyncio.Future[R]]] = []
+        self._flushing = False
+
+    async def submit(self, item: I) -> R:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, done))
+        if not self._flushing:
+            self._flushing = True
+            loop.create_task(self._flush())
+        return await done
+
+    def _take(self) -> list[tuple[I, asyncio.Future[R]]]:
+        taken: list[tuple[I, asyncio.Future[R]]] = []
+        total = 0
+        while self._pending and len(taken) < self.max_items:
+            item, done = self._pending[0]
+            w = self.weight(item) if self.weight else 0
+            if taken and self.max_weight is not None and total + w > self.max_weight:
+                break
+            total += w
+            taken.append(self._pending.pop(0))
+        return taken
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = self._take()
+                items = [item for item, _ in batch]
+                try:
+                    results = await self.writer.call(self.group, items)
+                except Exception:
+                    for item, done in batch:
+                        await self._one(item, done)
+                else:
+                    for (_, done), result in zip(batch, results, strict=True):
+                        if not done.done():
+                            done.set_result(result)
+        finally:
+            self._flushing = False
+
+    async def _one(self, item: I, done: asyncio.Future[R]) -> None:
+        try:
+            result = await self.writer.call(self.one, item)
+        except Exception as exc:
+            if not done.done():
+                done.set_exception(exc)
+        else:
+            if not done.done():
+                done.set_result(result)
