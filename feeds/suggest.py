@@ -8,6 +8,7 @@ hunting for an outlet's own feeds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -26,11 +27,21 @@ class SuggestedFeed:
     query: str
 
 
+def _covered(phrase: str, chosen: list[str]) -> bool:
+    # "Amazon.com Inc." adds nothing to a search that already asks for "Amazon".
+    words = re.findall(r"\w+", phrase.casefold())
+    for c in chosen:
+        have = re.findall(r"\w+", c.casefold())
+        if have and words[: len(have)] == have:
+            return True
+    return False
+
+
 def _phrases(values: Sequence[str], limit: int) -> list[str]:
     out: list[str] = []
     for v in values:
         phrase = " ".join(v.replace('"', " ").split())
-        if phrase and phrase.casefold() not in {p.casefold() for p in out}:
+        if phrase and not _covered(phrase, out):
             out.append(phrase)
     return out[:limit]
 

@@ -21,5 +21,6 @@ def suggest_feeds(session: Session, pledge_id: str) -> list[SuggestedFeed]:
         )
     company = session.get(Company, pledge.company_id)
     assert company is not None
-    names = [company.name, *company.aliases]
+    # Products imply the company ("Rekognition" names Amazon on its own).
+    names = [company.name, *company.aliases, *company.products]
     return news_search_feeds(names, list(pledge.subject), label=f"{company.name} / {pledge.id}")

@@ -16,6 +16,11 @@ def test_the_query_asks_for_any_name_with_any_subject_phrase_quoted() -> None:
     assert search_query(["IBM"], []) == '"IBM"'
 
 
+def test_names_already_covered_by_a_shorter_one_are_left_out() -> None:
+    query = search_query(["Amazon", "Amazon.com", "Amazon.com Inc.", "AWS", "Amazonia"], ["x"])
+    assert query == '("Amazon" OR "AWS" OR "Amazonia") "x"'
+
+
 def test_quotes_inside_terms_cannot_break_the_phrases() -> None:
     query = search_query(['Acme "Corp"'], ['say "no"   more'])
     assert query == '"Acme Corp" "say no more"'
