@@ -27,6 +27,7 @@ from pledges.lexicon import (
     DEFAULT_WEIGHTS,
     DENIAL,
     EQUIVALENT,
+    FULFIL,
     INVESTIGATION,
     NEGATION,
     REVERSE,
@@ -49,6 +50,7 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "commitment": COMMITMENT,
     "denial": DENIAL,
     "advocacy": ADVOCACY,
+    "fulfil": FULFIL,
     "rising": RISING,
     "investigation": INVESTIGATION,
 }
@@ -554,6 +556,12 @@ class Detector:
         if advocacy and not breach:
             raw += w.advocacy
             reasons.append("advocacy asking the company to act: " + ", ".join(advocacy[:3]))
+        if spec.kind.value == "exit" and not reverse:
+            # Selling up and leaving is the exit being carried out, not broken.
+            fulfil = art.text_of(art.cue_hits("fulfil", window))
+            if fulfil:
+                raw += w.fulfil
+                reasons.append("reports the exit being carried out: " + ", ".join(fulfil[:3]))
         signal = breach or weaken or reverse or rising or investigation
         if not (signal or (conduct and scope & window)):
             return None  # a topical match without any breach or rollback signal is no flag

@@ -481,6 +481,41 @@ INVESTIGATION = (
     "auditors",
 )
 
+# An exit being carried out: selling up, handing over, leaving (for exit pledges).
+FULFIL = (
+    "sell its",
+    "sells its",
+    "sold its",
+    "to sell",
+    "sale of its",
+    "agreed to sell",
+    "leave the country",
+    "leaves the country",
+    "left the country",
+    "completed its exit",
+    "completes its exit",
+    "complete its exit",
+    "completed the sale",
+    "completes the sale",
+    "hand over",
+    "handed over",
+    "hands over",
+    "divest",
+    "divests",
+    "divested",
+    "divestment",
+    "take control",
+    "takes control",
+    "took control",
+    "seized",
+    "seize",
+    "seizure",
+    "nationalised",
+    "nationalized",
+    "temporary control",
+    "exit",
+)
+
 # Campaigners asking a company to act: a call for action is not a report of a breach.
 ADVOCACY = (
     "urge",
@@ -624,6 +659,7 @@ class Weights:
     event_weaken: float = 1.0
     denial: float = 0.3
     advocacy: float = -0.6
+    fulfil: float = -1.2
     rising: float = 0.8
     investigation: float = 0.6
     bias: float = 3.0
