@@ -55,13 +55,29 @@ FILLER = [
 TOPICS = ["Markets", "Energy", "Technology", "Retail", "Policy", "Climate", "Labour", "Courts"]
 
 
+def _link(rng: random.Random, text: str) -> str:
+    return f'<a href="https://news.example.org/{rng.randint(1, 10**6)}">{text}</a>'
+
+
 def _paragraph(rng: random.Random, lead: str | None) -> str:
-    sentences = rng.sample(FILLER, rng.randint(2, 5))
-    if lead:
-        sentences.insert(0, lead)
-    words = " ".join(sentences)
-    link = f'<a href="https://news.example.org/{rng.randint(1, 10**6)}">more</a>'
-    return f"<p>{words}</p><p><em>{rng.choice(TOPICS)}</em> {link}</p>"
+    """A summary as news sites publish it: a figure, two or three paragraphs, links."""
+    parts = []
+    if rng.random() < 0.4:
+        n = rng.randint(1, 10**6)
+        parts.append(
+            f'<figure><img src="https://img.example.org/{n}.jpg" alt="Photo" width="640" '
+            f'height="360"><figcaption>{rng.choice(TOPICS)} (file photo)</figcaption></figure>'
+        )
+    for k in range(rng.randint(2, 3)):
+        sentences = rng.sample(FILLER, rng.randint(2, 4))
+        if lead and k == 0:
+            sentences.insert(0, lead)
+        words = " ".join(sentences).split(" ")
+        at = rng.randrange(len(words))
+        words[at] = _link(rng, words[at])
+        parts.append(f"<p>{' '.join(words)}</p>")
+    parts.append(f"<p><em>{rng.choice(TOPICS)}</em> | {_link(rng, 'Read more')}</p>")
+    return "".join(parts)
 
 
 def feed_xml(index: int, items: int, seed: int = 7) -> bytes:
