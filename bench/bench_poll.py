@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -89,6 +91,12 @@ def _server_main(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -
         pass
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the parse workers)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def run(quick: bool) -> list[Result]:
     n_feeds = 50 if quick else 500
     hosts = _hosts(n_feeds)
@@ -118,17 +126,17 @@ def _measure(n_feeds: int, hosts: list[str], ports: dict[str, int], path: Path) 
             add_feed(session, url=f"http://{host}:{ports[host]}/feed/{i}.xml")
     now = datetime.now(UTC)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu()
     first = poll_due_feeds(db=db, settings=settings, now=now, owner="bench")
-    t_first = time.perf_counter() - t0
+    t_first, cpu_first = time.perf_counter() - t0, _cpu() - cpu0
     failed = [r for r in first.results if not r.ok]
     if failed or len(first.results) != n_feeds:
         raise RuntimeError(f"first poll: {len(failed)} failed, e.g. {failed[:1]}")
     entries = sum(r.entries for r in first.results)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu()
     second = poll_due_feeds(db=db, settings=settings, now=now + timedelta(hours=1), owner="bench")
-    t_second = time.perf_counter() - t0
+    t_second, cpu_second = time.perf_counter() - t0, _cpu() - cpu0
     parsed = sum(r.entries for r in second.results)
     if second.not_modified != n_feeds or parsed:
         raise RuntimeError(f"second poll: {second.not_modified} of {n_feeds} were 304")
@@ -141,13 +149,24 @@ def _measure(n_feeds: int, hosts: list[str], ports: dict[str, int], path: Path) 
     )
     print(
         f"  first poll {t_first:.2f}s ({n_feeds / t_first:.0f} feeds/s, {entries} entries, "
-        f"{first.new} new articles, {first.flags} flags); second poll {t_second:.2f}s "
-        f"({second.not_modified} x 304, {parsed} entries parsed)"
+        f"{first.new} new articles, {first.flags} flags; CPU {cpu_first:.2f}s); second poll "
+        f"{t_second:.2f}s ({second.not_modified} x 304, {parsed} entries parsed; CPU "
+        f"{cpu_second:.2f}s); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     label = f"{n_feeds} feeds"
     return [
-        Result(f"poll {label}, first poll", t_first, 5.0, unit="s",
-               detail=f"{entries} entries, {first.new} new"),
-        Result(f"poll {label}, second poll all 304", t_second, 2.0, unit="s",
-               detail=f"{second.not_modified} not modified, {parsed} parsed"),
+        Result(
+            f"poll {label}, first poll",
+            t_first,
+            5.0,
+            unit="s",
+            detail=f"{entries} entries, {first.new} new",
+        ),
+        Result(
+            f"poll {label}, second poll all 304",
+            t_second,
+            2.0,
+            unit="s",
+            detail=f"{second.not_modified} not modified, {parsed} parsed",
+        ),
     ]
