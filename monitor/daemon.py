@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import secrets
 import signal
 import socket
@@ -31,17 +30,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import make_url
-from sqlmodel import col
+from sqlalchemy.exc import OperationalError
 
-from feeds.models import Feed
 from monitor.config import ConfigError, Settings
+from monitor.daemon_rows import beat, mark_stopped, release_leases, spread_first_polls
 from monitor.db import Database, DatabaseError, normalise_url, open_database
 from monitor.detection import load_detector
 from monitor.instance import DaemonError, InstanceLock, check_local_filesystem, read_mounts
 from monitor.jobs import JOB_MAINTENANCE, describe_error, maintain, run_digests, run_poll
-from monitor.models import DaemonHeartbeat, Digest, JobRun
+from monitor.models import JobRun
 from monitor.queries import as_utc
 from monitor.scheduler import (
     JOB_HEARTBEAT,
@@ -61,6 +59,7 @@ HANDLED_SIGNALS = (*STOP_SIGNALS, signal.SIGHUP)
 HARD_STOP_SECONDS = 9.5
 # Maintenance waits this long after start, so a crash loop does not run it every time.
 MAINTENANCE_START_DELAY = timedelta(minutes=1)
+MAX_OPEN_RETRY_SECONDS = 30.0
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -244,93 +243,6 @@ class Daemon:
         return abandoned
 
 
-# -- database side -----------------------------------------------------------------------
-
-
-def beat(db: Database, *, owner: str, settings: Settings, started: bool = False) -> None:
-    """Write this daemon's heartbeat (creating the row if it is missing)."""
-    now = datetime.now(UTC)
-    host, pid, _ = owner.split(":", 2) if owner.count(":") >= 2 else (owner, "0", "")
-    with db.write() as session:
-        row = session.get(DaemonHeartbeat, owner)
-        if row is None:
-            row = DaemonHeartbeat(
-                id=owner,
-                hostname=host,
-                pid=int(pid) if pid.isdigit() else 0,
-                started_at=now,
-                seen_at=now,
-            )
-        elif started:
-            row.started_at = now
-        row.seen_at = now
-        row.stopped_at = None
-        row.heartbeat_seconds = settings.daemon.heartbeat_seconds
-        session.add(row)
-
-
-def mark_stopped(db: Database, *, owner: str) -> None:
-    now = datetime.now(UTC)
-    with db.write() as session:
-        session.execute(
-            update(DaemonHeartbeat)
-            .where(col(DaemonHeartbeat.id) == owner)
-            .values(stopped_at=now, seen_at=now)
-        )
-
-
-def release_leases(db: Database, *, owner: str) -> tuple[int, int]:
-    """Clear every lease `owner` holds on feeds and digests; returns (feeds, digests)."""
-    with db.write() as session:
-        feeds = session.execute(
-            update(Feed)
-            .where(col(Feed.lease_owner) == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
-        digests = session.execute(
-            update(Digest)
-            .where(col(Digest.lease_owner) == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
-    return int(getattr(feeds, "rowcount", 0)), int(getattr(digests, "rowcount", 0))
-
-
-def spread_first_polls(
-    *, db: Database, now: datetime, window: timedelta, rng: random.Random | None = None
-) -> int:
-    """Give feeds due now (or never polled) due times spread evenly over `window`.
-
-    Without this, every feed of a fresh or long-stopped installation would be fetched in
-    the first tick. Leased feeds (another daemon is polling them) are left alone.
-    """
-    if window <= timedelta(0):
-        return 0
-    rng = rng or random.Random()
-    unleased = or_(col(Feed.lease_until).is_(None), col(Feed.lease_until) < now)
-    with db.write() as session:
-        ids = list(
-            session.execute(
-                select(col(Feed.id)).where(
-                    or_(col(Feed.next_due_at).is_(None), col(Feed.next_due_at) <= now),
-                    col(Feed.gone).is_(False),
-                    unleased,
-                )
-            ).scalars()
-        )
-        if not ids:
-            return 0
-        rng.shuffle(ids)
-        step = window / len(ids)
-        table: Any = Feed.__table__  # type: ignore[attr-defined]
-        session.execute(
-            table.update()
-            .where(table.c.id == bindparam("fid"), unleased)
-            .values(next_due_at=bindparam("due")),
-            [{"fid": fid, "due": now + step * i} for i, fid in enumerate(ids)],
-        )
-    return len(ids)
-
-
 # -- the process -------------------------------------------------------------------------
 
 
@@ -343,7 +255,8 @@ def run_daemon(
     """Run until SIGTERM or SIGINT; returns the exit status (0 after a clean stop).
 
     Raises DaemonError when the daemon cannot start (a second daemon on the same SQLite
-    file, a network filesystem, a database that cannot be opened).
+    file, a network filesystem, a database that cannot be opened). A database server
+    that does not answer yet is waited for.
     """
     # Block the signals before any thread exists, so only sigtimedwait below sees them.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
@@ -359,10 +272,10 @@ def run_daemon(
             )
             lock = InstanceLock(db_file)
             lock.acquire()
-        try:
-            db = open_database(settings.database.url)
-        except DatabaseError as exc:
-            raise DaemonError(str(exc)) from exc
+        db = _open_when_reachable(settings.database.url, wait=db_file is None)
+        if db is None:
+            log.info("stopped before the database could be reached")
+            return 0
         daemon = Daemon(settings, db, reload_settings=reload_settings)
         try:
             daemon.start()
@@ -385,6 +298,30 @@ def run_daemon(
         logging.shutdown()
         os._exit(0)
     return 0
+
+
+def _open_when_reachable(url: str, *, wait: bool) -> Database | None:
+    """Open and upgrade the database; wait for a database server that is not up yet.
+
+    A server that refuses connections (PostgreSQL still starting after a reboot, a
+    network outage) is retried with backoff up to 30 s, until it answers or a stop
+    signal arrives (then None). Anything else (bad URL, foreign database, SQLite file
+    that cannot be opened) fails at once.
+    """
+    delay = 1.0
+    while True:
+        try:
+            return open_database(url)
+        except DatabaseError as exc:
+            if not wait or not isinstance(exc.__cause__, OperationalError):
+                raise DaemonError(str(exc)) from exc
+            log.error("%s; retrying in %.0fs", exc, delay)
+        deadline = time.monotonic() + delay
+        while (left := deadline - time.monotonic()) > 0:
+            info = signal.sigtimedwait(HANDLED_SIGNALS, left)
+            if info is not None and info.si_signo in STOP_SIGNALS:
+                return None
+        delay = min(delay * 2, MAX_OPEN_RETRY_SECONDS)
 
 
 def _wait_for_stop(daemon: Daemon) -> int:

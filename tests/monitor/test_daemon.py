@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import time
 from collections import Counter
@@ -220,7 +221,9 @@ def test_sigterm_during_a_poll_exits_0_within_10s_and_releases_leases(
     slow = news(feeds=1, latency=30)
     url = sqlite_url(tmp_path)
     db = prepare(url, feeds=[slow.url(0)], catalogue=False)
-    d = daemons(url, extra=feed_env()).start()
+    # Timeouts longer than the stop's grace, so the poll is still running when it ends.
+    slow_fetch = {"PLEDGEWATCH_FEEDS_READ_TIMEOUT": "20", "PLEDGEWATCH_FEEDS_TOTAL_TIMEOUT": "25"}
+    d = daemons(url, extra={**feed_env(), **slow_fetch}, args=["--log-format", "json"]).start()
     owner = owner_of(db, d)
     # The feed is claimed and its fetch hangs on the server: a poll is in flight.
     wait_for(lambda: slow.requests, 20, "the slow fetch to start", d.log)
@@ -238,10 +241,13 @@ def test_sigterm_during_a_poll_exits_0_within_10s_and_releases_leases(
                 created_at=datetime.now(UTC),
             )
         )
+    d.wait_log("maximum number of running instances reached")  # ticks skipped, and said
     rc, seconds = d.terminate()
     assert rc == 0, d.log()
     assert seconds < 10
-    assert "abandoning running job(s) poll" in d.log()
+    lines = [json.loads(line) for line in d.run_log().splitlines() if line.strip()]
+    assert {"ts", "level", "logger", "msg"} <= set(lines[0])
+    assert any(x["msg"].startswith("abandoning running job(s) poll") for x in lines)
     with db.session() as s:
         feed = s.exec(select(Feed)).one()
         digest = s.exec(select(Digest)).one()
@@ -412,6 +418,9 @@ def _kill_nine_runs(
     db.dispose()
 
 
+# A kill in the middle of sending a digest leaves its row claimed for the digest lease
+# (over a minute), which the final run then waits out: usually 15 s, rarely 100 s.
+@pytest.mark.timeout(300)
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     tmp_path: Path, daemons, news, smtp: SmtpSink
 ) -> None:
@@ -419,6 +428,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -463,12 +473,15 @@ def _two_daemons_share_the_load(
         every=0.2,
     )
     assert a.terminate()[0] == 0 and b.terminate()[0] == 0
-    counts = [len(p) for p in polls()]
     for n, times in enumerate(polls()):
         gaps = [y - x for x, y in zip(times, times[1:], strict=False)]
         # Never twice within an interval (the server's clock against the database's).
         assert all(g >= interval - 0.3 for g in gaps), (n, gaps)
-    # And none left behind: every feed got its turn each round.
+    # And none left behind: every feed got its turn each round, except feeds whose fetch
+    # failed on a starved machine (a connect timeout), which back off as they should.
+    failed = set(re.findall(r"poll failed feed_id=\d+ url=(\S+)", a.log() + b.log()))
+    counts = [len(p) for n, p in enumerate(polls()) if server.url(n) not in failed]
+    assert len(counts) >= feeds * 0.8, f"{feeds - len(counts)} feeds failed"
     assert max(counts) - min(counts) <= 1, counts
     assert "polled feed_id" in a.log() and "polled feed_id" in b.log(), "both daemons worked"
     # One digest per period and recipient, whichever daemon sent it.
@@ -486,6 +499,7 @@ def test_two_daemons_on_one_postgresql_poll_every_feed_once_per_interval(
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.timeout(600)
 def test_two_daemons_with_300_feeds_for_several_intervals(
     tmp_path: Path, postgres_server_url: str, daemons, news, smtp: SmtpSink
 ) -> None:
@@ -501,7 +515,7 @@ def test_database_outage_jobs_fail_log_and_recover_without_restart(
     tmp_path: Path, postgres_server_url: str, daemons, news
 ) -> None:
     direct = make_url(fresh_postgres_url(postgres_server_url))
-    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432).start()
+    proxy = TcpProxy(direct.host or "127.0.0.1", direct.port or 5432)  # not started yet
     via_proxy = direct.set(host="127.0.0.1", port=proxy.port)
     server = news(feeds=5, every=0.5, keep=100)
     db = prepare(
@@ -518,6 +532,11 @@ def test_database_outage_jobs_fail_log_and_recover_without_restart(
         via_proxy.render_as_string(hide_password=False), extra={**feed_env(), **SHORT_LEASES}
     ).start()
     try:
+        # Started before the database answers (a reboot): it waits instead of exiting.
+        d.wait_log("retrying in")
+        assert d.alive()
+        proxy.start()
+        d.wait_log("started on", timeout=30)
         wait_for(lambda: len(stored_titles(db)) >= 5, 30, "first polls", d.log)
         outage = datetime.now(UTC)
         proxy.stop()

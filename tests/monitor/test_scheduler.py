@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from feeds.models import Feed
 from monitor.config import Settings
-from monitor.daemon import spread_first_polls
+from monitor.daemon_rows import spread_first_polls
 from monitor.db import Database
 from monitor.queries import as_utc
 from monitor.scheduler import (
