@@ -315,7 +315,13 @@ def _open_when_reachable(url: str, *, wait: bool) -> Database | None:
         except DatabaseError as exc:
             if not wait or not isinstance(exc.__cause__, OperationalError):
                 raise DaemonError(str(exc)) from exc
-            log.error("%s; retrying in %.0fs", exc, delay)
+            where = make_url(normalise_url(url)).render_as_string(hide_password=True)
+            log.error(
+                "cannot reach the database %s: %s; retrying in %.0fs",
+                where,
+                describe_error(exc.__cause__.orig or exc.__cause__),
+                delay,
+            )
         deadline = time.monotonic() + delay
         while (left := deadline - time.monotonic()) > 0:
             info = signal.sigtimedwait(HANDLED_SIGNALS, left)
