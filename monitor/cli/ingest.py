@@ -9,7 +9,14 @@ from contextlib import ExitStack
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from monitor.cli.app import App, pass_app
 from monitor.pipeline import BATCH_ENTRIES, SourceResult, expand_inputs, ingest_files
@@ -62,16 +69,22 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
     tty = sys.stderr.isatty() and len(paths) >= PROGRESS_MIN_FILES
     with ExitStack() as stack:
         if tty:
-            progress = stack.enter_context(Progress(
-                TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[articles]} new articles"), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True,
-            ))  # fmt: skip
-            task = progress.add_task("ingest", total=len(paths), articles=0)
+            bar: list[tuple[Progress, TaskID]] = []
             new_total = 0
 
             def on_progress(res: SourceResult) -> None:
                 nonlocal new_total
+                if not bar:
+                    # Started on the first result, after the workers are forked: the bar's
+                    # refresh thread must not exist when they are.
+                    progress = stack.enter_context(Progress(
+                        TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[articles]} new articles"),
+                        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                    ))  # fmt: skip
+                    bar.append((progress, progress.add_task("ingest", total=len(paths),
+                                                            articles=0)))  # fmt: skip
+                progress, task = bar[0]
                 new_total += res.new
                 progress.update(task, advance=1, articles=new_total)
                 if res.error or res.degraded:
