@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -87,14 +88,23 @@ def poll(app: App, feed_ids: tuple[int, ...], limit: int | None) -> None:
     total = len(feed_ids) if feed_ids else count_due_feeds(db=app.db)
     if limit is not None:
         total = min(total, limit)
-    with progress_reporter(total) as on_progress:
-        report = poll_due_feeds(
-            db=app.db,
-            settings=app.settings,
-            limit=limit,
-            feed_ids=list(feed_ids) or None,
-            on_progress=on_progress,
-        )
+    # Each feed is reported here; its log line would say the same again at the default
+    # level (at --log-level INFO or DEBUG both show).
+    poll_log = logging.getLogger("monitor.polling")
+    level = poll_log.level
+    if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
+        poll_log.setLevel(logging.ERROR)
+    try:
+        with progress_reporter(total) as on_progress:
+            report = poll_due_feeds(
+                db=app.db,
+                settings=app.settings,
+                limit=limit,
+                feed_ids=list(feed_ids) or None,
+                on_progress=on_progress,
+            )
+    finally:
+        poll_log.setLevel(level)
     for fid in report.skipped:
         click.echo(f"feed_id={fid} skipped: another poller holds its lease", err=True)
     ok = len(report.results) - len(report.failed)
