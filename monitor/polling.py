@@ -25,18 +25,15 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from feeds.addresses import AddressPolicy
 from feeds.errors import FeedError
-from feeds.fetch import Fetcher, FetchOptions, FetchResult
+from feeds.fetch import Fetcher, FetchResult
 from feeds.headers import cache_max_age
 from feeds.health import (
-    HealthPolicy,
     move_feed,
     note_permanent_redirect,
     record_failure,
@@ -50,6 +47,8 @@ from monitor.db import Database
 from monitor.dbwriter import Batcher, DbWriter
 from monitor.detection import load_detector
 from monitor.feedclaims import claim_feeds, default_owner
+from monitor.pollreport import FeedPollResult, PollReport
+from monitor.pollsettings import fetch_options, health_policy
 from monitor.pollstore import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
 from pledges.detect import Detector
 
@@ -59,87 +58,6 @@ PARSE_THREADS = 2
 # Polls with at least this many feeds parse in worker processes (when cores allow).
 PROCESS_POOL_MIN_FEEDS = 64
 MAX_PARSE_PROCESSES = 4
-
-
-@dataclass
-class FeedPollResult:
-    """What polling one feed did."""
-
-    feed_id: int
-    url: str
-    status: int | None = None
-    not_modified: bool = False
-    entries: int = 0
-    new: int = 0
-    updated: int = 0
-    flags: int = 0
-    error_kind: str | None = None
-    error: str | None = None
-    degraded: str | None = None
-    moved_to: str | None = None
-    gone: bool = False
-    elapsed: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.error_kind is None
-
-
-@dataclass
-class PollReport:
-    """What one poll run did, feed by feed."""
-
-    owner: str
-    results: list[FeedPollResult] = field(default_factory=list)
-    # Feeds asked for by id that were not polled (unknown, or leased by another poller).
-    skipped: list[int] = field(default_factory=list)
-    elapsed: float = 0.0
-
-    @property
-    def failed(self) -> list[FeedPollResult]:
-        return [r for r in self.results if not r.ok]
-
-    @property
-    def not_modified(self) -> int:
-        return sum(1 for r in self.results if r.not_modified)
-
-    @property
-    def new(self) -> int:
-        return sum(r.new for r in self.results)
-
-    @property
-    def flags(self) -> int:
-        return sum(r.flags for r in self.results)
-
-
-def fetch_options(settings: Settings) -> FetchOptions:
-    """Fetch limits and address policy from `[feeds]` settings."""
-    f = settings.feeds
-    return FetchOptions(
-        concurrency=f.concurrency,
-        per_host=f.per_host,
-        max_bytes=f.max_bytes,
-        connect_timeout=f.connect_timeout,
-        read_timeout=f.read_timeout,
-        total_timeout=f.total_timeout,
-        user_agent=f.user_agent,
-        policy=address_policy(settings),
-    )
-
-
-def address_policy(settings: Settings) -> AddressPolicy:
-    """Which addresses feeds may be fetched from (`[feeds] allow_private_addresses`...)."""
-    return AddressPolicy.build(
-        allow_private=settings.feeds.allow_private_addresses,
-        allowed_networks=settings.feeds.allowed_networks,
-    )
-
-
-def health_policy(settings: Settings) -> HealthPolicy:
-    return HealthPolicy(
-        max_backoff_seconds=settings.feeds.max_backoff_hours * 3600,
-        min_interval_seconds=settings.feeds.min_interval_seconds,
-    )
 
 
 def _other_feed_has_url(session: Session, feed_id: int, url: str) -> bool:

@@ -21,7 +21,7 @@ from feeds.subscriptions import (
     to_opml_feeds,
 )
 from monitor.cli.app import FORMATS, App, emit, pass_app
-from monitor.polling import address_policy
+from monitor.pollsettings import address_policy
 from monitor.suggest import UnknownPledgeError, suggest_feeds
 
 LIST_COLUMNS = [

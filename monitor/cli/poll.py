@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from feeds.subscriptions import unknown_feed_ids
 from monitor.cli.app import App, pass_app
 from monitor.feedclaims import count_due_feeds
-from monitor.polling import FeedPollResult, poll_due_feeds
+from monitor.polling import poll_due_feeds
+from monitor.pollreport import FeedPollResult
 
 
 def describe(res: FeedPollResult) -> str:
