@@ -9,6 +9,7 @@ bounded number of files in flight, so memory stays flat however many files there
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -98,6 +99,8 @@ _worker: dict[str, Any] = {}
 
 
 def _init_worker(queue: Any, now: datetime) -> None:
+    # Ctrl-C is for the parent, which stops the pool; workers print no tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker.update(queue=queue, now=now, detector=None, waited=False)
 
 
