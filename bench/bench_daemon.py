@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import resource
 import time
 import uuid
 from multiprocessing.connection import Connection
@@ -96,6 +97,11 @@ def _poller_main(url: str, settings_json: str, owner: str, barrier: Barrier, out
     db.dispose()
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _fresh_database(admin_url: str, name: str, urls: list[str]) -> str:
     """Create (or empty) database `name`, load the catalogue and subscribe to `urls`."""
     from datetime import UTC, datetime
@@ -133,15 +139,22 @@ def _round(url: str, settings_json: str, daemons: int) -> tuple[float, int]:
         p.start()
     barrier.wait(timeout=120)
     t0 = time.perf_counter()
+    cpu0 = _cpu_seconds()
     results = [out.get(timeout=300) for _ in procs]
     elapsed = time.perf_counter() - t0
     for p in procs:
         p.join(timeout=30)
+    # CPU of the pollers and their parse workers (start-up before the barrier included).
+    cpu = _cpu_seconds() - cpu0
     problems = [r for r in results if r[2] != 0 or r[3]]
     if problems:
         raise RuntimeError(f"poll round with {daemons} daemon(s) had failures: {problems}")
     shares = sorted(r[1] for r in results)
-    print(f"  {daemons} daemon(s): {elapsed:.2f}s, feeds polled per daemon {shares}", flush=True)
+    print(
+        f"  {daemons} daemon(s): {elapsed:.2f}s, feeds polled per daemon {shares}, "
+        f"poller CPU {cpu:.1f}s on {os.cpu_count()} cores (load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
     return elapsed, sum(shares)
 
 
