@@ -384,7 +384,8 @@ class Detector:
     @staticmethod
     def _negated(folded: str, hit: Hit) -> bool:
         """A negation among the three words before the hit, or "no" right after it."""
-        words = folded[max(0, hit.fpos - 40) : hit.fpos].split()[-3:]
+        start = hit.fpos - 40
+        words = folded[start if start > 0 else 0 : hit.fpos].split()[-3:]
         if any(w in NEGATION for w in words):
             return True
         after = folded[hit.fpos : hit.fpos + 80].split()

@@ -59,7 +59,7 @@ class Offsets:
     def __getitem__(self, i: int) -> int:
         k = bisect_right(self._breaks, i)
         orig = i + (self._shifts[k - 1] if k else 0) - 1
-        return min(max(orig, 0), self._limit)
+        return 0 if orig < 0 else (orig if orig < self._limit else self._limit)
 
 
 def fold(text: str) -> tuple[str, Offsets]:
