@@ -167,6 +167,9 @@ class ApiSettings(_Section):
     port: int = Field(8080, ge=1, le=65535)
     public_reads: bool = Field(True, description="Allow reads without a token")
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted")
+    read_cache_entries: int = Field(
+        512, ge=0, description="Public /api/ answers kept until the SQLite file changes (0: off)"
+    )
 
 
 class Settings(_Section):

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from monitor.api import digests, feeds, flags, pledges, poll, search
+from monitor.api.cache import DataVersion, ReadCache
 from monitor.api.deps import ApiContext
 from monitor.api.errors import install_error_handlers
 from monitor.api.limits import BodyLimit
@@ -54,6 +55,9 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         app.include_router(module.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    counter = _data_version(settings, db)
+    if counter is not None:
+        app.add_middleware(ReadCache, version=counter, max_entries=settings.api.read_cache_entries)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     if not settings.api.public_reads:
         _document_private_reads(app)
@@ -74,6 +78,16 @@ def _document_private_reads(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _data_version(settings: Settings, db: Database) -> DataVersion | None:
+    """The change counter the read cache needs: public reads on an SQLite file only."""
+    path = db.engine.url.database
+    if not (db.is_sqlite and settings.api.public_reads and settings.api.read_cache_entries):
+        return None
+    if not path or path == ":memory:" or not Path(path).is_file():
+        return None
+    return DataVersion(Path(path))
 
 
 def create_app_from_env() -> FastAPI:
