@@ -22,7 +22,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for smoke tests")
     args = parser.parse_args()
     here = Path(__file__).parent
-    modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    found = pkgutil.iter_modules([str(here)])
+    modules = sorted(m.name for m in found if m.name.startswith("bench_"))
     if args.names:
         modules = [m for m in modules if m.removeprefix("bench_") in args.names]
     results: list[Result] = []

@@ -25,8 +25,10 @@ class Result:
 
     def line(self) -> str:
         mark = "PASS" if self.ok else "MISS"
-        return (f"[{mark}] {self.name}: {self.value:.3g}{self.unit} (target {self.op} "
-                f"{self.target:g}{self.unit}){'  ' + self.detail if self.detail else ''}")
+        return (
+            f"[{mark}] {self.name}: {self.value:.3g}{self.unit} (target {self.op} "
+            f"{self.target:g}{self.unit}){'  ' + self.detail if self.detail else ''}"
+        )
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -143,7 +143,7 @@ def _upgrade(conn: Connection) -> None:
         command.upgrade(cfg, "head")
         ensure_search_index(conn)
         return
-    ours = {t for t in SQLModel.metadata.tables}
+    ours = set(SQLModel.metadata.tables)
     if tables & ours:
         raise DatabaseError(
             "database has pledgewatch tables but no migration record; "

@@ -60,11 +60,45 @@ def cli(
 
 
 def _register() -> None:
-    from monitor.cli import catalogue, config, daemon, db, digest, evaluate, flags, ingest, pledges
-    from monitor.cli import companies, export, feeds, poll, rescan, search, serve, token
+    from monitor.cli import (
+        catalogue,
+        companies,
+        config,
+        daemon,
+        db,
+        digest,
+        evaluate,
+        export,
+        feeds,
+        flags,
+        ingest,
+        pledges,
+        poll,
+        rescan,
+        search,
+        serve,
+        token,
+    )
 
-    for module in (catalogue, config, daemon, db, digest, evaluate, flags, ingest, pledges,
-                   companies, export, feeds, poll, rescan, search, serve, token):
+    for module in (
+        catalogue,
+        config,
+        daemon,
+        db,
+        digest,
+        evaluate,
+        flags,
+        ingest,
+        pledges,
+        companies,
+        export,
+        feeds,
+        poll,
+        rescan,
+        search,
+        serve,
+        token,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

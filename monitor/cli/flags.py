@@ -43,17 +43,34 @@ def _row(f: dict[str, Any]) -> dict[str, Any]:
 @click.option("--since", metavar="DATE", help="Articles published on or after YYYY-MM-DD.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most N flags (table default 50).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.option("--group", is_flag=True,
-              help="One line per incident (a story across outlets): sources and best score.")
+@click.option(
+    "--group",
+    is_flag=True,
+    help="One line per incident (a story across outlets): sources and best score.",
+)
 @pass_app
-def list_(app: App, pledge_id: str | None, company: str | None, kind: str | None,
-          status: str | None, since: str | None, limit: int | None, fmt: str,
-          group: bool) -> None:
+def list_(
+    app: App,
+    pledge_id: str | None,
+    company: str | None,
+    kind: str | None,
+    status: str | None,
+    since: str | None,
+    limit: int | None,
+    fmt: str,
+    group: bool,
+) -> None:
     """List flags, newest article first; json and csv list every match unless --limit."""
     if limit is None and fmt == "table":
         limit = 50
-    filt = FlagFilter(pledge=pledge_id, company=company, kind=kind, status=status,
-                      since=parse_date(since, "--since"), limit=None if group else limit)
+    filt = FlagFilter(
+        pledge=pledge_id,
+        company=company,
+        kind=kind,
+        status=status,
+        since=parse_date(since, "--since"),
+        limit=None if group else limit,
+    )
     with app.db.session() as session:
         rows = list_flags(session, filt)
     if group:
@@ -62,28 +79,47 @@ def list_(app: App, pledge_id: str | None, company: str | None, kind: str | None
     if fmt == "json":
         emit(rows, [], fmt)
         return
-    emit([_row(f) for f in rows],
-         ["id", "date", "company", "pledge_id", "kind", "score", "status", "title"]
-         + (["url", "evidence"] if fmt == "csv" else []), fmt, title="Flags")
+    emit(
+        [_row(f) for f in rows],
+        ["id", "date", "company", "pledge_id", "kind", "score", "status", "title"]
+        + (["url", "evidence"] if fmt == "csv" else []),
+        fmt,
+        title="Flags",
+    )
 
 
 def _emit_incidents(incidents: list[dict[str, Any]], fmt: str) -> None:
     rows = [
-        {**i, "id": i["incident_id"] or f"flag {i['best_flag_id']}",
-         "date": i["last"].strftime("%Y-%m-%d") if i["last"] else "",
-         "best_score": i["score"], "flags": i["flag_ids"]}
+        {
+            **i,
+            "id": i["incident_id"] or f"flag {i['best_flag_id']}",
+            "date": i["last"].strftime("%Y-%m-%d") if i["last"] else "",
+            "best_score": i["score"],
+            "flags": i["flag_ids"],
+        }
         for i in incidents
     ]
-    emit(rows, ["id", "date", "company", "pledge_id", "kind", "best_score", "sources", "status",
-                "title"] + (["outlets", "flags"] if fmt == "csv" else []),
-         fmt, title="Incidents", json_rows=incidents)
+    emit(
+        rows,
+        ["id", "date", "company", "pledge_id", "kind", "best_score", "sources", "status", "title"]
+        + (["outlets", "flags"] if fmt == "csv" else []),
+        fmt,
+        title="Incidents",
+        json_rows=incidents,
+    )
 
 
 def _highlight(ev: dict[str, Any]) -> Text:
     text = Text(ev["sentence"])
-    styles = {"company": "bold cyan", "subject": "bold magenta", "scope": "bold yellow",
-              "breach": "bold red", "rollback": "bold red", "denial": "italic green",
-              "commitment": "underline"}
+    styles = {
+        "company": "bold cyan",
+        "subject": "bold magenta",
+        "scope": "bold yellow",
+        "breach": "bold red",
+        "rollback": "bold red",
+        "denial": "italic green",
+        "commitment": "underline",
+    }
     for span in ev.get("spans", []):
         text.stylize(styles.get(span["role"], "bold"), span["start"], span["end"])
     return text
@@ -91,8 +127,9 @@ def _highlight(ev: dict[str, Any]) -> Text:
 
 @flags.command()
 @click.argument("flag_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @pass_app
 def show(app: App, flag_id: int, fmt: str) -> None:
     """Show a flag: score, reasons, evidence sentences and reviews."""
@@ -105,11 +142,19 @@ def show(app: App, flag_id: int, fmt: str) -> None:
         return
     out = console()
     art = f["article"]
-    out.print(Text(f"Flag #{f['id']}: possible {f['kind']} of {f['pledge_id']} ({f['company']})",
-                   style="bold"))
-    out.print(Text(f"score {f['score']:.2f} · status {f['status']}"
-                   + (f" · company response: {f['response']}" if f["response"] else "")
-                   + (f" ({f['response_source']})" if f.get("response_source") else "")))
+    out.print(
+        Text(
+            f"Flag #{f['id']}: possible {f['kind']} of {f['pledge_id']} ({f['company']})",
+            style="bold",
+        )
+    )
+    out.print(
+        Text(
+            f"score {f['score']:.2f} · status {f['status']}"
+            + (f" · company response: {f['response']}" if f["response"] else "")
+            + (f" ({f['response_source']})" if f.get("response_source") else "")
+        )
+    )
     out.print(Text(f"{art['title']}", style="bold"))
     pub = art["published"]
     out.print(Text(f"{pub:%Y-%m-%d} · {art['url'] or ''}"))
@@ -124,8 +169,12 @@ def show(app: App, flag_id: int, fmt: str) -> None:
     if f["reviews"]:
         out.print(Text("Reviews", style="bold"))
         for r in f["reviews"]:
-            out.print(Text(f"  {r['created_at']:%Y-%m-%d %H:%M} {r['decision']} by "
-                           f"{r['reviewer'] or 'unknown'}: {r['note']}"))
+            out.print(
+                Text(
+                    f"  {r['created_at']:%Y-%m-%d %H:%M} {r['decision']} by "
+                    f"{r['reviewer'] or 'unknown'}: {r['note']}"
+                )
+            )
 
 
 @flags.command()
@@ -135,15 +184,29 @@ def show(app: App, flag_id: int, fmt: str) -> None:
 @click.option("--reopen", "decision", flag_value="open", help="Back to open.")
 @click.option("--note", default="", help="Why (kept in the review log).")
 @click.option("--reviewer", envvar="PLEDGEWATCH_REVIEWER", default="", help="Who decides.")
-@click.option("--response", type=click.Choice(RESPONSES),
-              help="The company's reported response to the allegation.")
+@click.option(
+    "--response",
+    type=click.Choice(RESPONSES),
+    help="The company's reported response to the allegation.",
+)
 @click.option("--response-source", metavar="URL", help="Where that response was reported.")
-@click.option("--expected-version", type=int, metavar="N",
-              help="Refuse if the flag's review version is no longer N (someone reviewed it).")
+@click.option(
+    "--expected-version",
+    type=int,
+    metavar="N",
+    help="Refuse if the flag's review version is no longer N (someone reviewed it).",
+)
 @pass_app
-def review(app: App, flag_id: int, decision: str | None, note: str, reviewer: str,
-           response: str | None, response_source: str | None,
-           expected_version: int | None) -> None:
+def review(
+    app: App,
+    flag_id: int,
+    decision: str | None,
+    note: str,
+    reviewer: str,
+    response: str | None,
+    response_source: str | None,
+    expected_version: int | None,
+) -> None:
     """Record a review decision (append-only); the flag's status becomes the decision.
 
     With --response (and --response-source) the company's reply is recorded too, or alone.
@@ -155,9 +218,16 @@ def review(app: App, flag_id: int, decision: str | None, note: str, reviewer: st
     reviewer = reviewer or getpass.getuser()
     try:
         with app.db.write() as session:
-            review_flag(session=session, flag_id=flag_id, decision=decision, note=note,
-                        reviewer=reviewer, response=response, response_source=response_source,
-                        expected_version=expected_version)
+            review_flag(
+                session=session,
+                flag_id=flag_id,
+                decision=decision,
+                note=note,
+                reviewer=reviewer,
+                response=response,
+                response_source=response_source,
+                expected_version=expected_version,
+            )
     except ReviewError as exc:
         raise click.ClickException(str(exc)) from exc
     done = [d for d in (decision, f"response {response}" if response else None) if d]

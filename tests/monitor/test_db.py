@@ -46,8 +46,9 @@ def test_a_foreign_database_is_refused(tmp_path: Path) -> None:
 
 
 def test_models_match_the_created_schema(db: Database) -> None:
-    import monitor.tables  # noqa: F401
     from sqlmodel import SQLModel
+
+    import monitor.tables  # noqa: F401
 
     names = set(inspect(db.engine).get_table_names())
     assert set(SQLModel.metadata.tables) <= names
