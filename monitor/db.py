@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///pledgewatch.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration revision; tests check it matches monitor/migrations/versions.
+SCHEMA_HEAD = "0001"
 # Long enough for a CLI review to wait out a poll's write batch (RELIABILITY rows 41-43).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -105,6 +107,13 @@ class Database:
         import monitor.tables  # noqa: F401  (registers every table on the metadata)
 
         try:
+            # Usual case: already current. A plain read, so a CLI query started while the
+            # daemon writes neither waits for the write lock nor loads alembic.
+            from monitor.search import search_index_present
+
+            with self.engine.connect() as conn:
+                if _current_version(conn) == SCHEMA_HEAD and search_index_present(conn):
+                    return
             with self._write_engine.begin() as conn:
                 if self.dialect == "postgresql":
                     # Several daemons may start at once; one migrates, the others wait.
@@ -121,6 +130,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _current_version(conn: Connection) -> str | None:
+    if "alembic_version" not in inspect(conn).get_table_names():
+        return None
+    value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(value) if value is not None else None
 
 
 def _alembic_config(conn: Connection) -> Any:

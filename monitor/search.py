@@ -54,6 +54,17 @@ _SQLITE_DDL = [
 ]
 
 
+def search_index_present(conn: Connection) -> bool:
+    """Whether the full-text index exists (a read; no DDL)."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return conn.exec_driver_sql(sql, (FTS_TABLE,)).first() is not None
+    if conn.dialect.name == "postgresql":
+        sql = "SELECT 1 FROM pg_indexes WHERE indexname = %(name)s"
+        return conn.exec_driver_sql(sql, {"name": PG_INDEX}).first() is not None
+    return True
+
+
 def ensure_search_index(conn: Connection) -> None:
     """Create the full-text index if missing (and fill it from existing articles)."""
     if conn.dialect.name == "sqlite":

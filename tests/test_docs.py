@@ -14,7 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         path = (*prefix, name)
         if isinstance(command, click.Group):
             yield from commands(command, path)
@@ -27,10 +30,11 @@ ALL = [" ".join(path) for path in commands(cli)]
 
 @pytest.mark.parametrize("path", ALL)
 def test_every_command_has_help(path: str) -> None:
-    command: click.Command = cli
+    command: click.Command | None = cli
     for name in path.split():
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = command.get_command(click.Context(command), name)
+    assert command is not None
     assert command.help and len(command.help.strip()) > 20, path
 
 
@@ -38,6 +42,24 @@ def test_every_command_has_help(path: str) -> None:
 def test_every_command_is_in_the_readme(path: str) -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"`{path}" in readme or f"pledgewatch {path}" in readme, path
+
+
+def test_every_command_module_is_reachable_by_name() -> None:
+    """Each module's COMMANDS is registered under its own name in the lazy table."""
+    import importlib
+    import pkgutil
+
+    import monitor.cli as package
+    from monitor.cli import LAZY_COMMANDS
+
+    registered = {(m, a) for m, a in LAZY_COMMANDS.values()}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"monitor.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", []):
+            assert command.name in LAZY_COMMANDS, (info.name, command.name)
+            module_name, attr = LAZY_COMMANDS[command.name]
+            assert (module_name, attr) in registered
+            assert getattr(importlib.import_module(f"monitor.cli.{module_name}"), attr) is command
 
 
 def test_the_quickstart_has_exactly_the_two_commands() -> None:

@@ -6,6 +6,7 @@ options, call the library and turn library errors into clear messages (no traceb
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -15,7 +16,50 @@ from monitor.cli.app import App, setup_logging
 from monitor.config import ConfigError, load_settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Command name -> (module, attribute). Modules load only when their command runs, so a
+# quick `flags list` does not pay for importing the daemon, the API and the mailer.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "catalogue": ("catalogue", "catalogue"),
+    "companies": ("companies", "companies"),
+    "config": ("config", "config"),
+    "daemon": ("daemon", "daemon"),
+    "db": ("db", "db"),
+    "digest": ("digest", "digest"),
+    "eval": ("evaluate", "evaluate"),
+    "export": ("export", "export_"),
+    "feeds": ("feeds", "feeds"),
+    "flags": ("flags", "flags"),
+    "ingest": ("ingest", "ingest"),
+    "maintain": ("daemon", "maintain_"),
+    "pledges": ("pledges", "pledges"),
+    "poll": ("poll", "poll"),
+    "rescan": ("rescan", "rescan_"),
+    "search": ("search", "search"),
+    "serve": ("serve", "serve"),
+    "status": ("daemon", "status"),
+    "token": ("token", "token"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module_name, attr = LAZY_COMMANDS[cmd_name]
+            module = importlib.import_module(f"monitor.cli.{module_name}")
+            command: click.Command = getattr(module, attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     "db_url",
@@ -57,53 +101,6 @@ def cli(
         raise click.ClickException(str(exc)) from exc
     ctx.obj = App(settings=settings, config_file=config_file)
     ctx.call_on_close(ctx.obj.close)
-
-
-def _register() -> None:
-    from monitor.cli import (
-        catalogue,
-        companies,
-        config,
-        daemon,
-        db,
-        digest,
-        evaluate,
-        export,
-        feeds,
-        flags,
-        ingest,
-        pledges,
-        poll,
-        rescan,
-        search,
-        serve,
-        token,
-    )
-
-    for module in (
-        catalogue,
-        config,
-        daemon,
-        db,
-        digest,
-        evaluate,
-        flags,
-        ingest,
-        pledges,
-        companies,
-        export,
-        feeds,
-        poll,
-        rescan,
-        search,
-        serve,
-        token,
-    ):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

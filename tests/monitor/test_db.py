@@ -52,3 +52,14 @@ def test_models_match_the_created_schema(db: Database) -> None:
 
     names = set(inspect(db.engine).get_table_names())
     assert set(SQLModel.metadata.tables) <= names
+
+
+def test_schema_head_names_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from monitor.db import MIGRATIONS, SCHEMA_HEAD
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD
