@@ -133,7 +133,9 @@ class _Poll:
             max_weight=MAX_ENTRIES,
         )
         concurrency = self.options.concurrency
-        batch, low_water = max(16, concurrency * 4), max(8, concurrency * 2)
+        # Claim well ahead: a claim may wait behind a store on the writer thread.
+        batch = max(64, concurrency * 8)
+        low_water = batch // 2
         pending: set[asyncio.Task[FeedPollResult]] = set()
         claimed = 0
         exhausted = False
