@@ -8,17 +8,21 @@ leaves whole batches behind that a re-run completes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from feeds.errors import FeedError
+from feeds.fetch import Fetcher, FetchOptions, FetchResult
 from feeds.models import Article, Feed
-from feeds.parse import Entry
+from feeds.parse import Entry, parse
 from feeds.store import UpsertResult, upsert_articles
 from monitor.db import Database
 from monitor.detection import FlagChanges, apply_findings, detect_articles, load_detector
@@ -121,6 +125,33 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     return out
 
 
+def is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
+
+
+def fetch_sources(urls: Sequence[str], options: FetchOptions, now: datetime) -> list[Scanned]:
+    """Fetch feed URLs once (concurrently, with the poller's limits and address rules)."""
+
+    async def fetch_all() -> list[FetchResult]:
+        async with Fetcher(options) as fetcher:
+            return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
+
+    out = []
+    for url, result in zip(urls, asyncio.run(fetch_all()), strict=True):
+        item = Scanned(source=url)
+        if not result.ok:
+            item.error = f"{result.error_kind}: {result.error}"
+        else:
+            try:
+                item.feed = parse(
+                    result.content, url=result.final_url, headers=result.headers, now=now
+                )
+            except FeedError as exc:
+                item.error = f"{exc.kind}: {exc}"
+        out.append(item)
+    return out
+
+
 def ingest_files(
     *,
     db: Database | Callable[[], Database],
@@ -130,6 +161,7 @@ def ingest_files(
     on_progress: Callable[[SourceResult], None] | None = None,
     workers: int | None = None,
     batch_entries: int = BATCH_ENTRIES,
+    fetched: Sequence[Scanned] = (),
 ) -> IngestReport:
     """Parse local feed files once, store new articles and flag them; bad files are reported.
 
@@ -152,7 +184,11 @@ def ingest_files(
             scanned: Iterator[Scanned] = pool.results()
         else:
             scanned = (scan_entries(parse_file(p, now), detector, now) for p in paths)
-        return _store_all(database, detector, scanned, now, batch_entries, on_progress)
+        # Feeds fetched from URLs (already parsed) are scanned and stored like files.
+        from_urls = (scan_entries(item, detector, now) for item in fetched)
+        return _store_all(
+            database, detector, chain(from_urls, scanned), now, batch_entries, on_progress
+        )
 
 
 def _store_all(

@@ -6,6 +6,7 @@ import gc
 import logging
 import sys
 from contextlib import ExitStack
+from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -19,7 +20,15 @@ from rich.progress import (
 )
 
 from monitor.cli.app import App, pass_app
-from monitor.pipeline import BATCH_ENTRIES, SourceResult, expand_inputs, ingest_files
+from monitor.pipeline import (
+    BATCH_ENTRIES,
+    SourceResult,
+    expand_inputs,
+    fetch_sources,
+    ingest_files,
+    is_url,
+)
+from monitor.pollsettings import fetch_options
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +47,7 @@ def _line(res: SourceResult) -> str:
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="PATH...")
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
 @click.option(
     "--workers",
     type=click.IntRange(0, 64),
@@ -54,15 +63,20 @@ def _line(res: SourceResult) -> str:
 )
 @pass_app
 def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries: int) -> None:
-    """Parse feed files (or every file under a directory) once, store new articles, flag
-    them and print a summary.
+    """Parse feed files (or every file under a directory, or feed URLs) once, store new
+    articles, flag them and print a summary.
+
+    URLs are fetched once with the poller's limits and address rules; to watch a feed
+    over time, subscribe with `feeds add`.
 
     Exits 0 when every input was read, 1 when some were rejected (each named with its
     reason; the rest are stored). On a terminal, large ingests show a progress bar.
     """
-    paths = expand_inputs(inputs)
-    if not paths:
+    urls = [i for i in inputs if is_url(i)]
+    paths = expand_inputs([i for i in inputs if not is_url(i)])
+    if not paths and not urls:
         raise click.UsageError("no files found in the given directories")
+    fetched = fetch_sources(urls, fetch_options(app.settings), datetime.now(UTC)) if urls else []
     # Everything imported so far lives as long as the process: keep the collector off it,
     # and keep forked workers from copying those pages (see gc.freeze).
     gc.freeze()
@@ -101,6 +115,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
                 on_progress=on_progress,
                 workers=workers,
                 batch_entries=batch_entries,
+                fetched=fetched,
             )
         except click.ClickException:
             raise

@@ -316,3 +316,40 @@ def test_on_a_terminal_a_progress_bar_replaces_the_per_file_lines(
     out = proc.stdout.decode()
     assert f"ingested {len(generated)}/{len(generated)} inputs" in out
     assert str(generated[0]) not in out  # no per-file lines on a terminal
+
+
+def test_a_feed_url_is_fetched_once_under_the_address_rules(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.feeds.feedserver import FeedServer, Reply
+
+    server = FeedServer().start()
+    try:
+        founding = (EXAMPLES / "tech-policy-weekly.xml").read_bytes()
+        url = server.route("/feed.xml", Reply(body=founding))
+        missing = server.route("/gone.xml", Reply(status=404))
+
+        # Loopback is a private address: refused unless the operator allows it.
+        refused = invoke(db_path, "ingest", url)
+        assert refused.exit_code == 1
+        assert f"rejected {url}: unsafe_url" in refused.output
+        assert server.hits("/feed.xml") == []
+
+        monkeypatch.setenv("PLEDGEWATCH_FEEDS_ALLOW_PRIVATE_ADDRESSES", "1")
+        result = invoke(db_path, "ingest", url, missing, str(EXAMPLES / "business-daily.xml"))
+        assert result.exit_code == 1, result.output
+        assert f"rejected {missing}: http_404" in result.output
+        assert f"{url}: 10 entries, 10 new" in result.output
+        assert len(server.hits("/feed.xml")) == 1
+        flags = invoke(
+            db_path,
+            "flags",
+            "list",
+            "--pledge",
+            "amazon-rekognition-police-moratorium",
+            "--format",
+            "json",
+        )
+        assert "tribunal" in flags.output
+    finally:
+        server.stop()
