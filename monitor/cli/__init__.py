@@ -15,7 +15,6 @@ import click
 from monitor.cli.app import App, setup_logging
 from monitor.config import ConfigError, load_settings
 
-
 # Command name -> (module, attribute). Modules load only when their command runs, so a
 # quick `flags list` does not pay for importing the daemon, the API and the mailer.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
