@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam
 
 from feeds.models import Feed
 from monitor.db import Database
@@ -23,18 +23,46 @@ from monitor.db import Database
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
-FeedUpdate = tuple[int, Callable[[Session, Feed], None]]
-# Seconds a first feed-row update waits for others to share its transaction.
+# The columns a poll writes on a feed's row (everything but its identity and settings).
+POLL_COLUMNS = (
+    "url",
+    "name",
+    "site_url",
+    "etag",
+    "last_modified",
+    "next_due_at",
+    "lease_owner",
+    "lease_until",
+    "last_fetch_at",
+    "last_success_at",
+    "last_status",
+    "consecutive_errors",
+    "failing_since",
+    "last_error",
+    "error_kind",
+    "degraded_reason",
+    "permanent_redirects",
+    "moved_to",
+    "gone",
+    "entry_count",
+)
+# Seconds a first feed-row write waits for others to share its transaction.
 UPDATE_LINGER = 0.05
 
 
+def _row(feed: Feed) -> dict[str, Any]:
+    row = {f"b_{c}": getattr(feed, c) for c in POLL_COLUMNS}
+    row["b_id"] = feed.id
+    return row
+
+
 class DbWriter:
-    """Runs database calls on one thread; `update_feed` batches updates of feed rows."""
+    """Runs database calls on one thread; `save_feed` batches writes of feed rows."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="poll-db")
-        self._updates: Batcher[FeedUpdate, None] = Batcher(
+        self._updates: Batcher[dict[str, Any], None] = Batcher(
             self,
             group=self._apply,
             one=lambda u: self._apply([u])[0],
@@ -47,24 +75,24 @@ class DbWriter:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, functools.partial(fn, *args, **kwargs))
 
-    async def update_feed(self, feed_id: int, fn: Callable[[Session, Feed], None]) -> None:
-        """Apply `fn(session, feed)` to a feed row in a write transaction, batched with others.
+    async def save_feed(self, feed: Feed) -> None:
+        """Write a feed's poll columns (health, validators, lease), batched with others.
 
-        A feed that no longer exists (removed during the poll) is skipped.
+        The caller holds the feed's lease, so its in-memory row is current; a feed removed
+        meanwhile is simply not there to update.
         """
-        await self._updates.submit((feed_id, fn))
+        await self._updates.submit(_row(feed))
 
-    def _apply(self, updates: Sequence[FeedUpdate]) -> list[None]:
-        ids = [feed_id for feed_id, _ in updates]
+    def _apply(self, rows: Sequence[dict[str, Any]]) -> list[None]:
+        table: Any = Feed.__table__  # type: ignore[attr-defined]
+        stmt = (
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in POLL_COLUMNS})
+        )
         with self.db.write() as session:
-            rows = session.exec(select(Feed).where(col(Feed.id).in_(ids))).all()
-            feeds = {f.id: f for f in rows}
-            for feed_id, fn in updates:
-                feed = feeds.get(feed_id)
-                if feed is not None:
-                    fn(session, feed)
-                    session.add(feed)
-        return [None] * len(updates)
+            session.execute(stmt, list(rows))
+        return [None] * len(rows)
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

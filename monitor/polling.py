@@ -60,6 +60,11 @@ PROCESS_POOL_MIN_FEEDS = 64
 MAX_PARSE_PROCESSES = 4
 
 
+def _snapshot(feed: Feed) -> Feed:
+    """A detached copy of a feed row with its own ORM state."""
+    return Feed(**feed.model_dump())
+
+
 def _other_feed_has_url(session: Session, feed_id: int, url: str) -> bool:
     stmt = select(Feed.id).where(Feed.url == url, Feed.id != feed_id)
     return session.exec(stmt).first() is not None
@@ -106,7 +111,9 @@ class _Poll:
         self.policy = health_policy(settings)
         self.lease_seconds = float(settings.daemon.lease_seconds)
         self.writer = DbWriter(db)
+        # Started on the first body to parse: a poll of 304s needs none.
         self.parser: Executor | None = None
+        self.claimed = 0
         self.stores: Batcher[StoreJob, Stored] | None = None
 
     def now(self) -> datetime:
@@ -157,12 +164,11 @@ class _Poll:
                             feed_ids=feed_ids,
                         )
                     claimed += len(feeds)
+                    self.claimed = claimed
                     exhausted = feed_ids is not None or len(feeds) < want or want <= 0
                     if feed_ids is not None:
                         got = {f.id for f in feeds}
                         report.skipped = [i for i in feed_ids if i not in got]
-                    if self.parser is None and feeds:
-                        self.parser = parse_pool(len(feeds))
                     for feed in feeds:
                         pending.add(asyncio.create_task(self.poll_feed(fetcher, feed)))
                 if not pending:
@@ -184,6 +190,9 @@ class _Poll:
         """Fetch, parse and store one feed; never raises."""
         assert feed.id is not None
         res = FeedPollResult(feed_id=feed.id, url=feed.url)
+        # The row as claimed (we hold its lease): failures are recorded on this copy, so a
+        # store that failed after a 200 leaves the old validators.
+        claimed = _snapshot(feed)
         loop = asyncio.get_running_loop()
         start = loop.time()
         try:
@@ -193,6 +202,7 @@ class _Poll:
             res.status = fetched.status
             if not fetched.ok:
                 await self._fail(
+                    claimed,
                     res,
                     fetched.error_kind or "error",
                     fetched.error or "",
@@ -201,21 +211,20 @@ class _Poll:
                 )
             elif fetched.not_modified:
                 res.not_modified = True
-                await self.writer.update_feed(
-                    feed.id,
-                    functools.partial(self._record_not_modified, fetched=fetched, res=res),
-                )
+                await self._record_not_modified(feed, fetched, res)
             else:
-                await self._store(feed, fetched, res)
+                await self._store(feed, claimed, fetched, res)
         except Exception as exc:  # a bug must cost one feed, not the poll
             log.exception("poll crashed feed_id=%s url=%s", feed.id, feed.url)
-            await self._fail(res, "internal", f"{type(exc).__name__}: {exc}", status=res.status)
+            message = f"{type(exc).__name__}: {exc}"
+            await self._fail(claimed, res, "internal", message, status=res.status)
         res.elapsed = loop.time() - start
         self._log(res)
         return res
 
     async def _parse(self, fetched: FetchResult, now: datetime) -> ParsedFeed:
-        assert self.parser is not None
+        if self.parser is None:
+            self.parser = parse_pool(self.claimed)
         loop = asyncio.get_running_loop()
         job = functools.partial(
             parse, fetched.content, url=fetched.final_url, headers=fetched.headers, now=now
@@ -235,16 +244,18 @@ class _Poll:
             assert self.parser is not None
             return await loop.run_in_executor(self.parser, job)
 
-    async def _store(self, feed: Feed, fetched: FetchResult, res: FeedPollResult) -> None:
+    async def _store(
+        self, feed: Feed, claimed: Feed, fetched: FetchResult, res: FeedPollResult
+    ) -> None:
         now = self.now()
         try:
             parsed = await self._parse(fetched, now)
         except FeedError as exc:
-            await self._fail(res, exc.kind, str(exc), status=fetched.status)
+            await self._fail(claimed, res, exc.kind, str(exc), status=fetched.status)
             return
         except (RecursionError, MemoryError, ValueError) as exc:
             message = f"feed could not be parsed ({type(exc).__name__})"
-            await self._fail(res, "parse_crash", message, status=fetched.status)
+            await self._fail(claimed, res, "parse_crash", message, status=fetched.status)
             return
         res.entries = len(parsed.entries)
         res.degraded = parsed.degraded_reason
@@ -279,7 +290,7 @@ class _Poll:
             res.moved_to = None
             first_line = str(exc).splitlines()[0] if str(exc) else ""
             message = f"could not store the feed's entries: {type(exc).__name__}: {first_line}"
-            await self._fail(res, "store_failed", message, status=fetched.status)
+            await self._fail(claimed, res, "store_failed", message, status=fetched.status)
             return
         res.new, res.updated, res.flags = stored.new, stored.updated, stored.flags
 
@@ -300,10 +311,9 @@ class _Poll:
         with self.db.session() as session:
             return _other_feed_has_url(session, feed_id, url)
 
-    def _record_not_modified(
-        self, session: Session, feed: Feed, *, fetched: FetchResult, res: FeedPollResult
+    async def _record_not_modified(
+        self, feed: Feed, fetched: FetchResult, res: FeedPollResult
     ) -> None:
-        assert feed.id is not None
         record_success(
             feed,
             now=self.now(),
@@ -315,14 +325,15 @@ class _Poll:
             hints=(cache_max_age(fetched.headers),),
         )
         target = note_permanent_redirect(feed, fetched.permanent_redirect, policy=self.policy)
-        if target is not None and not _other_feed_has_url(session, feed.id, target):
-            move_feed(feed, target)
-            res.moved_to = target
+        if target is not None:
+            await self._move_if_free(feed, target, res)
         feed.lease_owner = None
         feed.lease_until = None
+        await self.writer.save_feed(feed)
 
     async def _fail(
         self,
+        claimed: Feed,
         res: FeedPollResult,
         kind: str,
         message: str,
@@ -333,22 +344,20 @@ class _Poll:
         res.error_kind = kind
         res.error = message
         res.gone = kind == "gone"
-
-        def record(session: Session, feed: Feed) -> None:
-            record_failure(
-                feed,
-                now=self.now(),
-                kind=kind,
-                message=message,
-                status=status,
-                retry_after=retry_after,
-                policy=self.policy,
-            )
-            feed.lease_owner = None
-            feed.lease_until = None
-
+        feed = _snapshot(claimed)
+        record_failure(
+            feed,
+            now=self.now(),
+            kind=kind,
+            message=message,
+            status=status,
+            retry_after=retry_after,
+            policy=self.policy,
+        )
+        feed.lease_owner = None
+        feed.lease_until = None
         try:
-            await self.writer.update_feed(res.feed_id, record)
+            await self.writer.save_feed(feed)
         except Exception:
             # The lease runs out by itself; the next poll retries this feed.
             log.exception("could not record a failure feed_id=%s url=%s", res.feed_id, res.url)
