@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlmodel import Session
 
 from monitor.config import Settings
@@ -134,5 +135,17 @@ def require_reader(request: Request) -> Caller | None:
 SessionDep = Annotated[Session, Depends(db_session)]
 Reader = Annotated[Caller | None, Depends(require_reader)]
 Writer = Annotated[Caller, Depends(require_writer)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic would also read "1700000000" or "-3.4e-122" as a timestamp; a date
+    # parameter takes a date.
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (at most {MAX_LIMIT})")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]

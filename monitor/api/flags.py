@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from monitor.api.deps import (
     MAX_ID,
+    IsoDate,
     Limit,
     Offset,
     Reader,
@@ -50,8 +50,8 @@ def flags(
     company: Annotated[str | None, Query(max_length=200, description="Name or alias")] = None,
     kind: FlagKind | None = None,
     status: FlagStatus | None = None,
-    since: Annotated[date | None, Query(description="Published on or after")] = None,
-    until: Annotated[date | None, Query(description="Published on or before")] = None,
+    since: Annotated[IsoDate | None, Query(description="Published on or after")] = None,
+    until: Annotated[IsoDate | None, Query(description="Published on or before")] = None,
     incident: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """Active flags, newest article first (the filters of `pledgewatch flags list`)."""
@@ -138,7 +138,7 @@ def incidents(
     pledge: Name = None,
     company: Name = None,
     status: FlagStatus | None = None,
-    since: date | None = None,
+    since: IsoDate | None = None,
 ) -> dict[str, Any]:
     """Stories (flags grouped across outlets), newest first."""
     filt = IncidentFilter(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from monitor.api.deps import Limit, Offset, Reader, SessionDep, clean
+from monitor.api.deps import IsoDate, Limit, Offset, Reader, SessionDep, clean
 from monitor.api.errors import READ_ERRORS
 from monitor.api.schemas import Page, SearchHit
 from monitor.search import MAX_QUERY_CHARS, count_articles, search_articles
@@ -31,8 +30,8 @@ def search(
     offset: Offset = 0,
     company: Annotated[str | None, Query(max_length=200)] = None,
     pledge: Annotated[str | None, Query(max_length=200)] = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: IsoDate | None = None,
+    until: IsoDate | None = None,
 ) -> dict[str, Any]:
     """Articles matching `q`, best first, with highlighted snippets and linked flags."""
     text = clean(q) or ""

@@ -101,7 +101,7 @@ def test_rejected_inputs_are_named_with_their_reason_and_the_rest_are_stored(
         str(tmp_path / "empty.xml"): "empty",
         str(tmp_path / "feed.json"): "unsupported_format",
         str(tmp_path / "missing.xml"): "not_found",
-        "https://example.org/feed.xml": "not_a_file",
+        "http://10.0.0.1/feed.xml": "unsafe_url",  # fetched, refused before connecting
     }
     good = [str(DATA / "rss-basic.xml"), str(DATA / "truncated.xml"), str(tmp_path / "crash.xml")]
     result = invoke(db_path, "ingest", *inputs, *good)
@@ -113,8 +113,9 @@ def test_rejected_inputs_are_named_with_their_reason_and_the_rest_are_stored(
     assert f"{DATA / 'truncated.xml'}: 3 entries, 3 new, 0 updated, 0 new flags (degraded: " in (
         result.stdout
     )
-    assert "rejected 6 inputs: 1 empty, 1 not_a_feed, 1 not_a_file, 1 not_found, " in (
-        result.stderr
+    assert (
+        "rejected 6 inputs: 1 empty, 1 not_a_feed, 1 not_found, 1 unsafe_url, 1 unsafe_xml, "
+        "1 unsupported_format" in result.stderr
     )
 
 
