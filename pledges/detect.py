@@ -24,22 +24,27 @@ from pledges.lexicon import (
     BREACH,
     COMMITMENT,
     CONDUCT,
+    CORPORATE_SUFFIXES,
     DEFAULT_WEIGHTS,
     DENIAL,
     EQUIVALENT,
     FULFIL,
+    INDUSTRY_TAILS,
     INVESTIGATION,
+    LEGAL,
     NEGATION,
+    PROHIBITION_WORDS,
     REVERSE,
     RISING,
     STOPWORDS,
     WEAKEN,
+    WITHDRAW,
     Weights,
 )
 from pledges.models import PledgeIn
 from pledges.textmatch import Hit, Matcher, fold, fold_term, split_sentences
 
-DETECTOR_VERSION = "lexical-2"
+DETECTOR_VERSION = "lexical-3"
 MAX_TEXT = 1_000_000
 CUE_KINDS: dict[str, tuple[str, ...]] = {
     "breach": BREACH,
@@ -51,6 +56,8 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "denial": DENIAL,
     "advocacy": ADVOCACY,
     "fulfil": FULFIL,
+    "withdraw": WITHDRAW,
+    "legal": LEGAL,
     "rising": RISING,
     "investigation": INVESTIGATION,
 }
@@ -129,6 +136,8 @@ class _Pledge:
     phrase_words: tuple[int, ...]
     # Words of each phrase that must appear in one sentence for a loose match.
     phrase_need: tuple[int, ...]
+    # The pledge is a promise not to do something (so doing it again undoes it).
+    prohibitive: bool
     # History dates that affirm (extend) or weaken the pledge.
     affirm_dates: tuple[date, ...]
     weaken_dates: tuple[date, ...]
@@ -190,6 +199,29 @@ def _deadline_moved_later(art: _Article, window: set[int]) -> str | None:
             if int(m[1]) > int(m[2]):
                 return m[0]
     return None
+
+
+_CUE_WORDS = frozenset(fold_term(w) for words in CUE_KINDS.values() for w in words) | STOPWORDS
+
+
+def short_names(name: str, aliases: Iterable[str] = ()) -> list[str]:
+    """Shorter forms news uses for a company: "Delta Air Lines" -> "Delta"."""
+    out: list[str] = []
+    words = name.split()
+    if len(words) > 1 and words[0].lower() == "the":
+        words = words[1:]
+    while len(words) > 1 and fold_term(words[-1]) in CORPORATE_SUFFIXES:
+        words = words[:-1]
+    for n in (2, 1):  # two-word industry tails first: "Air Lines", "Motor Company"
+        if len(words) > n and fold_term(" ".join(words[-n:])) in INDUSTRY_TAILS:
+            words = words[:-n]
+    short = " ".join(words).rstrip(",&")
+    folded = fold_term(short)
+    known = {fold_term(t) for t in (name, *aliases)}
+    # A short form that is an everyday word in pledge news ("Target") would match everywhere.
+    if len(folded) >= 3 and folded not in known and folded not in _CUE_WORDS:
+        out.append(short)
+    return out
 
 
 def _common(a: Collection[int], b: set[int]) -> Iterable[int]:
@@ -260,11 +292,12 @@ class Detector:
                     products,
                     tuple(phrase_words),
                     tuple(n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words),
+                    bool(PROHIBITION_WORDS & set(fold(spec.title)[0].split())),
                     tuple(affirm_dates),
                     tuple(weaken_dates),
                 )
             )
-            for t in (name, *spec.company.aliases):
+            for t in (name, *spec.company.aliases, *short_names(name, spec.company.aliases)):
                 entries.append((t, "company", ci))
             for t in spec.company.products:
                 entries.append((t, "product", ci))
@@ -442,6 +475,10 @@ class Detector:
                 raw += w.tie_article * strength
                 near = set(subject)
                 reasons.append("company in the headline, subject in the text")
+            elif art.has_title and 0 in subject:
+                raw += w.tie_article * strength
+                near = {0, min(company)}
+                reasons.append("subject in the headline, company in the text")
             else:
                 return None
         if loose and not exact:
@@ -476,9 +513,17 @@ class Detector:
         weaken = art.text_of(weaken_hits)
         reverse = (
             art.text_of((s, h) for s, h in art.cue_hits("reverse", window) if s in subject)
-            if spec.kind.value in GIVING_UP
+            if spec.kind.value in GIVING_UP or (p.prohibitive and scope & window)
             else []
         )
+        # Leaving or walking away from something: a rollback, unless leaving is the pledge.
+        withdraw = art.text_of(art.cue_hits("withdraw", window))
+        if withdraw and spec.kind.value != "exit":
+            weaken = sorted({*weaken, *withdraw})
+            weaken_strong = sorted({*weaken_strong, *withdraw})
+        legal = art.text_of(art.cue_hits("legal", window))
+        if legal:
+            breach = sorted({*breach, *legal})
         affirm = art.text_of(art.cue_hits("affirm", window))
         conduct = art.cue_hits("conduct", window)
         # A target's measured quantity rising (emissions up 30%) reports it off track.

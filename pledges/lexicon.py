@@ -303,6 +303,19 @@ WEAKEN = (
     "opened the door",
     "drops",
     "pushes back",
+    "vanish",
+    "vanishes",
+    "vanished",
+    "disappear",
+    "disappeared",
+    "quietly removed",
+    "removed from its website",
+    "scrubbed",
+    "sunsetting",
+    "walks back",
+    "horizon back",
+    "pushing back",
+    "broke faith",
 )
 
 # Undoing an exit, shutdown, ban or pause: the thing given up comes back.
@@ -514,6 +527,83 @@ FULFIL = (
     "nationalized",
     "temporary control",
     "exit",
+)
+
+# Leaving or walking away from something: a rollback of most pledges, but for an exit
+# pledge it is the pledge being kept.
+WITHDRAW = (
+    "walked away from",
+    "walk away from",
+    "walks away from",
+    "walking away from",
+    "departure from",
+    "pulled out of",
+    "pull out of",
+    "pulls out of",
+    "left the",
+    "leaves the",
+    "quit the",
+    "quits the",
+    "exits",
+    "exited",
+    "withdrew from",
+    "withdraws from",
+    "withdrawal from",
+)
+
+# Legal action and findings against a company's claims: allegations of a breach.
+LEGAL = (
+    "sue",
+    "sued",
+    "suing",
+    "lawsuit",
+    "class action",
+    "complaint",
+    "court ruled",
+    "court ruling",
+    "court found",
+    "judge ruled",
+    "misleading",
+    "misleads",
+    "mislead",
+    "deceptive",
+    "false advertising",
+    "false claims",
+    "greenwashing",
+    "plaintiffs",
+    "plaintiff",
+    "duping",
+    "duped",
+)
+
+# Words in a pledge's title that make it a promise not to do something.
+PROHIBITION_WORDS = frozenset(
+    "no not never without stop stops halt halts pause pauses ban bans refrain refuse".split()
+)
+
+# Legal endings and industry words a company's name often sheds in news text.
+CORPORATE_SUFFIXES = frozenset(
+    "inc incorporated corp corporation co company plc ltd limited llc ag sa nv se "
+    "group holdings".split()
+)
+INDUSTRY_TAILS = frozenset(
+    [
+        "air lines",
+        "airlines",
+        "airways",
+        "motor company",
+        "motor",
+        "motors",
+        "bancorp",
+        "financial",
+        "enterprise",
+        "enterprises",
+        "platforms",
+        "brands",
+        "industries",
+        "technologies",
+        "pharmaceuticals",
+    ]
 )
 
 # Campaigners asking a company to act: a call for action is not a report of a breach.

@@ -123,15 +123,17 @@ def _variants(folded: str) -> list[str]:
         # Inflect the verb of a phrase too: "scale back" -> "scales back", "scaled back".
         forms = {first + "s", first + "es", first + "ed", first + "ing"}
         if first.endswith("e"):
-            forms |= {first + "d", first[:-1] + "ing"}
+            forms |= {first + "d"}
+            if first[-2:-1] not in ("e", "o", "y"):
+                forms.add(first[:-1] + "ing")
         if first.endswith("y") and len(first) > 2 and first[-2] not in "aeiou":
             forms |= {first[:-1] + "ies", first[:-1] + "ied"}
         if len(first) > 2 and first[-1] not in "aeiouwxy" and first[-2] in "aeiou":
             forms |= {first + first[-1] + "ed", first + first[-1] + "ing"}
         out += [f"{form} {rest}" for form in sorted(forms)]
     last = folded.rsplit(" ", 1)[-1]
-    if len(last) > 2 and last.endswith("e") and last[-2] not in "aeiou":
-        out.append(folded[:-1] + "ing")  # retire -> retiring
+    if len(last) > 2 and last.endswith("e") and last[-2] not in "eoy":
+        out.append(folded[:-1] + "ing")  # retire -> retiring, discontinue -> discontinuing
     if len(last) > 2 and last.endswith("y") and last[-2] not in "aeiou":
         out += [folded[:-1] + "ies", folded[:-1] + "ied"]  # deny -> denies, denied
     return out
