@@ -227,3 +227,25 @@ def _record_sources(
         })  # fmt: skip
     if rows:
         session.execute(_insert(session, _SOURCES, ["article_id", "source"]), rows)
+
+
+# Set by people (`feeds add --name`, OPML categories): a poll only fills them when empty.
+USER_FEED_FIELDS = frozenset({"name", "category"})
+FIXED_FEED_FIELDS = frozenset({"id", "created_at"})
+
+
+def merge_polled_feed(session: Session, feed: Feed) -> Feed:
+    """Write a polled feed's state onto its row, leaving what people set untouched.
+
+    A poll works on a detached copy; merging the whole copy back would undo a rename or
+    a new category made while the poll ran.
+    """
+    row = session.get(Feed, feed.id) if feed.id is not None else None
+    if row is None:
+        return session.merge(feed)
+    for name in Feed.model_fields:
+        if name in FIXED_FEED_FIELDS or (name in USER_FEED_FIELDS and getattr(row, name)):
+            continue
+        setattr(row, name, getattr(feed, name))
+    session.add(row)
+    return row

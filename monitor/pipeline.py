@@ -23,7 +23,7 @@ from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions, FetchResult
 from feeds.models import Article, Feed
 from feeds.parse import Entry, parse
-from feeds.store import UpsertResult, upsert_articles
+from feeds.store import UpsertResult, merge_polled_feed, upsert_articles
 from monitor.db import Database
 from monitor.detection import FlagChanges, apply_findings, detect_articles, load_detector
 from monitor.incidents import assign_incidents
@@ -98,7 +98,7 @@ def store_entries(
     now = now or datetime.now(UTC)
     with db.write() as session:
         if feed is not None:
-            feed = session.merge(feed)
+            feed = merge_polled_feed(session, feed)
         result = upsert_articles(
             session=session, entries=entries, source=source, outlet=outlet, feed=feed, now=now
         )

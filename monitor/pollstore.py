@@ -16,7 +16,7 @@ from datetime import datetime
 
 from feeds.models import Article, Feed
 from feeds.parse import Entry
-from feeds.store import upsert_articles
+from feeds.store import merge_polled_feed, upsert_articles
 from monitor.db import Database
 from monitor.detection import detect_articles
 from monitor.incidents import assign_incidents
@@ -70,7 +70,7 @@ def store_many(db: Database, detector: Detector, jobs: Sequence[StoreJob]) -> li
     now = max(job.now for job in jobs)
     with db.write() as session:
         for i, job in enumerate(jobs):
-            feed = session.merge(job.feed)
+            feed = merge_polled_feed(session, job.feed)
             upserted = upsert_articles(
                 session=session,
                 entries=job.entries,

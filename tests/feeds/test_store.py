@@ -161,3 +161,25 @@ def test_bulk_mode_reports_new_ids_without_building_articles(db: Database) -> No
     with db.session() as session:
         ids = set(session.exec(select(Article.id)).all())
     assert {i for i, _ in result.new_ids.values()} == ids
+
+
+def test_a_polled_feed_keeps_a_rename_made_while_it_was_polled(db: Database) -> None:
+    from feeds.models import Feed
+    from feeds.store import merge_polled_feed
+
+    with db.write() as s:
+        row = Feed(url="https://news.example.org/rss", name="Old name", created_at=NOW)
+        s.add(row)
+    polled = row.model_copy()  # what a poll holds while it fetches
+    with db.write() as s:
+        live = s.get(Feed, row.id)
+        assert live is not None
+        live.name, live.category = "New name", "Climate"
+    polled.etag, polled.last_status, polled.entry_count = '"v2"', 200, 7
+    with db.write() as s:
+        merge_polled_feed(s, polled)
+    with db.session() as s:
+        stored = s.get(Feed, row.id)
+        assert stored is not None
+        assert (stored.name, stored.category) == ("New name", "Climate")
+        assert (stored.etag, stored.last_status, stored.entry_count) == ('"v2"', 200, 7)
