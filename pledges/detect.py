@@ -371,6 +371,12 @@ class Detector:
         companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
         if not companies:
             return None  # most articles: no catalogue company, nothing more to do
+        wanted = {pi for c in companies for pi in self._by_company.get(c, ())}
+        if not any(
+            _common(t.subjects, wanted) or _common(t.words, wanted) or t.products
+            for t in (terms[h.term] for h in hits)
+        ):
+            return None  # the company is named in passing: none of its pledges' subjects
         shift = len(title) + 1 if title else 0
         sentences = ([(0, len(title))] if title else []) + [
             (a + shift, b + shift) for a, b in split_sentences(text)
@@ -392,7 +398,6 @@ class Detector:
             defaultdict(lambda: defaultdict(set)),
             defaultdict(list),
         )
-        wanted = {pi for c in companies for pi in self._by_company.get(c, ())}
         for si, h in located:
             term = terms[h.term]
             for c in term.companies:

@@ -47,17 +47,33 @@ def _fold_char(ch: str) -> str:
 
 
 class Offsets:
-    """Maps a position in folded text back to the original text."""
+    """Maps a position in folded text back to the original text.
 
-    __slots__ = ("_breaks", "_shifts", "_limit")
+    Built lazily: most articles never need it (no catalogue company in them), and the
+    map costs a Python step per collapsed run of spaces.
+    """
 
-    def __init__(self, breaks: list[int], shifts: list[int], limit: int) -> None:
-        self._breaks = breaks  # folded positions where a collapsed run of spaces ended
-        self._shifts = shifts  # characters removed up to and including that run
+    __slots__ = ("_padded", "_breaks", "_shifts", "_limit")
+
+    def __init__(self, padded: str, limit: int) -> None:
+        self._padded = padded
+        self._breaks: list[int] | None = None  # folded positions where a run ended
+        self._shifts: list[int] = []  # characters removed up to and including that run
         self._limit = limit
 
+    def _build(self) -> list[int]:
+        breaks: list[int] = []
+        removed = 0
+        for m in _SPACES.finditer(self._padded):
+            breaks.append(m.start() + 1 - removed)
+            removed += m.end() - m.start() - 1
+            self._shifts.append(removed)
+        self._breaks = breaks
+        return breaks
+
     def __getitem__(self, i: int) -> int:
-        k = bisect_right(self._breaks, i)
+        breaks = self._breaks if self._breaks is not None else self._build()
+        k = bisect_right(breaks, i)
         orig = i + (self._shifts[k - 1] if k else 0) - 1
         return 0 if orig < 0 else (orig if orig < self._limit else self._limit)
 
@@ -79,19 +95,7 @@ def fold(text: str) -> tuple[str, Offsets]:
                     folded_ch = _CHAR_CACHE.setdefault(code, _fold_char(ch))
                 table[code] = folded_ch
     padded = " " + text.translate(table) + " "
-    breaks: list[int] = []
-    shifts: list[int] = []
-    removed = 0
-    pieces: list[str] = []
-    last = 0
-    for m in _SPACES.finditer(padded):
-        pieces.append(padded[last : m.start() + 1])
-        removed += m.end() - m.start() - 1
-        breaks.append(m.start() + 1 - (removed - (m.end() - m.start() - 1)))
-        shifts.append(removed)
-        last = m.end()
-    pieces.append(padded[last:])
-    return "".join(pieces), Offsets(breaks, shifts, len(text))
+    return _SPACES.sub(" ", padded), Offsets(padded, len(text))
 
 
 def fold_term(term: str) -> str:
