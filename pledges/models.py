@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import JSON, Column, DateTime
@@ -159,23 +158,26 @@ class PledgeEvent(SQLModel, table=True):
 
 
 def pledge_to_in(pledge: Pledge, company: Company, events: list[PledgeEvent]) -> PledgeIn:
-    """Rebuild the catalogue form of a stored pledge (for detection and export)."""
-    data: dict[str, Any] = {
-        "id": pledge.id,
-        "company": {
-            "name": company.name,
-            "aliases": list(company.aliases),
-            "products": list(company.products),
-        },
-        "title": pledge.title,
-        "kind": pledge.kind,
-        "statement": pledge.statement,
-        "made_on": pledge.made_on,
-        "effective_until": pledge.effective_until,
-        "status": pledge.status,
-        "subject": list(pledge.subject),
-        "scope": list(pledge.scope),
-        "sources": list(pledge.sources),
-        "history": [{"date": e.date, "event": e.event, "source": e.source} for e in events],
-    }
-    return PledgeIn.model_validate(data)
+    """Rebuild the catalogue form of a stored pledge (for detection and export).
+
+    Stored pledges were validated when synced, so this builds the models without
+    validating again (a 10,000-pledge catalogue loads in a fraction of the time).
+    """
+    return PledgeIn.model_construct(
+        id=pledge.id,
+        company=CompanyIn.model_construct(
+            name=company.name, aliases=list(company.aliases), products=list(company.products)
+        ),
+        title=pledge.title,
+        kind=PledgeKind(pledge.kind),
+        statement=pledge.statement,
+        made_on=pledge.made_on,
+        effective_until=pledge.effective_until,
+        status=PledgeStatus(pledge.status),
+        subject=list(pledge.subject),
+        scope=list(pledge.scope),
+        sources=list(pledge.sources),
+        history=[
+            EventIn.model_construct(date=e.date, event=e.event, source=e.source) for e in events
+        ],
+    )

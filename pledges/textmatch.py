@@ -13,6 +13,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
 
@@ -98,6 +99,7 @@ def fold(text: str) -> tuple[str, Offsets]:
     return _SPACES.sub(" ", padded), Offsets(padded, len(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_term(term: str) -> str:
     """Canonical form of a catalogue term or cue (no padding)."""
     return fold(term)[0].strip()
