@@ -106,24 +106,7 @@ def iter_flags(session: Session, f: FlagFilter | None = None) -> Iterator[dict[s
         for fl in page:
             art = fl["article"]
             yield {
-                **{
-                    k: fl[k]
-                    for k in (
-                        "id",
-                        "pledge_id",
-                        "company",
-                        "kind",
-                        "score",
-                        "status",
-                        "active",
-                        "incident_id",
-                        "response",
-                        "response_source",
-                        "first_raised_at",
-                        "reasons",
-                        "evidence",
-                    )
-                },
+                **{k: fl[k] for k in COLUMNS["flags"] if k in fl},
                 "article_id": art["id"],
                 "article_title": art["title"],
                 "article_url": art["url"],

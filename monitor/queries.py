@@ -102,23 +102,6 @@ def _flag_filters(session: Session, stmt: Any, f: FlagFilter) -> Any:
     return stmt
 
 
-def flag_query(session: Session, f: FlagFilter) -> Any:
-    """The SELECT behind `list_flags`: (Flag, Article, Pledge, Company) rows, newest first."""
-    stmt = (
-        select(Flag, Article, Pledge, Company)
-        .join(Article, col(Article.id) == Flag.article_id)
-        .join(Pledge, col(Pledge.id) == Flag.pledge_id)
-        .join(Company, col(Company.id) == Pledge.company_id)
-    )
-    stmt = _flag_filters(session, stmt, f)
-    stmt = stmt.order_by(col(Article.published_at).desc(), col(Flag.id).desc())
-    if f.offset:
-        stmt = stmt.offset(f.offset)
-    if f.limit is not None:
-        stmt = stmt.limit(f.limit)
-    return stmt
-
-
 def count_flags(session: Session, f: FlagFilter) -> int:
     """How many flags match `f`, ignoring its limit and offset."""
     stmt = select(func.count(col(Flag.id))).select_from(Flag)
