@@ -155,8 +155,6 @@ CONDUCT = (
     "offered",
     "build",
     "built",
-    "customer",
-    "client",
     "partnership",
     "license",
     "licensed",
@@ -752,7 +750,7 @@ class Weights:
     fulfil: float = -1.2
     rising: float = 0.8
     investigation: float = 0.6
-    bias: float = 3.0
+    bias: float = 2.8
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5
     evidence_sentences: int = 3
