@@ -6,7 +6,7 @@ import json
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -193,4 +193,4 @@ def report_json(report: EvalReport) -> str:
     return json.dumps(report.as_dict(), indent=2)
 
 
-__all__ = ["Counts", "CorpusError", "EvalReport", "Predicted", "asdict", "run_eval", "score"]
+__all__ = ["Counts", "CorpusError", "EvalReport", "Predicted", "run_eval", "score"]
