@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 
 from feeds.models import Feed
 from monitor.db import Database
@@ -88,7 +88,11 @@ class DbWriter:
         stmt = (
             table.update()
             .where(table.c.id == bindparam("b_id"))
-            .values({c: bindparam(f"b_{c}") for c in POLL_COLUMNS})
+            .values(
+                {c: bindparam(f"b_{c}") for c in POLL_COLUMNS if c != "name"}
+                # A name given while the poll ran (feeds add --name, OPML) stays.
+                | {"name": func.coalesce(table.c.name, bindparam("b_name"))}
+            )
         )
         with self.db.write() as session:
             session.execute(stmt, list(rows))
