@@ -22,6 +22,15 @@ from monitor.db import Database, DatabaseError, open_database
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = click.Choice(["table", "json", "csv"])
+# `--format text|json` for commands that show one thing (a flag, a pledge, status).
+text_or_json = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 
 
 @dataclass

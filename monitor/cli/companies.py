@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from monitor.cli.app import FORMATS, App, console, emit, pass_app, to_json
+from monitor.cli.app import FORMATS, App, console, emit, pass_app, text_or_json, to_json
 from monitor.companies import get_company, list_companies
 
 
@@ -40,9 +40,7 @@ def list_(app: App, fmt: str) -> None:
 
 @companies.command()
 @click.argument("company")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@text_or_json
 @pass_app
 def show(app: App, company: str, fmt: str) -> None:
     """Show a company (by id, name or alias): aliases, products, pledges, incidents."""

@@ -9,7 +9,7 @@ import click
 from click.core import ParameterSource
 from rich.table import Table
 
-from monitor.cli.app import App, console, pass_app, to_json
+from monitor.cli.app import App, console, pass_app, text_or_json, to_json
 from monitor.config import Settings, load_settings
 from monitor.daemon import run_daemon
 from monitor.instance import DaemonError
@@ -110,14 +110,7 @@ def _print_status(report: Status) -> None:
 
 
 @click.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@text_or_json
 @click.pass_context
 @pass_app
 def status(app: App, ctx: click.Context, fmt: str) -> None:

@@ -6,16 +6,14 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.app import console
+from monitor.cli.app import console, text_or_json
 from monitor.evaluate import CorpusError, report_json, run_eval
 from pledges.errors import CatalogueError
 
 
 @click.command("eval")
 @click.argument("corpus", type=click.Path(path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@text_or_json
 def evaluate(corpus: Path, fmt: str) -> None:
     """Sync CORPUS's catalogue into a temporary database, ingest its feeds, score the flags."""
     try:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, to_json
+from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, text_or_json, to_json
 from monitor.incidents import group_flag_rows
 from monitor.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
 from monitor.review import RESPONSES, ReviewError, review_flag
@@ -127,9 +127,7 @@ def _highlight(ev: dict[str, Any]) -> Text:
 
 @flags.command()
 @click.argument("flag_id", type=int)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@text_or_json
 @pass_app
 def show(app: App, flag_id: int, fmt: str) -> None:
     """Show a flag: score, reasons, evidence sentences and reviews."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from monitor.cli.app import FORMATS, App, console, emit, pass_app, to_json
+from monitor.cli.app import FORMATS, App, console, emit, pass_app, text_or_json, to_json
 from monitor.queries import PLEDGE_STATUSES, get_pledge, list_pledges
 
 _MARK = {"made": "●", "event": "◆", "ends": "■", "incident": "▲"}
@@ -36,9 +36,7 @@ def list_(app: App, company: str | None, status: str | None, retired: bool, fmt:
 
 @pledges.command()
 @click.argument("pledge_id")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@text_or_json
 @pass_app
 def show(app: App, pledge_id: str, fmt: str) -> None:
     """Show one pledge: statement, sources, timeline, confirmed breaches and flags."""
