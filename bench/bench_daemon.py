@@ -21,13 +21,11 @@ postgres@127.0.0.1:5432).
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import os
 import resource
 import time
 import uuid
-from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
@@ -36,56 +34,14 @@ from sqlalchemy.engine import make_url
 
 from bench.common import Result
 from bench.feedgen import feed_xml
+from bench.slowserver import DELAY, server_main
 
-DELAY = 0.1
 HOSTS = 50
 ITEMS = 10
 CONCURRENCY = 16
 POSTGRES_URL = os.environ.get(
     "PLEDGEWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-async def _serve(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                path = lines[0].split(" ")[1]
-                match = any(line.lower().startswith("if-none-match:") and f'"{path}"' in line
-                            for line in lines[1:])  # fmt: skip
-                await asyncio.sleep(DELAY)
-                body = bodies.get(path)
-                if body is None:
-                    status, out = "404 Not Found", b""
-                elif match:
-                    status, out = "304 Not Modified", b""
-                else:
-                    status, out = "200 OK", body
-                writer.write(
-                    f"HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\n"
-                    f'ETag: "{path}"\r\nContent-Length: {len(out)}\r\n\r\n'.encode()
-                    + out
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    servers = [await asyncio.start_server(handle, h, 0, backlog=1024) for h in hosts]
-    conn.send({h: s.sockets[0].getsockname()[1] for h, s in zip(hosts, servers, strict=True)})
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    for s in servers:
-        s.close()
-
-
-def _server_main(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
-    try:
-        asyncio.run(_serve(bodies, hosts, conn))
-    except EOFError:
-        pass
 
 
 def _poller_main(url: str, settings_json: str, owner: str, barrier: Barrier, out: Any) -> None:
@@ -184,7 +140,7 @@ def run(quick: bool) -> list[Result]:
     bodies = {f"/feed/{i}.xml": feed_xml(i, ITEMS) for i in range(n_feeds)}
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("fork").Process(
-        target=_server_main, args=(bodies, hosts, child), daemon=True
+        target=server_main, args=(bodies, hosts, child), daemon=True
     )
     server.start()
     name = f"pledgewatch_bench_{uuid.uuid4().hex[:8]}"

@@ -10,18 +10,17 @@ Quick mode: 50 feeds.
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import os
 import resource
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from bench.common import Result
 from bench.feedgen import feed_xml
+from bench.slowserver import DELAY, server_main
 from feeds.subscriptions import add_feed
 from monitor.config import FeedSettings, Settings
 from monitor.db import open_database
@@ -29,7 +28,6 @@ from monitor.polling import poll_due_feeds
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 
-DELAY = 0.1
 FEEDS_PER_HOST = 10
 ITEMS = 10
 
@@ -37,58 +35,6 @@ ITEMS = 10
 def _hosts(n_feeds: int) -> list[str]:
     n_hosts = max(1, n_feeds // FEEDS_PER_HOST)
     return [f"127.0.1.{i + 1}" for i in range(n_hosts)]
-
-
-async def _serve(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                path = lines[0].split(" ")[1]
-                headers = {
-                    k.strip().lower(): v.strip()
-                    for k, _, v in (line.partition(":") for line in lines[1:] if line)
-                }
-                await asyncio.sleep(DELAY)
-                body = bodies.get(path)
-                etag = f'"{path}-v1"'
-                if body is None:
-                    status, out, extra = "404 Not Found", b"", ""
-                elif headers.get("if-none-match") == etag:
-                    status, out, extra = "304 Not Modified", b"", f"ETag: {etag}\r\n"
-                else:
-                    status, out, extra = "200 OK", body, f"ETag: {etag}\r\n"
-                writer.write(
-                    (
-                        f"HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\n{extra}"
-                        f"Content-Length: {len(out)}\r\n\r\n"
-                    ).encode()
-                    + out
-                )
-                await writer.drain()
-                if headers.get("connection", "").lower() == "close":
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    servers = [await asyncio.start_server(handle, host, 0, backlog=512) for host in hosts]
-    ports = {host: s.sockets[0].getsockname()[1] for host, s in zip(hosts, servers, strict=True)}
-    conn.send(ports)
-    loop = asyncio.get_running_loop()
-    # Serve until the parent says stop (or goes away).
-    await loop.run_in_executor(None, conn.recv)
-    for s in servers:
-        s.close()
-
-
-def _server_main(bodies: dict[str, bytes], hosts: list[str], conn: Connection) -> None:
-    try:
-        asyncio.run(_serve(bodies, hosts, conn))
-    except EOFError:
-        pass
 
 
 def _cpu() -> float:
@@ -103,7 +49,7 @@ def run(quick: bool) -> list[Result]:
     bodies = {f"/feed/{i}.xml": feed_xml(i, ITEMS) for i in range(n_feeds)}
     parent, child = multiprocessing.Pipe()
     ctx = multiprocessing.get_context("fork")
-    server = ctx.Process(target=_server_main, args=(bodies, hosts, child), daemon=True)
+    server = ctx.Process(target=server_main, args=(bodies, hosts, child), daemon=True)
     server.start()
     try:
         ports = parent.recv()
