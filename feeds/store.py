@@ -229,9 +229,31 @@ def _record_sources(
         session.execute(_insert(session, _SOURCES, ["article_id", "source"]), rows)
 
 
-# Set by people (`feeds add --name`, OPML categories): a poll only fills them when empty.
-USER_FEED_FIELDS = frozenset({"name", "category"})
-FIXED_FEED_FIELDS = frozenset({"id", "created_at"})
+# The columns a poll writes on a feed's row; everything else (interval, category, ...)
+# belongs to whoever subscribed.
+POLLED_FEED_FIELDS = (
+    "url",
+    "site_url",
+    "etag",
+    "last_modified",
+    "next_due_at",
+    "lease_owner",
+    "lease_until",
+    "last_fetch_at",
+    "last_success_at",
+    "last_status",
+    "consecutive_errors",
+    "failing_since",
+    "last_error",
+    "error_kind",
+    "degraded_reason",
+    "permanent_redirects",
+    "moved_to",
+    "gone",
+    "entry_count",
+)
+# A poll fills these only while they are empty (a feed's title names a new feed).
+FILLED_FEED_FIELDS = ("name",)
 
 
 def merge_polled_feed(session: Session, feed: Feed) -> Feed:
@@ -243,9 +265,10 @@ def merge_polled_feed(session: Session, feed: Feed) -> Feed:
     row = session.get(Feed, feed.id) if feed.id is not None else None
     if row is None:
         return session.merge(feed)
-    for name in Feed.model_fields:
-        if name in FIXED_FEED_FIELDS or (name in USER_FEED_FIELDS and getattr(row, name)):
-            continue
+    for name in POLLED_FEED_FIELDS:
         setattr(row, name, getattr(feed, name))
+    for name in FILLED_FEED_FIELDS:
+        if not getattr(row, name):
+            setattr(row, name, getattr(feed, name))
     session.add(row)
     return row

@@ -18,40 +18,18 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import bindparam, func
 
 from feeds.models import Feed
+from feeds.store import FILLED_FEED_FIELDS, POLLED_FEED_FIELDS
 from monitor.db import Database
 
 T = TypeVar("T")
 I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
-# The columns a poll writes on a feed's row (everything but its identity and settings).
-POLL_COLUMNS = (
-    "url",
-    "name",
-    "site_url",
-    "etag",
-    "last_modified",
-    "next_due_at",
-    "lease_owner",
-    "lease_until",
-    "last_fetch_at",
-    "last_success_at",
-    "last_status",
-    "consecutive_errors",
-    "failing_since",
-    "last_error",
-    "error_kind",
-    "degraded_reason",
-    "permanent_redirects",
-    "moved_to",
-    "gone",
-    "entry_count",
-)
 # Seconds a first feed-row write waits for others to share its transaction.
 UPDATE_LINGER = 0.05
 
 
 def _row(feed: Feed) -> dict[str, Any]:
-    row = {f"b_{c}": getattr(feed, c) for c in POLL_COLUMNS}
+    row = {f"b_{c}": getattr(feed, c) for c in (*POLLED_FEED_FIELDS, *FILLED_FEED_FIELDS)}
     row["b_id"] = feed.id
     return row
 
@@ -89,9 +67,12 @@ class DbWriter:
             table.update()
             .where(table.c.id == bindparam("b_id"))
             .values(
-                {c: bindparam(f"b_{c}") for c in POLL_COLUMNS if c != "name"}
-                # A name given while the poll ran (feeds add --name, OPML) stays.
-                | {"name": func.coalesce(table.c.name, bindparam("b_name"))}
+                {c: bindparam(f"b_{c}") for c in POLLED_FEED_FIELDS}
+                # Filled only while empty, as merge_polled_feed does.
+                | {
+                    c: func.coalesce(func.nullif(table.c[c], ""), bindparam(f"b_{c}"))
+                    for c in FILLED_FEED_FIELDS
+                }
             )
         )
         with self.db.write() as session:
