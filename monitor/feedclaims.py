@@ -92,3 +92,17 @@ def release_leases(*, db: Database, owner: str, feed_ids: Sequence[int] | None =
     with db.write() as session:
         result = session.execute(stmt.values(lease_owner=None, lease_until=None))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def renew_leases(*, db: Database, owner: str, feed_ids: Sequence[int], until: datetime) -> int:
+    """Extend `owner`'s leases on the feeds named (those it still holds) to `until`."""
+    if not feed_ids:
+        return 0
+    stmt = (
+        update(Feed)
+        .where(col(Feed.lease_owner) == owner, col(Feed.id).in_(list(feed_ids)))
+        .values(lease_until=until)
+    )
+    with db.write() as session:
+        result = session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)

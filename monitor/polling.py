@@ -25,7 +25,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,7 +47,7 @@ from monitor.config import Settings
 from monitor.db import Database
 from monitor.dbwriter import Batcher, DbWriter
 from monitor.detection import load_detector
-from monitor.feedclaims import claim_feeds, default_owner
+from monitor.feedclaims import claim_feeds, default_owner, renew_leases
 from monitor.pollreport import FeedPollResult, PollReport
 from monitor.pollsettings import fetch_options, health_policy
 from monitor.pollstore import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
@@ -119,6 +119,8 @@ class _Poll:
         self.parser: Executor | None = None
         self.claimed = 0
         self.stores: Batcher[StoreJob, Stored] | None = None
+        # Claimed feeds not yet written back: their leases are renewed while they wait.
+        self.held: set[int] = set()
 
     def now(self) -> datetime:
         return self.fixed_now or datetime.now(UTC)
@@ -140,6 +142,23 @@ class _Poll:
             weight=lambda job: len(job.entries),
             max_weight=MAX_ENTRIES,
         )
+        renewer = asyncio.create_task(self._renew_leases())
+        try:
+            async with Fetcher(self.options) as fetcher:
+                await self._run_feeds(fetcher, report, limit=limit, feed_ids=feed_ids)
+        finally:
+            renewer.cancel()
+        report.elapsed = loop.time() - start
+        return report
+
+    async def _run_feeds(
+        self,
+        fetcher: Fetcher,
+        report: PollReport,
+        *,
+        limit: int | None,
+        feed_ids: Sequence[int] | None,
+    ) -> None:
         concurrency = self.options.concurrency
         # Claim well ahead: a claim may wait behind a store on the writer thread.
         batch = max(64, concurrency * 8)
@@ -147,41 +166,59 @@ class _Poll:
         pending: set[asyncio.Task[FeedPollResult]] = set()
         claimed = 0
         exhausted = False
-        async with Fetcher(self.options) as fetcher:
-            while True:
-                if not exhausted and len(pending) < low_water:
-                    want = len(feed_ids) if feed_ids is not None else batch
-                    if limit is not None:
-                        want = min(want, limit - claimed)
-                    feeds: list[Feed] = []
-                    if want > 0:
-                        feeds = await self.writer.call(
-                            claim_feeds,
-                            db=self.db,
-                            owner=self.owner,
-                            now=self.now(),
-                            lease_seconds=self.lease_seconds,
-                            limit=want,
-                            feed_ids=feed_ids,
-                        )
-                    claimed += len(feeds)
-                    self.claimed = claimed
-                    exhausted = feed_ids is not None or len(feeds) < want or want <= 0
-                    if feed_ids is not None:
-                        got = {f.id for f in feeds}
-                        report.skipped = [i for i in feed_ids if i not in got]
-                    for feed in feeds:
-                        pending.add(asyncio.create_task(self.poll_feed(fetcher, feed)))
-                if not pending:
-                    break
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    result = task.result()
-                    report.results.append(result)
-                    if self.on_progress is not None:
-                        self.on_progress(result)
-        report.elapsed = loop.time() - start
-        return report
+        while True:
+            if not exhausted and len(pending) < low_water:
+                want = len(feed_ids) if feed_ids is not None else batch
+                if limit is not None:
+                    want = min(want, limit - claimed)
+                feeds: list[Feed] = []
+                if want > 0:
+                    feeds = await self.writer.call(
+                        claim_feeds,
+                        db=self.db,
+                        owner=self.owner,
+                        now=self.now(),
+                        lease_seconds=self.lease_seconds,
+                        limit=want,
+                        feed_ids=feed_ids,
+                    )
+                claimed += len(feeds)
+                self.claimed = claimed
+                exhausted = feed_ids is not None or len(feeds) < want or want <= 0
+                if feed_ids is not None:
+                    got = {f.id for f in feeds}
+                    report.skipped = [i for i in feed_ids if i not in got]
+                for feed in feeds:
+                    assert feed.id is not None
+                    self.held.add(feed.id)
+                    pending.add(asyncio.create_task(self.poll_feed(fetcher, feed)))
+            if not pending:
+                break
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                result = task.result()
+                self.held.discard(result.feed_id)
+                report.results.append(result)
+                if self.on_progress is not None:
+                    self.on_progress(result)
+
+    async def _renew_leases(self) -> None:
+        """Keep the leases of claimed feeds that still wait (a slow host's queue) alive."""
+        every = max(1.0, self.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(every)
+            held = sorted(self.held)
+            if not held:
+                continue
+            until = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
+            if self.fixed_now is not None:
+                until = max(until, self.fixed_now + timedelta(seconds=self.lease_seconds))
+            try:
+                await self.writer.call(
+                    renew_leases, db=self.db, owner=self.owner, feed_ids=held, until=until
+                )
+            except Exception as exc:  # the next round tries again; expiry is the fallback
+                log.warning("could not renew leases of %d feeds: %s", len(held), exc)
 
     def _loaded_detector(self) -> Detector:
         """The detector, compiled on first use (on the writer thread): 304s need none."""

@@ -378,6 +378,36 @@ def test_pollers_claiming_at_the_same_time_never_share_a_feed(db: Database) -> N
     assert all(got[owner].count(fid) == 1 for fid, owner in owners if owner)
 
 
+def test_leases_of_feeds_waiting_behind_a_slow_host_are_renewed_until_polled(
+    db: Database, feed_server: FeedServer
+) -> None:
+    # Eight feeds on one host, one at a time, 0.5 s each: the last waits past its 2 s lease.
+    urls = [
+        feed_server.route(f"/slow{i}", Reply(body=simple_feed(f"s{i}"), delay=0.5))
+        for i in range(8)
+    ]
+    ids = subscribe(db, *urls)
+    settings = poll_settings(per_host=1)
+    settings.daemon.lease_seconds = 2
+    reports = []
+    poller = threading.Thread(
+        target=lambda: reports.append(poll_due_feeds(db=db, settings=settings, owner="a"))
+    )
+    poller.start()
+    stolen: list[int] = []
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = datetime.now(UTC)
+        stolen += [f.id for f in claim_feeds(db=db, owner="b", now=now, lease_seconds=60) if f.id]
+    poller.join()
+    assert stolen == []
+    assert sorted(r.feed_id for r in reports[0].results) == ids
+    assert all(r.ok for r in reports[0].results)
+    assert len(feed_server.hits("/slow7")) == 1
+    assert all(feed_row(db, i).lease_owner is None for i in ids)
+
+
 def test_polling_named_feeds_ignores_due_times_but_respects_leases(
     db: Database, feed_server: FeedServer
 ) -> None:
