@@ -1,7 +1,7 @@
 """`pledgewatch daemon`: run the jobs on a schedule until told to stop.
 
 Start-up: on SQLite, refuse a network filesystem and take the one-daemon lock; open and
-upgrade the database; write a heartbeat row (`host:pid:random`, also the owner name on
+upgrade the database; write a heartbeat row (`host:pid:random@scope`, also the owner name on
 every lease this daemon takes); spread the first polls; start the scheduler.
 
 Signals are handled in the main thread with `sigtimedwait` (they are blocked in every
@@ -21,7 +21,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,7 +33,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from monitor.config import ConfigError, Settings
-from monitor.daemon_rows import beat, mark_stopped, release_leases, spread_first_polls
+from monitor.daemon_rows import (
+    beat,
+    mark_stopped,
+    owner_name,
+    release_leases,
+    spread_first_polls,
+)
 from monitor.db import Database, DatabaseError, normalise_url, open_database
 from monitor.detection import load_detector
 from monitor.instance import DaemonError, InstanceLock, check_local_filesystem, read_mounts
@@ -71,8 +76,8 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def new_owner_id() -> str:
-    """`host:pid:random`: names this daemon on its heartbeat and on every lease it holds."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """`host:pid:random@scope`: names this daemon on its heartbeat and every lease it holds."""
+    return owner_name(secrets.token_hex(4))
 
 
 class Daemon:

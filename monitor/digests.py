@@ -6,12 +6,17 @@ runs on demand:
 1. Work out the due weeks: the newest week whose send time (the configured weekday and
    HH:MM, in the configured zone, of the following week) has passed, plus up to
    `catch_up_weeks` earlier weeks missed while no daemon ran (only weeks after the
-   recipient's first digest, so a new install or a new recipient does not get a backlog).
+   recipient's first digest, so a new install or a new recipient does not get a backlog,
+   and only weeks after the newest one the recipient already has a row for, so a clock
+   set back never brings up an older week).
 2. Insert a `digests` row per (week, recipient), `ON CONFLICT DO NOTHING` on the unique
    key: however many daemons race, each row exists once.
 3. Claim rows one at a time with a conditional UPDATE to `sending` with a lease
    (owner, expiry): only one process wins a row; a row left in `sending` by a crashed
-   process is claimed again once its lease has expired.
+   process is claimed again once its lease has expired, or at once when its owner is
+   proven dead (see `monitor.daemon_rows.why_dead`). Each recipient gets weeks in order:
+   a week waits while an older one of theirs is pending or being sent, and a week older
+   than one already sent to them is skipped, never sent.
 4. Render, send, and mark `sent` when the server accepts the message. A temporary
    failure puts the row back to `pending` with a growing delay; a permanent one (5xx,
    failed login, refused recipient) marks it `failed`, with no retry loop. When the
@@ -25,18 +30,17 @@ week and recipient), so mail clients can tell it is the same message.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from monitor.config import Settings, Subscription
+from monitor.daemon_rows import dead_owners, owner_name
 from monitor.db import Database
 from monitor.digest import DigestData, build_digest
 from monitor.digest_data import load_digest_data
@@ -94,8 +98,8 @@ class SendReport:
 
 
 def default_owner() -> str:
-    """`host:pid`, naming this process on the leases it takes."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """`host:pid:send@scope`, naming this process on the leases it takes."""
+    return owner_name("send")
 
 
 def recipients(settings: Settings) -> list[tuple[str, Subscription | None]]:
@@ -151,11 +155,15 @@ def claim_periods(
         )
     with db.session() as session:
         first_seen: dict[str, datetime] = {}
-        for addr, created in session.exec(
-            select(Digest.recipient, func.min(Digest.created_at)).group_by(col(Digest.recipient))
+        newest: dict[str, Period] = {}
+        for addr, created, period in session.exec(
+            select(Digest.recipient, func.min(Digest.created_at), func.max(Digest.period)).group_by(
+                col(Digest.recipient)
+            )
         ).all():
             key = addr.casefold()
             first_seen[key] = min(_aware(created), first_seen.get(key, _aware(created)))
+            newest[key] = max(Period.parse(period), newest.get(key, Period.parse(period)))
     rows: list[dict[str, Any]] = []
     for addr, _ in people:
         wanted = list(periods)
@@ -167,6 +175,9 @@ def claim_periods(
                 for p in periods[:-1]
                 if anchor is not None and p.send_at(d.weekday, d.time, d.zone) >= anchor
             ]
+            # A clock set back makes an older week look due: only newer weeks are new.
+            last = newest.get(addr.casefold())
+            wanted = [p for p in wanted if last is None or p > last]
         for p in wanted:
             rows.append(
                 {
@@ -186,25 +197,85 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _same_recipient() -> tuple[Any, Any]:
+    """Another row of the outbox, and the condition that it is for the same recipient."""
+    other = Digest.__table__.alias("other")  # type: ignore[attr-defined]
+    return other, func.lower(other.c.recipient) == func.lower(col(Digest.recipient))
+
+
+def _in_order() -> Any:
+    """A row may go out: no older week of its recipient waits, no newer one went out."""
+    other, same = _same_recipient()
+    older_open = exists().where(
+        same, other.c.period < col(Digest.period), other.c.status.in_((PENDING, SENDING))
+    )
+    return ~older_open & ~_newer_sent()
+
+
+def _newer_sent() -> Any:
+    other, same = _same_recipient()
+    return exists().where(same, other.c.period > col(Digest.period), other.c.status == SENT)
+
+
+def _skip_superseded(db: Database, now: datetime) -> int:
+    """Skip waiting rows older than a week already sent to the same recipient.
+
+    They arise from an explicit `--week` send of a newer week, or from older versions;
+    sending them now would put an old week after a newer one in the reader's inbox.
+    """
+    unclaimed = or_(
+        col(Digest.status) == PENDING,
+        and_(
+            col(Digest.status) == SENDING,
+            col(Digest.lease_until).is_(None) | (col(Digest.lease_until) < now),
+        ),
+    )
+    with db.write() as session:
+        result = session.execute(
+            update(Digest)
+            .where(unclaimed, _newer_sent())
+            .values(
+                status=SKIPPED,
+                last_error="a later week was already sent to this recipient",
+                lease_owner=None,
+                lease_until=None,
+                next_attempt_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _claim(
-    db: Database, row_id: int, *, owner: str, now: datetime, lease: timedelta, retry_now: bool
+    db: Database,
+    row_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    retry_now: bool,
+    in_order: bool = True,
+    dead: Collection[str] = (),
 ) -> bool:
     """Move one row to `sending` under our lease, if nobody else holds it."""
     ready: Any = col(Digest.next_attempt_at).is_(None) | (col(Digest.next_attempt_at) <= now)
     if retry_now:
         ready = col(Digest.id).is_not(None)
+    # A sender that crashed, or a daemon that released its leases on the way out.
+    lapsed: Any = col(Digest.lease_until).is_(None) | (col(Digest.lease_until) < now)
+    if dead:
+        # A sender proven dead (its pid gone on this host, its daemon stopped) holds
+        # nothing, whatever its lease says.
+        lapsed = lapsed | col(Digest.lease_owner).in_(sorted(dead))
     stmt = (
         update(Digest)
         .where(
             col(Digest.id) == row_id,
             or_(
                 and_(col(Digest.status) == PENDING, ready),
-                # A sender that crashed, or a daemon that released its leases on the way out.
-                and_(
-                    col(Digest.status) == SENDING,
-                    col(Digest.lease_until).is_(None) | (col(Digest.lease_until) < now),
-                ),
+                and_(col(Digest.status) == SENDING, lapsed),
             ),
+            _in_order() if in_order else col(Digest.id).is_not(None),
         )
         .values(
             status=SENDING,
@@ -258,12 +329,24 @@ def send_due_digests(
             )
     periods, report.created = claim_periods(db=db, settings=settings, now=now, week=period)
     report.periods = [str(p) for p in periods]
+    if period is None:
+        # An explicit week is a person's request; the regular run keeps each inbox in order.
+        if skipped := _skip_superseded(db, now):
+            log.warning("skipped %d digest(s) older than a week already sent", skipped)
 
     with db.session() as session:
         stmt = select(Digest).where(col(Digest.status).in_((PENDING, SENDING)))
         if period is not None:
             stmt = stmt.where(col(Digest.period) == str(period))
         rows = session.exec(stmt.order_by(col(Digest.period), col(Digest.id))).all()
+    dead = dead_owners(
+        db,
+        (r.lease_owner for r in rows if r.status == SENDING and r.lease_owner),
+        now=now,
+        me=owner,
+    )
+    for who, reason in dead.items():
+        log.warning("taking back digests claimed by %s: %s", who, reason)
 
     # The lease outlasts one slow send, so a live sender is never taken over.
     lease = max(
@@ -274,7 +357,16 @@ def send_due_digests(
     cache: dict[str, DigestData] = {}
     for row in rows:
         assert row.id is not None
-        if not _claim(db, row.id, owner=owner, now=now, lease=lease, retry_now=retry_now):
+        if not _claim(
+            db,
+            row.id,
+            owner=owner,
+            now=now,
+            lease=lease,
+            retry_now=retry_now,
+            in_order=period is None,
+            dead=dead,
+        ):
             continue
         key = row.recipient.casefold()
         if key not in people:

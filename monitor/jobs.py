@@ -32,8 +32,9 @@ JOB_MAINTENANCE = "maintenance"
 JOBS = (JOB_POLL, JOB_DIGESTS, JOB_MAINTENANCE)
 
 PRUNE_BATCH = 1000
-# Heartbeats of daemons gone this long are removed by maintenance.
-HEARTBEAT_RETENTION = timedelta(days=7)
+# Heartbeats of daemons gone this long are removed by maintenance (`status` stops listing
+# them after a day too); a crash loop leaves one row per start.
+HEARTBEAT_RETENTION = timedelta(days=2)
 # An SQLite file is vacuumed when this share of its pages is free (and there are enough).
 VACUUM_FREE_SHARE = 0.2
 VACUUM_MIN_FREE_PAGES = 2048

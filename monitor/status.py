@@ -2,6 +2,12 @@
 
 Read-only queries; the health verdict is "at least one daemon heartbeat is fresh", where
 fresh means seen within three of that daemon's own heartbeat intervals and not stopped.
+
+Each daemon is `running` (fresh), `stopped` (it said so on the way out), `stale` (it
+missed three beats: crashed, hung, or cut off from the database) or `dead` (its pid is
+gone on this very host, or it has been silent for ten minutes and twenty beats). Gone
+daemons (stopped or dead) are listed for a day, the newest few only, so a crash loop does
+not bury the report; `daemons_hidden` counts the rest (maintenance deletes them).
 """
 
 from __future__ import annotations
@@ -14,13 +20,19 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from feeds.models import Feed
+from monitor.daemon_rows import why_dead
 from monitor.jobs import JOBS
 from monitor.models import DaemonHeartbeat, Digest, Flag, JobRun
 from monitor.queries import as_utc
 
 FRESH_BEATS = 3
-# Stopped or silent daemons older than this are left out of the report.
+# A daemon silent this long (and this many of its beats) is dead, proof of its pid or not.
+DEAD_AFTER = timedelta(minutes=10)
+DEAD_BEATS = 20
+# Daemons not seen for this long are left out of the report.
 SHOWN_GONE_DAEMONS = timedelta(days=1)
+# At most this many stopped or dead daemons are listed (the most recently seen).
+MAX_GONE_SHOWN = 3
 
 
 @dataclass
@@ -35,6 +47,7 @@ class Status:
     flags_awaiting_review: int = 0
     digests: list[dict[str, Any]] = field(default_factory=list)
     digests_unsent: int = 0
+    daemons_hidden: int = 0
 
     @property
     def healthy(self) -> bool:
@@ -45,6 +58,7 @@ class Status:
             "now": self.now,
             "healthy": self.healthy,
             "daemons": self.daemons,
+            "daemons_hidden": self.daemons_hidden,
             "jobs": self.jobs,
             "feeds": {"total": self.feeds_total, "failing": self.feeds_failing},
             "flags_awaiting_review": self.flags_awaiting_review,
@@ -64,7 +78,7 @@ def collect_status(session: Session, *, now: datetime | None = None) -> Status:
     """Gather the status report from the database."""
     now = now or datetime.now(UTC)
     status = Status(now=now)
-    status.daemons = _daemons(session, now)
+    status.daemons, status.daemons_hidden = _daemons(session, now)
     status.jobs = _jobs(session, status.daemons)
     status.feeds_total = int(session.exec(select(func.count()).select_from(Feed)).one())
     status.feeds_failing = _failing_feeds(session)
@@ -79,14 +93,53 @@ def collect_status(session: Session, *, now: datetime | None = None) -> Status:
     return status
 
 
-def _daemons(session: Session, now: datetime) -> list[dict[str, Any]]:
-    rows = session.exec(select(DaemonHeartbeat).order_by(col(DaemonHeartbeat.seen_at).desc())).all()
+def daemon_state(beat: DaemonHeartbeat, now: datetime) -> tuple[str, str | None]:
+    """`running`, `stopped`, `stale` or `dead`, and why when it is not running."""
+    if beat.stopped_at is not None:
+        return "stopped", None
+    if is_fresh(beat, now):
+        return "running", None
+    seen = as_utc(beat.seen_at)
+    every = timedelta(seconds=max(1, beat.heartbeat_seconds))
+    silent = now - seen if seen is not None else None
+    proof = why_dead(beat.id, beat=beat, now=now)
+    if proof is not None:
+        return "dead", proof
+    if silent is None or silent > max(DEAD_AFTER, every * DEAD_BEATS):
+        return "dead", f"no heartbeat for {_span(silent)}"
+    return "stale", f"no heartbeat for {_span(silent)} ({silent // every} missed)"
+
+
+def _span(delta: timedelta | None) -> str:
+    if delta is None:
+        return "ever"
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _daemons(session: Session, now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """The daemons to list, newest first, and how many are left out."""
+    shown_since = now - SHOWN_GONE_DAEMONS
+    total = int(session.exec(select(func.count()).select_from(DaemonHeartbeat)).one())
+    # Rows of long-gone daemons pile up in a crash loop: read only the recent ones.
+    rows = session.exec(
+        select(DaemonHeartbeat)
+        .where(col(DaemonHeartbeat.seen_at) >= shown_since)
+        .order_by(col(DaemonHeartbeat.seen_at).desc(), col(DaemonHeartbeat.id))
+    ).all()
     out = []
+    gone = 0
     for beat in rows:
-        fresh = is_fresh(beat, now)
+        state, reason = daemon_state(beat, now)
+        if state in ("stopped", "dead"):
+            gone += 1
+            if gone > MAX_GONE_SHOWN:
+                continue
         seen = as_utc(beat.seen_at)
-        if not fresh and seen is not None and now - seen > SHOWN_GONE_DAEMONS:
-            continue
         out.append(
             {
                 "id": beat.id,
@@ -96,11 +149,15 @@ def _daemons(session: Session, now: datetime) -> list[dict[str, Any]]:
                 "seen_at": seen,
                 "stopped_at": as_utc(beat.stopped_at),
                 "heartbeat_seconds": beat.heartbeat_seconds,
-                "fresh": fresh,
-                "state": "running" if fresh else ("stopped" if beat.stopped_at else "silent"),
+                "fresh": state == "running",
+                "state": state,
+                "reason": reason,
+                "seen_seconds_ago": (
+                    round((now - seen).total_seconds(), 1) if seen is not None else None
+                ),
             }
         )
-    return out
+    return out, total - len(out)
 
 
 def _jobs(session: Session, daemons: list[dict[str, Any]]) -> list[dict[str, Any]]:

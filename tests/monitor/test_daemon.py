@@ -11,6 +11,7 @@ import os
 import random
 import re
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 from tests.conftest import REPO, fresh_postgres_url
 from tests.monitor.daemons import DaemonProcess, cli, wait_for
+from tests.monitor.mailservers import Mailbox
 from tests.monitor.servers import NewsServer, SmtpSink, TcpProxy
 
 RECIPIENTS = ["analyst@example.org", "desk@example.org"]
@@ -188,11 +190,13 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_status_tracks_health(
     code, data = status_json(url)
     assert code == 0 and data["healthy"] is True
 
-    # kill -9: the OS drops the lock; the heartbeat goes silent after three beats.
+    # kill -9: the OS drops the lock; after three beats the daemon is no longer running,
+    # and since its pid is gone on this host, status says it is dead.
     first.kill9()
     time.sleep(3.5)
     code, data = status_json(url)
-    assert code == 3 and data["daemons"][0]["state"] == "silent"
+    assert code == 3 and data["daemons"][0]["state"] == "dead"
+    assert data["daemons"][0]["reason"].startswith(f"pid {first.pid} no longer runs")
 
     third = daemons(url, "third").start()
     third.wait_log("started on")
@@ -201,7 +205,7 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_status_tracks_health(
     assert rc == 0 and seconds < 10
     code, data = status_json(url)
     assert code == 3
-    assert {d["state"] for d in data["daemons"]} == {"stopped", "silent"}
+    assert {d["state"] for d in data["daemons"]} == {"stopped", "dead"}
 
 
 def test_the_daemon_refuses_a_sqlite_file_on_a_network_filesystem(tmp_path: Path) -> None:
@@ -376,6 +380,46 @@ def _digest_checked_after(db: Database, d: DaemonProcess) -> bool:
 # -- crashes -----------------------------------------------------------------------------
 
 
+def test_a_digest_claimed_by_a_daemon_killed_mid_send_goes_out_on_restart_not_after_its_lease(
+    tmp_path: Path, daemons
+) -> None:
+    url = sqlite_url(tmp_path)
+    db = prepare(url)
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold_the_first(msg: object) -> None:
+        if not entered.is_set():
+            entered.set()
+            gate.wait(30)
+
+    with Mailbox() as box:
+        box.before_ok = hold_the_first
+        env = digest_due_env(box)  # type: ignore[arg-type]
+        d = daemons(url, extra=env).start()  # digest lease: the default 300 s
+        owner = owner_of(db, d)
+        assert entered.wait(30), d.log()
+        with db.session() as s:
+            claimed = s.exec(select(Digest).where(Digest.status == "sending")).one()
+        assert claimed.lease_owner == owner
+        d.kill9()
+        gate.set()
+        killed_at = time.monotonic()
+        d.start()
+
+        def all_sent() -> bool:
+            with db.session() as s:
+                return {r.status for r in s.exec(select(Digest)).all()} == {"sent"}
+
+        wait_for(all_sent, 30, "both digests sent after the restart", d.log)
+        assert time.monotonic() - killed_at < 60
+        d.wait_log("taking back digests claimed by " + owner)
+        assert d.terminate()[0] == 0
+    # The one in flight at the kill went out again, as the same message.
+    ids = Counter(str(m["Message-ID"]) for _, m in box.messages)
+    assert ids[claimed.message_id] == 2 and sum(ids.values()) == 3
+    db.dispose()
+
+
 def _kill_nine_runs(
     tmp_path: Path, url: str, runs: int, daemons, news, smtp: SmtpSink, seed: int
 ) -> None:
@@ -430,8 +474,8 @@ def _kill_nine_runs(
     db.dispose()
 
 
-# A kill in the middle of sending a digest leaves its row claimed for the digest lease
-# (over a minute), which the final run then waits out: usually 15 s, rarely 100 s.
+# A kill in the middle of sending a digest leaves its row claimed; the restarted daemon
+# sees the claimer's pid gone and takes it back at once instead of waiting out the lease.
 @pytest.mark.timeout(300)
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(
     tmp_path: Path, daemons, news, smtp: SmtpSink

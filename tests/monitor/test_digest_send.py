@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,10 +29,11 @@ from sqlmodel import select
 from feeds.models import Article, ArticleSource
 from monitor.cli import cli
 from monitor.config import DigestSettings, Settings, SmtpSettings, Subscription
+from monitor.daemon_rows import process_scope
 from monitor.db import Database, open_database
 from monitor.digests import outbox_rows, retry_delay, send_due_digests
 from monitor.mailer import message_id
-from monitor.models import Digest, Flag
+from monitor.models import DaemonHeartbeat, Digest, Flag
 from monitor.periods import Period
 from tests.conftest import REPO
 from tests.monitor.digestweek import AMAZON, SEND_TIME, WEEK, ZONE, build_week
@@ -309,6 +311,99 @@ def test_a_row_left_sending_is_resent_with_the_same_message_id_once_its_lease_is
     assert _rows(sqlite_db)[(WEEK, A)].attempts == 2
 
 
+def _left_sending(db: Database, owners: dict[str, str]) -> None:
+    """Rows of WEEK in `sending`, leased for an hour by the owner given per recipient."""
+    with db.write() as s:
+        for rcpt, owner in owners.items():
+            s.add(
+                Digest(
+                    period=WEEK,
+                    recipient=rcpt,
+                    status="sending",
+                    message_id=message_id(WEEK, rcpt),
+                    attempts=1,
+                    lease_owner=owner,
+                    lease_until=AFTER + timedelta(hours=1),
+                    created_at=AFTER,
+                )
+            )
+
+
+def _gone_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_row_claimed_by_a_process_proven_dead_is_taken_back_before_its_lease_ends(
+    db: Database,
+) -> None:
+    """Proof of death: its pid is gone in this very pid namespace on this host, or its
+    daemon's heartbeat says it stopped long enough ago to have exited. Anything less
+    (a live pid, another namespace or host, a merely quiet heartbeat) waits for the lease."""
+    build_week(db)
+    host, scope = socket.gethostname(), process_scope()
+    assert scope, "needs /proc (Linux)"
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    D, E, F, G = "d@example.org", "e@example.org", "f@example.org", "g@example.org"
+    try:
+        owners = {
+            A: f"{host}:{_gone_pid()}:0badc0de@{scope}",  # killed with -9 on this host
+            B: f"{host}:{live.pid}:0badc0de@{scope}",  # still running
+            C: f"{host}:{_gone_pid()}:0badc0de@000000000000",  # another container
+            D: "elsewhere:41:5e5e5e5e@111111111111",  # daemon stopped a minute ago
+            E: "elsewhere:42:5e5e5e5e@111111111111",  # daemon stopping right now
+            F: "elsewhere:43:5e5e5e5e@111111111111",  # heartbeat silent for ten minutes
+            G: f"{host}:{_gone_pid()}",  # a name that does not say its namespace
+        }
+        _left_sending(db, owners)
+        with db.write() as s:
+            for rcpt, seen, stopped in (
+                (D, AFTER - timedelta(minutes=1), AFTER - timedelta(minutes=1)),
+                (E, AFTER - timedelta(seconds=2), AFTER - timedelta(seconds=2)),
+                (F, AFTER - timedelta(minutes=10), None),
+            ):
+                s.add(
+                    DaemonHeartbeat(
+                        id=owners[rcpt], hostname="elsewhere", pid=1, started_at=seen,
+                        seen_at=seen, stopped_at=stopped,
+                    )
+                )  # fmt: skip
+        with Mailbox() as box:
+            settings = _settings(box.port, to=[A, B, C, D, E, F, G])
+            report = send_due_digests(db=db, settings=settings, now=AFTER, owner="restarted")
+            assert sorted((o.recipient, o.status) for o in report.outcomes) == [
+                (A, "sent"),
+                (D, "sent"),
+            ]
+            rows = _rows(db)
+            for rcpt in (B, C, E, F, G):
+                assert rows[(WEEK, rcpt)].status == "sending"
+                assert rows[(WEEK, rcpt)].lease_owner == owners[rcpt]
+            # Its lease over, each of the others goes out too, once.
+            after = send_due_digests(db=db, settings=settings, now=AFTER + timedelta(hours=2))
+            assert sorted(o.recipient for o in after.sent) == [B, C, E, F, G]
+    finally:
+        live.kill()
+        live.wait()
+    # The resend is the same message as far as mail clients can tell.
+    assert [m["Message-ID"] for m in box.to(A)] == [message_id(WEEK, A)]
+    assert {r.status for r in _rows(db).values()} == {"sent"}
+    assert _rows(db)[(WEEK, A)].attempts == 2
+
+
+def test_a_lease_is_never_taken_from_its_own_owner_or_a_running_daemon(db: Database) -> None:
+    build_week(db)
+    own = f"{socket.gethostname()}:{os.getpid()}:0badc0de@{process_scope()}"
+    _left_sending(db, {A: own})
+    with Mailbox() as box:
+        settings = _settings(box.port, to=[A])
+        assert send_due_digests(db=db, settings=settings, now=AFTER, owner=own).outcomes == []
+        assert send_due_digests(db=db, settings=settings, now=AFTER).outcomes == []
+    assert box.messages == []
+
+
 WORKER = """
 import json, os, sys
 from datetime import datetime
@@ -480,6 +575,57 @@ def test_after_downtime_each_missed_week_goes_out_once_up_to_the_catch_up_limit(
         "2026-W46": 1,
         "2026-W47": 2,
     }
+
+
+def test_a_missed_week_that_fails_for_now_holds_back_the_newer_ones_for_that_recipient(
+    sqlite_db: Database,
+) -> None:
+    """Catch-up sends oldest first, even across retries: a newer week never overtakes."""
+    with Mailbox() as box:
+        settings = _settings(box.port, to=[A], catch_up_weeks=3)
+        send_due_digests(db=sqlite_db, settings=settings, now=datetime(2026, 9, 28, 7, tzinfo=UTC))
+        back = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+        box.answer = "451 4.3.0 greylisted, try later"
+        held = send_due_digests(db=sqlite_db, settings=settings, now=back)
+        assert [(o.period, o.status) for o in held.outcomes] == [("2026-W44", "pending")]
+        assert {p: r.status for (p, _), r in _rows(sqlite_db).items()} == {
+            "2026-W39": "sent",
+            "2026-W44": "pending",
+            "2026-W45": "pending",
+            "2026-W46": "pending",
+            "2026-W47": "pending",
+        }
+        box.answer = None
+        # Still inside W44's retry delay: nothing newer goes out meanwhile.
+        assert send_due_digests(db=sqlite_db, settings=settings, now=back).outcomes == []
+        later = send_due_digests(db=sqlite_db, settings=settings, now=back + timedelta(hours=1))
+        assert [o.period for o in later.sent] == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    assert [m["X-Pledgewatch-Period"] for _, m in box.messages] == [
+        "2026-W39", "2026-W44", "2026-W45", "2026-W46", "2026-W47",
+    ]  # fmt: skip
+
+
+def test_a_waiting_week_older_than_one_already_sent_is_skipped_not_sent(
+    sqlite_db: Database,
+) -> None:
+    """Say W46 went out by hand (`digest send --week`) while W45 waited for a retry."""
+    port = free_port()
+    settings = _settings(port, to=[A], catch_up_weeks=1)
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # W46 is due on Monday the 16th
+    with sqlite_db.write() as s:
+        sent_at = now - timedelta(days=16)
+        s.add(Digest(period="2026-W44", recipient=A, status="sent", created_at=sent_at))
+    send_due_digests(db=sqlite_db, settings=settings, now=now)  # server down: W45, W46 wait
+    with Mailbox(port=port) as box:
+        by_hand = send_due_digests(
+            db=sqlite_db, settings=settings, now=now, week="2026-W46", retry_now=True
+        )
+        assert [o.period for o in by_hand.sent] == ["2026-W46"]
+        regular = send_due_digests(db=sqlite_db, settings=settings, now=now + timedelta(hours=1))
+        assert regular.outcomes == []
+    assert [m["X-Pledgewatch-Period"] for _, m in box.messages] == ["2026-W46"]
+    w45 = _rows(sqlite_db)[("2026-W45", A)]
+    assert w45.status == "skipped" and "later week was already sent" in (w45.last_error or "")
 
 
 def test_a_recipient_removed_from_the_config_gets_no_pending_digest(sqlite_db: Database) -> None:

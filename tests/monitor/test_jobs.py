@@ -346,11 +346,6 @@ def test_clock_jumps_neither_repeat_nor_skip_a_week(sqlite_db: Database) -> None
         sink.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="digests: a backward clock jump sends an older week "
-    "that was never due for this install (out of order, after a newer one)",
-)
 def test_a_backward_clock_jump_sends_no_week_older_than_one_already_sent(
     sqlite_db: Database,
 ) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from click.testing import CliRunner
 
 from feeds.models import Article, Feed
 from monitor.cli import cli
+from monitor.daemon_rows import process_scope
 from monitor.db import Database
 from monitor.jobs import record_job_run
 from monitor.models import DaemonHeartbeat, Digest, Flag
@@ -62,23 +66,88 @@ def test_a_fresh_heartbeat_means_healthy_and_exit_0(db: Database) -> None:
 
 
 def test_fresh_means_within_three_of_the_daemons_own_heartbeat_intervals(db: Database) -> None:
-    add_beat(db, "host-a:10:aa", seen_ago=20, every=5)  # 3 x 5 s = 15 s: silent
+    add_beat(db, "host-a:10:aa", seen_ago=20, every=5)  # 3 x 5 s = 15 s: stale
     add_beat(db, "host-b:11:bb", seen_ago=80, every=30)  # 3 x 30 s = 90 s: fresh
     with db.session() as s:
         report = collect_status(s)
     states = {d["id"]: d["state"] for d in report.daemons}
-    assert states == {"host-a:10:aa": "silent", "host-b:11:bb": "running"}
+    assert states == {"host-a:10:aa": "stale", "host-b:11:bb": "running"}
     assert report.healthy
 
 
-def test_a_stopped_or_silent_daemon_is_not_healthy(db: Database) -> None:
+def test_a_stopped_or_stale_daemon_is_not_healthy(db: Database) -> None:
     add_beat(db, "host-a:10:aa", seen_ago=1, stopped=True)
     add_beat(db, "host-b:11:bb", seen_ago=120, every=30)
     result = status(db, "--format", "json")
     assert result.exit_code == 3
     data = json.loads(result.output)
     assert data["healthy"] is False
-    assert sorted(d["state"] for d in data["daemons"]) == ["silent", "stopped"]
+    assert sorted(d["state"] for d in data["daemons"]) == ["stale", "stopped"]
+
+
+def test_a_daemon_whose_pid_is_gone_on_this_host_is_dead_at_once(db: Database) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # a daemon killed with -9, moments ago
+    here = f"{socket.gethostname()}:{proc.pid}:aa@{process_scope()}"
+    elsewhere = f"other-host:{proc.pid}:bb@{process_scope()}"
+    add_beat(db, here, seen_ago=5, every=1)
+    add_beat(db, elsewhere, seen_ago=5, every=1)
+    result = status(db, "--format", "json")
+    assert result.exit_code == 3
+    daemons = {d["id"]: d for d in json.loads(result.output)["daemons"]}
+    assert daemons[here]["state"] == "dead"
+    assert daemons[here]["reason"] == f"pid {proc.pid} no longer runs on {socket.gethostname()}"
+    # On another host a pid proves nothing: missing beats make it stale, then dead.
+    assert daemons[elsewhere]["state"] == "stale"
+    assert daemons[elsewhere]["reason"] == "no heartbeat for 5 s (5 missed)"
+
+
+def test_a_daemon_silent_for_ten_minutes_and_twenty_beats_is_dead(db: Database) -> None:
+    add_beat(db, "host-a:10:aa", seen_ago=9 * 60, every=30)  # 18 beats: stale
+    add_beat(db, "host-b:11:bb", seen_ago=11 * 60, every=30)  # 22 beats: dead
+    add_beat(db, "host-c:12:cc", seen_ago=11 * 60, every=60)  # 11 beats: stale
+    with db.session() as s:
+        report = collect_status(s)
+    assert {d["id"]: d["state"] for d in report.daemons} == {
+        "host-a:10:aa": "stale",
+        "host-b:11:bb": "dead",
+        "host-c:12:cc": "stale",
+    }
+    assert not report.healthy
+
+
+def test_a_crash_loop_lists_the_live_daemon_and_only_the_newest_few_dead_ones(
+    db: Database,
+) -> None:
+    for n in range(12):  # restarted every 10 s, each start a new heartbeat row
+        add_beat(db, f"host-a:{100 + n}:aa", seen_ago=700 + 10 * n, every=30)
+    add_beat(db, "host-a:99:old", seen_ago=3 * 86400, every=30)  # long gone
+    add_beat(db, "host-a:200:aa", seen_ago=3, every=30)
+    result = status(db, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert [(d["id"], d["state"]) for d in data["daemons"]] == [
+        ("host-a:200:aa", "running"),
+        ("host-a:100:aa", "dead"),
+        ("host-a:101:aa", "dead"),
+        ("host-a:102:aa", "dead"),
+    ]
+    assert data["daemons_hidden"] == 10
+
+
+def test_the_json_shape_only_grows(db: Database) -> None:
+    """Fields scripts may read keep their names; new ones are added alongside."""
+    add_beat(db, "host-a:10:aa", seen_ago=1)
+    data = json.loads(status(db, "--format", "json").output)
+    assert set(data) >= {
+        "now", "healthy", "daemons", "jobs", "feeds", "flags_awaiting_review", "digests",
+    }  # fmt: skip
+    assert set(data["daemons"][0]) >= {
+        "id", "hostname", "pid", "started_at", "seen_at", "stopped_at", "heartbeat_seconds",
+        "fresh", "state",
+    }  # fmt: skip
+    assert data["daemons"][0]["reason"] is None
+    assert 0 <= data["daemons"][0]["seen_seconds_ago"] < 60
 
 
 def _seed(db: Database) -> None:
