@@ -89,6 +89,96 @@ def test_relative_links_in_content_are_made_absolute_against_the_entry() -> None
     assert feed.entries[1].published == datetime(2025, 2, 2, 6, 0, tzinfo=UTC)
 
 
+ATOM_WITH_BASES = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example/archive/">
+  <title>Bases</title>
+  <link href="/"/>
+  <id>tag:blog.example,2025:feed</id>
+  <entry xml:base="https://mirror.example/posts/">
+    <title>Entry base</title><id>tag:blog.example,2025:1</id>
+    <link href="one.html"/>
+    <content type="html">&lt;a href="img/one.png"&gt;picture&lt;/a&gt;</content>
+  </entry>
+  <entry>
+    <title>Feed base</title><id>tag:blog.example,2025:2</id>
+    <link href="two.html"/>
+    <content type="html">&lt;a href="two.pdf"&gt;report&lt;/a&gt;</content>
+  </entry>
+  <entry xml:base="2025/">
+    <title>Relative entry base</title><id>tag:blog.example,2025:3</id>
+    <link href="three.html"/>
+    <content type="html" xml:base="https://cdn.example/files/"
+      >&lt;a href="three.pdf"&gt;annex&lt;/a&gt;</content>
+  </entry>
+</feed>"""
+
+
+def links(feed: ParsedFeed) -> list[tuple[str | None, str]]:
+    hrefs = [re.findall(r'href="([^"]*)"', e.summary_html) for e in feed.entries]
+    return [(e.link, h[0] if h else "") for e, h in zip(feed.entries, hrefs, strict=True)]
+
+
+def test_atom_links_resolve_against_the_entry_then_the_feed_xml_base() -> None:
+    feed = parse(ATOM_WITH_BASES, url="https://feeds.example/blog/atom.xml", now=NOW)
+    assert feed.link == "https://blog.example/"
+    assert links(feed) == [
+        ("https://mirror.example/posts/one.html", "https://mirror.example/posts/img/one.png"),
+        ("https://blog.example/archive/two.html", "https://blog.example/archive/two.pdf"),
+        # A relative xml:base builds on the one around it; content may carry its own.
+        ("https://blog.example/archive/2025/three.html", "https://cdn.example/files/three.pdf"),
+    ]
+
+
+def test_rss_items_resolve_against_their_xml_base_then_the_channels() -> None:
+    body = b"""<rss version="2.0" xml:base="https://news.example/world/"><channel>
+      <title>R</title><link>https://news.example/</link>
+      <item xml:base="https://news.example/sport/"><title>a</title><link>a.html</link>
+        <description>&lt;a href="a.jpg"&gt;photo&lt;/a&gt;</description></item>
+      <item><title>b</title><link>b.html</link>
+        <description>&lt;a href="b.jpg"&gt;photo&lt;/a&gt;</description></item>
+    </channel></rss>"""
+    feed = parse(body, url="https://feeds.example/rss.xml", now=NOW)
+    assert links(feed) == [
+        ("https://news.example/sport/a.html", "https://news.example/sport/a.jpg"),
+        ("https://news.example/world/b.html", "https://news.example/world/b.jpg"),
+    ]
+
+
+def relative_rss(base_attr: str = "") -> bytes:
+    return f"""<rss version="2.0"{base_attr}><channel>
+      <title>R</title><link>https://site.example/home/</link>
+      <item><title>a</title><link>a.html</link>
+        <description>&lt;a href="a.jpg"&gt;photo&lt;/a&gt;</description></item>
+    </channel></rss>""".encode()
+
+
+def test_without_xml_base_links_resolve_against_the_document_url() -> None:
+    feed = parse(relative_rss(), url="https://feeds.example/news/rss.xml", now=NOW)
+    assert links(feed) == [
+        ("https://feeds.example/news/a.html", "https://feeds.example/news/a.jpg")
+    ]
+    feed = parse(
+        relative_rss(' xml:base="sub/"'), url="https://feeds.example/news/rss.xml", now=NOW
+    )
+    assert links(feed) == [
+        ("https://feeds.example/news/sub/a.html", "https://feeds.example/news/sub/a.jpg")
+    ]
+
+
+def test_a_local_file_without_xml_base_resolves_against_the_feeds_own_link() -> None:
+    feed = parse(relative_rss(), url="/srv/feeds/rss.xml", now=NOW)
+    assert links(feed) == [("https://site.example/home/a.html", "https://site.example/home/a.jpg")]
+
+
+def test_an_xml_base_with_a_script_scheme_is_ignored() -> None:
+    body = relative_rss(' xml:base="javascript:alert(1)//"')
+    feed = parse(body, url="https://feeds.example/news/rss.xml", now=NOW)
+    assert links(feed) == [
+        ("https://feeds.example/news/a.html", "https://feeds.example/news/a.jpg")
+    ]
+    assert_displayable(feed)
+
+
 def test_scripts_and_script_urls_are_removed_in_every_spelling() -> None:
     feed = parse((DATA / "hostile-markup.xml").read_bytes(), now=NOW)
     assert_displayable(feed)
@@ -440,6 +530,68 @@ def test_entries_beyond_the_cap_are_not_read_and_the_feed_says_so() -> None:
     assert len(feed.entries) == 100
     assert feed.entries[-1].title == "n99"
     assert feed.degraded_reason == "only the first 100 of 300 entries read"
+
+
+def atom_feed(n: int, prefix: str = "") -> bytes:
+    p = f"{prefix}:" if prefix else ""
+    ns = f"xmlns:{prefix}" if prefix else "xmlns"
+    entries = "".join(
+        f"<{p}entry><{p}title>n{i}</{p}title><{p}id>tag:big.example,2025:{i}</{p}id></{p}entry>"
+        for i in range(n)
+    )
+    return (
+        f'<{p}feed {ns}="http://www.w3.org/2005/Atom"><{p}title>big</{p}title>{entries}'
+        f"<{p}subtitle>after the entries</{p}subtitle></{p}feed>"
+    ).encode()
+
+
+def rdf_feed(n: int) -> bytes:
+    items = "".join(
+        f'<item rdf:about="https://big.example/{i}"><title>n{i}</title>'
+        f"<link>https://big.example/{i}</link></item>"
+        for i in range(n)
+    )
+    return (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://big.example/">'
+        "<title>big</title><link>https://big.example/</link><items><rdf:Seq>"
+        '<rdf:li rdf:resource="https://big.example/0"/></rdf:Seq></items></channel>'
+        f"{items}</rdf:RDF>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [big_feed, atom_feed, lambda n: atom_feed(n, prefix="a"), rdf_feed],
+    ids=["rss", "atom", "prefixed-atom", "rdf"],
+)
+def test_entries_past_the_cap_are_cut_before_parsing_and_the_rest_reads_as_if_alone(
+    make,
+) -> None:
+    cut = parse(make(300), now=NOW, max_entries=100)
+    alone = parse(make(100), now=NOW)
+    # Well-formed after the cut: the cap is the only complaint.
+    assert cut.degraded_reason == "only the first 100 of 300 entries read"
+    assert cut.entries == alone.entries
+    assert cut.title == alone.title == "big"
+
+
+def test_what_lies_past_the_cap_is_never_parsed() -> None:
+    body = big_feed(300).replace(b"<title>n250</title>", b"<title>n250<b></title>")
+    feed = parse(body, now=NOW, max_entries=100)
+    assert feed.degraded_reason == "only the first 100 of 300 entries read"  # not ill-formed
+
+
+def test_an_entry_tag_inside_cdata_may_misplace_the_cut_but_never_passes_the_cap() -> None:
+    items = "".join(
+        f"<item><title>n{i}</title><description><![CDATA[<item>quoted</item>]]></description>"
+        f"<guid>https://big.example/{i}</guid></item>"
+        for i in range(300)
+    )
+    body = f'<rss version="2.0"><channel><title>big</title>{items}</channel></rss>'.encode()
+    feed = parse(body, now=NOW, max_entries=100)
+    assert 0 < len(feed.entries) <= 100
+    assert feed.degraded_reason and "entries read" in feed.degraded_reason
 
 
 @pytest.mark.slow
