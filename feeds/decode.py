@@ -13,6 +13,8 @@ import zlib
 from feeds.errors import FetchError
 
 SUPPORTED_ENCODINGS = ("gzip", "x-gzip", "deflate")
+# The decoded size a feed may have unless configured otherwise ([feeds] max_bytes).
+DEFAULT_MAX_BYTES = 10_000_000
 # What a request advertises: nothing we cannot decode within the cap.
 ACCEPT_ENCODING = "gzip, deflate"
 # wbits 32+15: accept a gzip or zlib header and detect which.
@@ -23,9 +25,18 @@ _RAW_DEFLATE = -15
 class BodyDecoder:
     """Feed raw chunks in, get the decoded body out; raises FetchError past the cap."""
 
-    def __init__(self, content_encoding: str | None, *, max_bytes: int, url: str = "") -> None:
+    def __init__(
+        self,
+        content_encoding: str | None,
+        *,
+        max_bytes: int,
+        url: str = "",
+        what: str = "response body",
+    ) -> None:
         self.max_bytes = max_bytes
         self.url = url
+        # What the bytes are, for messages ("response body", "file").
+        self.what = what
         self.size = 0
         self.raw_size = 0
         self._parts: list[bytes] = []
@@ -55,7 +66,7 @@ class BodyDecoder:
         """Take the next raw chunk from the wire."""
         self.raw_size += len(chunk)
         if self.raw_size > self.max_bytes:
-            self._too_large()
+            self._too_large(decoded=False)
         if self._z is None:
             self._add(chunk)
             return
@@ -67,7 +78,7 @@ class BodyDecoder:
                 if self._retry_as_raw_deflate():
                     continue
                 raise FetchError(
-                    f"response body is not valid {self.coding} data ({exc})",
+                    f"{self.what} is not valid {self.coding} data ({exc})",
                     url=self.url,
                     kind="bad_encoding",
                 ) from exc
@@ -81,7 +92,7 @@ class BodyDecoder:
                 self._add(self._z.flush())
             except zlib.error as exc:
                 raise FetchError(
-                    f"response body is truncated {self.coding} data ({exc})",
+                    f"{self.what} is truncated {self.coding} data ({exc})",
                     url=self.url,
                     kind="bad_encoding",
                 ) from exc
@@ -100,13 +111,14 @@ class BodyDecoder:
             return
         self.size += len(out)
         if self.size > self.max_bytes:
-            self._too_large()
+            self._too_large(decoded=self._z is not None)
         self._parts.append(out)
 
-    def _too_large(self) -> None:
+    def _too_large(self, *, decoded: bool) -> None:
         raise FetchError(
-            f"response body is over the {self.max_bytes} byte cap "
-            "([feeds] max_bytes); a feed this large is refused",
+            f"{self.what} is over the {self.max_bytes} byte cap"
+            f"{' once decompressed' if decoded else ''} ([feeds] max_bytes); "
+            "a feed this large is refused",
             url=self.url,
             kind="too_large",
         )

@@ -4,15 +4,21 @@
 parsing at once; the compiled detector follows through a queue as soon as the caller has
 it, and each worker scans its entries with it. Results come back in input order with a
 bounded number of files in flight, so memory stays flat however many files there are.
+If the workers cannot start or die, the files not yet done are read in this process.
+
+Gzip files (`feed.xml.gz`, or any file starting with the gzip magic bytes) are
+decompressed under the same cap on decoded bytes as a gzip response body.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_all_start_methods, get_context
@@ -20,11 +26,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from feeds.decode import DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FeedError
 from feeds.parse import ParsedFeed, parse
 from pledges.detect import Detector, Finding
 
+log = logging.getLogger(__name__)
+
 MAX_FILE_BYTES = 50_000_000
+GZIP_MAGIC = b"\x1f\x8b"
+READ_CHUNK = 1 << 16
 # Files per task: enough to amortise the hand-over, few enough to keep both cores busy.
 MAX_CHUNK = 8
 # Tasks in flight per worker.
@@ -42,8 +53,11 @@ class Scanned:
     scans: dict[str, tuple[datetime, list[Finding]]] = field(default_factory=dict)
 
 
-def read_source(path_or_url: str) -> bytes:
-    """Read a local feed file (URLs are fetched by the feeds package)."""
+def read_source(path_or_url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a local feed file, gunzipped if it is gzip (URLs are fetched by the feeds package).
+
+    `max_bytes` caps what a gzip file decompresses to, as for a gzip response body.
+    """
     if path_or_url.lower().startswith(("http://", "https://")):
         raise FeedError(
             "ingest reads local files; add URLs with `feeds add` to poll them",
@@ -60,14 +74,23 @@ def read_source(path_or_url: str) -> bytes:
             url=path_or_url,
             kind="too_large",
         )
-    return path.read_bytes()
+    with path.open("rb") as fh:
+        head = fh.read(len(GZIP_MAGIC))
+        if head != GZIP_MAGIC:
+            return head + fh.read()
+        # Decompressed in steps: a gzip bomb stops at the cap, never held whole in memory.
+        decoder = BodyDecoder("gzip", max_bytes=max_bytes, url=path_or_url, what="file")
+        decoder.feed(head)
+        while chunk := fh.read(READ_CHUNK):
+            decoder.feed(chunk)
+        return decoder.finish()
 
 
-def parse_file(path: str, now: datetime) -> Scanned:
+def parse_file(path: str, now: datetime, max_bytes: int = DEFAULT_MAX_BYTES) -> Scanned:
     """Read and parse one file; every failure becomes a reason, never an exception."""
     res = Scanned(source=path)
     try:
-        res.feed = parse(read_source(path), url=path, now=now)
+        res.feed = parse(read_source(path, max_bytes), url=path, now=now)
     except FeedError as exc:
         res.error = f"{exc.kind}: {exc}"
     except OSError as exc:
@@ -98,10 +121,10 @@ def default_workers() -> int:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any, now: datetime) -> None:
+def _init_worker(queue: Any, now: datetime, max_bytes: int) -> None:
     # Ctrl-C is for the parent, which stops the pool; workers print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker.update(queue=queue, now=now, detector=None, waited=False)
+    _worker.update(queue=queue, now=now, max_bytes=max_bytes, detector=None, waited=False)
 
 
 def _worker_detector() -> Detector | None:
@@ -115,8 +138,11 @@ def _worker_detector() -> Detector | None:
 
 def _work(paths: Sequence[str]) -> list[Scanned]:
     now: datetime = _worker["now"]
-    parsed = [parse_file(p, now) for p in paths]
-    detector = _worker_detector()
+    parsed = [parse_file(p, now, _worker["max_bytes"]) for p in paths]
+    return _scan_all(parsed, _worker_detector(), now)
+
+
+def _scan_all(parsed: list[Scanned], detector: Detector | None, now: datetime) -> list[Scanned]:
     if detector is not None:
         for res in parsed:
             scan_entries(res, detector, now)
@@ -126,21 +152,34 @@ def _work(paths: Sequence[str]) -> list[Scanned]:
 class ParsePool:
     """Worker processes reading, parsing and scanning files; see the module docstring."""
 
-    def __init__(self, paths: Sequence[str], *, now: datetime, workers: int) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str],
+        *,
+        now: datetime,
+        workers: int,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         # fork starts workers in milliseconds with everything imported; elsewhere, spawn.
         method = "fork" if "fork" in get_all_start_methods() else None
         ctx = get_context(method)
         self._workers = workers
+        self._now = now
+        self._max_bytes = max_bytes
         self._queue = ctx.Queue()
         self._sent = False
+        self._detector: Detector | None = None
+        # Set once worker processes failed: every file not yet done is read here instead.
+        self._here = False
         chunk = max(1, min(MAX_CHUNK, len(paths) // (workers * 8)))
         self._tasks = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
-        self._in_flight: deque[Future[list[Scanned]]] = deque()
+        # Each task with its future (None: to be read in this process).
+        self._in_flight: deque[tuple[Sequence[str], Future[list[Scanned]] | None]] = deque()
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self._queue, now),
+            initargs=(self._queue, now, max_bytes),
         )
         for _ in range(workers * WINDOW):
             if not self._submit():
@@ -150,22 +189,47 @@ class ParsePool:
         task = next(self._tasks, None)
         if task is None:
             return False
-        self._in_flight.append(self._executor.submit(_work, task))
+        future = None
+        if not self._here:
+            try:
+                future = self._executor.submit(_work, task)
+            except (BrokenProcessPool, RuntimeError, OSError) as exc:  # fork failed, or died
+                self._give_up_workers(exc)
+        self._in_flight.append((task, future))
         return True
 
     def send_detector(self, detector: Detector | None) -> None:
         """Hand the compiled catalogue to every worker (None: parse without scanning)."""
         if not self._sent:
             self._sent = True
-            for _ in range(self._workers):
-                self._queue.put(detector)
+            self._detector = detector
+            if not self._here:
+                for _ in range(self._workers):
+                    self._queue.put(detector)
 
     def results(self) -> Iterator[Scanned]:
         """Scanned files in input order."""
         while self._in_flight:
-            done = self._in_flight.popleft().result()
+            task, future = self._in_flight.popleft()
+            done = self._result(task, future)
             self._submit()
             yield from done
+
+    def _result(self, task: Sequence[str], future: Future[list[Scanned]] | None) -> list[Scanned]:
+        # After a failure, results already back are kept; the rest are not waited for.
+        if future is not None and (not self._here or future.done()):
+            try:
+                return future.result()
+            except (BrokenProcessPool, CancelledError) as exc:
+                self._give_up_workers(exc)
+        parsed = [parse_file(p, self._now, self._max_bytes) for p in task]
+        return _scan_all(parsed, self._detector, self._now)
+
+    def _give_up_workers(self, exc: BaseException) -> None:
+        if not self._here:
+            self._here = True
+            log.warning("parse workers unavailable (%s); parsing in this process", exc)
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Stop the workers (releasing any still waiting for a detector)."""

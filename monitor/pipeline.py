@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from feeds.decode import DEFAULT_MAX_BYTES
 from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions, FetchResult
 from feeds.models import Article, Feed
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 # One write transaction per this many entries (or files), not one per article.
 BATCH_ENTRIES = 1_000
 BATCH_FILES = 50
-# Files a directory given to ingest contributes (files named explicitly are always read).
+# Files a directory given to ingest contributes, gzipped or not (files named explicitly
+# are always read).
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 # Grouping flags into incidents compares each new flag with its pledge's recent flags, so
 # it runs once per this many entries (and at the end), not once per batch.
@@ -115,14 +117,15 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            out.extend(
-                str(p)
-                for p in sorted(path.rglob("*"))
-                if p.is_file() and p.suffix.lower() in FEED_SUFFIXES
-            )
+            out.extend(str(p) for p in sorted(path.rglob("*")) if p.is_file() and _is_feed_file(p))
         else:
             out.append(item)
     return out
+
+
+def _is_feed_file(path: Path) -> bool:
+    # feed.xml, and gzipped feed.xml.gz
+    return Path(path.name.lower().removesuffix(".gz")).suffix in FEED_SUFFIXES
 
 
 def is_url(source: str) -> bool:
@@ -162,11 +165,12 @@ def ingest_files(
     workers: int | None = None,
     batch_entries: int = BATCH_ENTRIES,
     fetched: Sequence[Scanned] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> IngestReport:
     """Parse local feed files once, store new articles and flag them; bad files are reported.
 
     `db` may be a function that opens the database: worker processes then start parsing
-    while it runs.
+    while it runs. `max_bytes` caps what a gzip file may decompress to.
     """
     now = now or datetime.now(UTC)
     workers = default_workers() if workers is None else workers
@@ -174,7 +178,9 @@ def ingest_files(
     with ExitStack() as stack:
         pool = None
         if workers > 1 and len(paths) >= MIN_FILES_FOR_WORKERS:
-            pool = stack.enter_context(ParsePool(paths, now=now, workers=workers))
+            pool = stack.enter_context(
+                ParsePool(paths, now=now, workers=workers, max_bytes=max_bytes)
+            )
         database = db() if callable(db) else db
         if detector is None:
             with database.session() as session:
@@ -183,7 +189,7 @@ def ingest_files(
             pool.send_detector(detector)
             scanned: Iterator[Scanned] = pool.results()
         else:
-            scanned = (scan_entries(parse_file(p, now), detector, now) for p in paths)
+            scanned = (scan_entries(parse_file(p, now, max_bytes), detector, now) for p in paths)
         # Feeds fetched from URLs (already parsed) are scanned and stored like files.
         from_urls = (scan_entries(item, detector, now) for item in fetched)
         return _store_all(

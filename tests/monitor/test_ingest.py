@@ -3,6 +3,8 @@ the same result with and without worker processes, and recovery from `kill -9`."
 
 from __future__ import annotations
 
+import gzip
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -10,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
@@ -354,3 +358,90 @@ def test_a_feed_url_is_fetched_once_under_the_address_rules(
         assert "tribunal" in flags.output
     finally:
         server.stop()
+
+
+def gzipped(path: Path, data: bytes) -> Path:
+    path.write_bytes(gzip.compress(data))
+    return path
+
+
+def gzip_bomb(path: Path, size: int) -> Path:
+    """A feed's opening and `size` bytes of whitespace, gzipped (about 1/1000 of that)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with path.open("wb") as fh:
+        fh.write(z.compress(b'<rss version="2.0"><channel><title>bomb</title>'))
+        for _ in range(size // 1_000_000):
+            fh.write(z.compress(b" " * 1_000_000))
+        fh.write(z.flush())
+    return path
+
+
+def test_gzipped_feed_files_are_read_like_the_plain_files(db_path: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    named = gzipped(folder / "rss-basic.xml.gz", (DATA / "rss-basic.xml").read_bytes())
+    # Recognised by its first bytes, whatever its name.
+    unnamed = gzipped(tmp_path / "download", (DATA / "atom-basic.xml").read_bytes())
+    result = invoke(db_path, "ingest", str(folder), str(unnamed))
+    assert result.exit_code == 0, result.output
+    assert f"{named}: 3 entries, 3 new, 0 updated" in result.output
+    assert f"{unnamed}: 2 entries, 2 new, 0 updated" in result.output
+    assert table_counts(db_path)["articles"] == 5
+
+
+def test_a_gzip_bomb_is_refused_at_the_cap_in_bounded_memory_and_the_rest_is_stored(
+    db_path: Path, tmp_path: Path
+) -> None:
+    bomb = gzip_bomb(tmp_path / "bomb.xml.gz", 300_000_000)
+    assert bomb.stat().st_size < 1_000_000
+    good = gzipped(tmp_path / "rss-basic.xml.gz", (DATA / "rss-basic.xml").read_bytes())
+    plain = DATA / "atom-basic.xml"
+    tracemalloc.start()
+    try:
+        result = invoke(db_path, "ingest", str(bomb), str(good), str(plain))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 1
+    assert (
+        f"rejected {bomb}: too_large: file is over the 10000000 byte cap once decompressed"
+        in result.stderr
+    )
+    assert "ingested 2/3 inputs: 5 new articles" in result.stdout
+    assert peak < 60_000_000  # the cap and a copy, not the 300 MB the file inflates to
+
+
+def test_when_the_parse_workers_die_every_file_is_still_read_here(
+    catalogue_db: Path, tmp_path: Path, generated: list[Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "pledgewatch.db"
+    src, dst = sqlite3.connect(catalogue_db), sqlite3.connect(path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    paths = [str(p) for p in generated]
+    others = {p.pid for p in multiprocessing.active_children()}
+    killed: list[int] = []
+    opened: list[Database] = []
+
+    def open_db_after_killing_the_workers() -> Database:
+        # Called once the workers are parsing (or waiting for the detector, which they get
+        # only after this returns): none of them will send a result.
+        for child in multiprocessing.active_children():
+            if child.pid is not None and child.pid not in others:
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+        opened.append(open_database(f"sqlite:///{path}"))
+        return opened[0]
+
+    try:
+        report = ingest_files(
+            db=open_db_after_killing_the_workers, paths=paths, workers=2, batch_entries=100
+        )
+    finally:
+        for db in opened:
+            db.dispose()
+    assert len(killed) == 2
+    assert "parse workers unavailable" in caplog.text
+    assert [s.source for s in report.sources] == paths
+    assert not report.rejected and report.new == 24 * 25 and report.flags > 0
