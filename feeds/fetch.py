@@ -20,7 +20,7 @@ from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 from feeds.addresses import AddressPolicy, check_url
-from feeds.decode import ACCEPT_ENCODING, BodyDecoder
+from feeds.decode import ACCEPT_ENCODING, DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FetchError
 from feeds.headers import retry_after_seconds
 from feeds.http11 import ConnectionPool, Response, Timeouts, tls_context
@@ -44,7 +44,7 @@ class FetchOptions:
 
     concurrency: int = 32
     per_host: int = 2
-    max_bytes: int = 10_000_000
+    max_bytes: int = DEFAULT_MAX_BYTES
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     total_timeout: float = 30.0

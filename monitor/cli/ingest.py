@@ -116,6 +116,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
                 workers=workers,
                 batch_entries=batch_entries,
                 fetched=fetched,
+                max_bytes=app.settings.feeds.max_bytes,
             )
         except click.ClickException:
             raise
