@@ -105,12 +105,14 @@ class _Poll:
         owner: str,
         now: datetime | None,
         on_progress: Callable[[FeedPollResult], None] | None,
+        parse_executor: Callable[[int], Executor] = parse_pool,
     ) -> None:
         self.db = db
         self.detector = detector
         self.owner = owner
         self.fixed_now = now
         self.on_progress = on_progress
+        self.parse_executor = parse_executor
         self.options = fetch_options(settings)
         self.policy = health_policy(settings)
         self.lease_seconds = float(settings.daemon.lease_seconds)
@@ -265,7 +267,7 @@ class _Poll:
 
     async def _parse(self, fetched: FetchResult, now: datetime) -> ParsedFeed:
         if self.parser is None:
-            self.parser = parse_pool(self.claimed)
+            self.parser = self.parse_executor(self.claimed)
         loop = asyncio.get_running_loop()
         job = functools.partial(
             parse, fetched.content, url=fetched.final_url, headers=fetched.headers, now=now
@@ -439,8 +441,13 @@ async def poll_due_feeds_async(
     limit: int | None = None,
     feed_ids: Sequence[int] | None = None,
     on_progress: Callable[[FeedPollResult], None] | None = None,
+    parse_executor: Callable[[int], Executor] = parse_pool,
 ) -> PollReport:
-    """The async form of poll_due_feeds, for callers already inside an event loop."""
+    """The async form of poll_due_feeds, for callers already inside an event loop.
+
+    `parse_executor(feeds)` makes the pool that parses bodies (worker processes for big
+    polls by default); if its workers break, parsing goes on in threads.
+    """
     poll = _Poll(
         db=db,
         settings=settings,
@@ -448,6 +455,7 @@ async def poll_due_feeds_async(
         owner=owner or default_owner(),
         now=now,
         on_progress=on_progress,
+        parse_executor=parse_executor,
     )
     try:
         return await poll.run(limit=limit, feed_ids=feed_ids)
@@ -465,6 +473,7 @@ def poll_due_feeds(
     limit: int | None = None,
     feed_ids: Sequence[int] | None = None,
     on_progress: Callable[[FeedPollResult], None] | None = None,
+    parse_executor: Callable[[int], Executor] = parse_pool,
 ) -> PollReport:
     """Poll every due feed once (or the feeds named by id, due or not); one line per feed.
 
@@ -480,6 +489,7 @@ def poll_due_feeds(
             limit=limit,
             feed_ids=feed_ids,
             on_progress=on_progress,
+            parse_executor=parse_executor,
         )
     )
 

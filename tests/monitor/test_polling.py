@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -493,6 +496,31 @@ def test_a_big_poll_parses_in_worker_processes(
     assert report.new == 2 * n
     # A parse error raised in a worker comes back as the feed's own error.
     assert [r.error_kind for r in report.failed] == ["not_a_feed"]
+
+
+def dying_workers(_feeds: int) -> ProcessPoolExecutor:
+    """Real worker processes that exit as soon as they start."""
+    return ProcessPoolExecutor(
+        max_workers=2,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os._exit,
+        initargs=(3,),
+    )
+
+
+def test_a_poll_whose_parse_workers_die_parses_in_threads_and_stores_every_feed(
+    sqlite_db: Database, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    urls = [feed_server.route(f"/d{i}", Reply(body=simple_feed(f"d{i}", 2))) for i in range(12)]
+    subscribe(sqlite_db, *urls)
+    report = poll_due_feeds(
+        db=sqlite_db, settings=poll_settings(), now=datetime.now(UTC), parse_executor=dying_workers
+    )
+    assert [r.error for r in report.failed] == []
+    assert len(report.results) == 12
+    assert report.new == 24
+    assert count_articles(sqlite_db) == 24
+    assert "parse workers unavailable" in caplog.text
 
 
 def test_feeds_stored_together_commit_alone_when_one_is_refused(db: Database) -> None:
