@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import Table
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
 from monitor.models import Flag
 from pledges.detect import DETECTOR_VERSION, Detector, Finding
 from pledges.store import active_pledges
+
+_FLAGS: Table = Flag.__table__  # type: ignore[attr-defined]
 
 
 def load_detector(session: Session) -> Detector:
@@ -112,12 +116,19 @@ def detect_articles(
     detector: Detector,
     articles: Sequence[Article],
     now: datetime | None = None,
+    fresh: Collection[int] = (),
 ) -> FlagChanges:
-    """Scan articles and store their flags, with one query for the existing flags."""
+    """Scan articles and add their flags, with one query for the existing flags.
+
+    `fresh` names articles inserted in this transaction: they have no flags to look up.
+    New flags are added to the session, not flushed (`assign_incidents` inserts them
+    together with their incidents).
+    """
     changes = FlagChanges()
     if not articles or detector.size == 0:
         return changes
-    ids = [a.id for a in articles if a.id is not None]
+    fresh = set(fresh)
+    ids = [a.id for a in articles if a.id is not None and a.id not in fresh]
     existing: dict[int, list[Flag]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -137,5 +148,25 @@ def detect_articles(
                 existing=existing.get(art.id, []),
             )
         )
-    session.flush()
     return changes
+
+
+def insert_flags(session: Session, flags: Sequence[Flag]) -> None:
+    """Insert the pending ones of `flags` with one statement; they become persistent.
+
+    The ORM sends one INSERT per flag on SQLite (it cannot match RETURNING rows to
+    objects there); (article, pledge) is unique, so the rows are matched here by it.
+    """
+    pending = [f for f in flags if f.id is None and f in session.new]
+    if not pending:
+        return
+    columns = [c.name for c in _FLAGS.columns if c.name != "id"]
+    rows = [{c: getattr(f, c) for c in columns} for f in pending]
+    stmt = _FLAGS.insert().returning(_FLAGS.c.id, _FLAGS.c.article_id, _FLAGS.c.pledge_id)
+    with session.no_autoflush:
+        ids = {(a, p): i for i, a, p in session.execute(stmt, rows)}
+    for f in pending:
+        session.expunge(f)
+        f.id = ids[(f.article_id, f.pledge_id)]
+        make_transient_to_detached(f)
+        session.add(f)

@@ -25,12 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, insert, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
+from monitor.detection import insert_flags
 from monitor.models import Flag, Incident
 from monitor.queries import as_utc
 
+_INCIDENTS: Table = Incident.__table__  # type: ignore[attr-defined]
 WINDOW = timedelta(days=14)
 THRESHOLD = 0.08
 PREFIX = 4
@@ -130,15 +134,16 @@ def group_stories(
     return out
 
 
-def _story(flag: Flag, article: Article | None) -> Story:
-    assert flag.id is not None
+def _story(flag: Flag, article: Article | None, key: int | None = None) -> Story:
+    key = flag.id if key is None else key
+    assert key is not None
     published = (as_utc(article.published_at) if article is not None else None) or as_utc(
         flag.first_raised_at
     )
     assert published is not None
     words = story_words(article.title, article.text) if article is not None else frozenset()
     return Story(
-        key=flag.id,
+        key=key,
         pledge_id=flag.pledge_id,
         published=published,
         words=words,
@@ -152,18 +157,31 @@ def assign_incidents(
     """Put each new flag into the incident of the same story, creating incidents as needed.
 
     Runs in the caller's write transaction; compares with flags of the same pledges whose
-    articles were published within the window.
+    articles were published within the window. New flags may still be pending: they are
+    inserted with their incident, and all new incidents with one statement.
     """
     now = now or datetime.now(UTC)
     new = [f for f in flags if f.incident_id is None]
     if not new:
         return
-    session.flush()  # flag ids
+    session.add_all(new)
+    # Nothing is flushed before the new flags know their incident: then each is inserted
+    # once, with it.
+    with session.no_autoflush:
+        _group(session, new, now)
+    insert_flags(session, new)
+    session.flush()
+
+
+def _group(session: Session, new: Sequence[Flag], now: datetime) -> None:
+    """Set each new flag's incident_id, inserting new incidents with one statement."""
+    # New flags may have no id yet: negative keys, in the order they would get ids.
+    by_key = {i - len(new): f for i, f in enumerate(new)}
     articles = _articles(session, [f.article_id for f in new])
-    stories = [_story(f, articles.get(f.article_id)) for f in new]
+    stories = [_story(f, articles.get(f.article_id), key) for key, f in by_key.items()]
     lo = min(s.published for s in stories) - WINDOW
     hi = max(s.published for s in stories) + WINDOW
-    new_ids = {f.id for f in new}
+    new_ids = {f.id for f in new if f.id is not None}
     rows = session.exec(
         select(Flag, Article)
         .join(Article, col(Article.id) == Flag.article_id)
@@ -177,40 +195,49 @@ def assign_incidents(
     grouped = [_story(f, a) for f, a in rows if f.id not in new_ids]
     grouping = group_stories(grouped, stories)
 
-    by_id = {f.id: f for f in new}
-    touched: dict[int, Incident] = {}
     for key, incident_id in grouping.joins.items():
-        flag = by_id[key]
-        flag.incident_id = incident_id
-        session.add(flag)
-        incident = touched.get(incident_id) or session.get(Incident, incident_id)
-        if incident is not None:
-            incident.last_seen_at = now
-            touched[incident_id] = incident
-    for keys in grouping.new_groups:
-        leader = by_id[keys[0]]
-        art = articles.get(leader.article_id)
-        incident = Incident(
-            pledge_id=leader.pledge_id,
-            title=art.title if art else "",
-            first_seen_at=now,
-            last_seen_at=now,
+        by_key[key].incident_id = incident_id
+    if grouping.new_groups:
+        leaders = [by_key[keys[0]] for keys in grouping.new_groups]
+        values: list[dict[str, Any]] = [
+            {
+                "pledge_id": leader.pledge_id,
+                "title": art.title if (art := articles.get(leader.article_id)) else "",
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for leader in leaders
+        ]
+        # RETURNING order is not promised; rows alike in every column are interchangeable.
+        made: dict[tuple[str, str], list[int]] = {}
+        stmt = insert(_INCIDENTS).returning(
+            _INCIDENTS.c.id, _INCIDENTS.c.pledge_id, _INCIDENTS.c.title
         )
-        session.add(incident)
-        session.flush()
-        for key in keys:
-            by_id[key].incident_id = incident.id
-            session.add(by_id[key])
-    for incident in touched.values():
-        session.add(incident)
-    session.flush()
+        for incident_id, pledge_id, title in session.execute(stmt, values):
+            made.setdefault((pledge_id, title), []).append(incident_id)
+        for keys, row in zip(grouping.new_groups, values, strict=True):
+            incident_id = made[(row["pledge_id"], row["title"])].pop()
+            for key in keys:
+                by_key[key].incident_id = incident_id
+    joined = sorted(set(grouping.joins.values()))
+    if joined:
+        session.execute(
+            update(_INCIDENTS).where(_INCIDENTS.c.id.in_(joined)).values(last_seen_at=now)
+        )
 
 
 def _articles(session: Session, ids: Sequence[int]) -> dict[int, Article]:
+    """Articles by id, from the session where it holds them (just stored), else read."""
     out: dict[int, Article] = {}
-    unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
+    missing = []
+    for article_id in sorted(set(ids)):
+        held = session.identity_map.get(identity_key(Article, article_id))
+        if isinstance(held, Article):
+            out[article_id] = held
+        else:
+            missing.append(article_id)
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
         for a in session.exec(select(Article).where(col(Article.id).in_(chunk))).all():
             assert a.id is not None
             out[a.id] = a

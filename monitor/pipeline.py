@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -24,9 +24,20 @@ from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions, FetchResult
 from feeds.models import Article, Feed
 from feeds.parse import Entry, parse
-from feeds.store import UpsertResult, merge_polled_feed, upsert_articles
+from feeds.store import (
+    SourceEntries,
+    UpsertResult,
+    merge_polled_feeds,
+    upsert_many,
+)
 from monitor.db import Database
-from monitor.detection import FlagChanges, apply_findings, detect_articles, load_detector
+from monitor.detection import (
+    FlagChanges,
+    apply_findings,
+    detect_articles,
+    insert_flags,
+    load_detector,
+)
 from monitor.incidents import assign_incidents
 from monitor.models import Flag
 from monitor.parsepool import (
@@ -99,16 +110,41 @@ def store_entries(
     """Store one source's entries and flag them, in one write transaction."""
     now = now or datetime.now(UTC)
     with db.write() as session:
-        if feed is not None:
-            feed = merge_polled_feed(session, feed)
-        result = upsert_articles(
-            session=session, entries=entries, source=source, outlet=outlet, feed=feed, now=now
+        stored, changes = store_sources(
+            session=session,
+            detector=detector,
+            items=[SourceEntries(entries, source, outlet)],
+            feeds=[feed] if feed is not None else [],
+            now=now,
         )
-        changes = detect_articles(
-            session=session, detector=detector, articles=result.changed, now=now
-        )
-        assign_incidents(session=session, flags=changes.created, now=now)
-    return len(result.new), len(result.updated), changes
+    return len(stored[0].new), len(stored[0].updated), changes
+
+
+def store_sources(
+    *,
+    session: Session,
+    detector: Detector,
+    items: Sequence[SourceEntries],
+    feeds: Sequence[Feed],
+    now: datetime,
+) -> tuple[list[UpsertResult], FlagChanges]:
+    """Store several sources' entries, flag what changed and group the new flags.
+
+    `feeds` are polled rows to write back, one per item in order (or none at all); their
+    ids become the items' `feed_id`. A fixed number of statements however many items.
+    """
+    if feeds:
+        ids = merge_polled_feeds(session, feeds)
+        items = [replace(item, feed_id=i) for item, i in zip(items, ids, strict=True)]
+    stored = upsert_many(session=session, items=items, now=now)
+    # An article new in one feed and changed by another is in both results: scan it once.
+    changed = list({id(a): a for r in stored for a in r.changed}.values())
+    fresh = {a.id for r in stored for a in r.new if a.id is not None}
+    changes = detect_articles(
+        session=session, detector=detector, articles=changed, now=now, fresh=fresh
+    )
+    assign_incidents(session=session, flags=changes.created, now=now)
+    return stored, changes
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[str]:
@@ -240,33 +276,43 @@ def _write_batch(
     report: IngestReport,
     on_progress: Callable[[SourceResult], None] | None,
 ) -> None:
-    """Store and flag several files' entries in one write transaction."""
+    """Store and flag several files' entries in one write transaction.
+
+    All files of the batch go through one `upsert_many` and one `_flag`, so the batch
+    costs a fixed number of statements however many files it holds.
+    """
     results: list[SourceResult] = []
-    # New flags are flushed once per batch, not before every query (the store flushes
+    items: list[SourceEntries] = []
+    stored_results: list[SourceResult] = []
+    scans: dict[str, tuple[datetime, list[Finding]]] = {}
+    for item in batch:
+        res = SourceResult(source=item.source, error=item.error)
+        results.append(res)
+        if item.feed is None:
+            continue
+        res.entries = len(item.feed.entries)
+        res.degraded = item.feed.degraded_reason
+        outlet = item.feed.title or Path(item.source).stem
+        items.append(SourceEntries(item.feed.entries, item.source, outlet))
+        stored_results.append(res)
+        scans.update(item.scans)
+    # New flags are inserted once per batch, not before every query (the store writes
     # article updates itself).
     with db.write() as session, session.no_autoflush:
-        for item in batch:
-            res = SourceResult(source=item.source, error=item.error)
-            results.append(res)
-            if item.feed is None:
-                continue
-            res.entries = len(item.feed.entries)
-            res.degraded = item.feed.degraded_reason
-            outlet = item.feed.title or Path(item.source).stem
-            stored = upsert_articles(
-                session=session,
-                entries=item.feed.entries,
-                source=item.source,
-                outlet=outlet,
-                now=now,
-                load_new=False,
-            )
-            changes = _flag(session, detector, stored, item.scans, now)
-            res.new, res.updated, res.flags = (
-                len(stored.new_ids),
-                len(stored.updated),
-                len(changes.created),
-            )
+        stored = upsert_many(session=session, items=items, now=now, load_new=False)
+        changes = _flag(session, detector, stored, scans, now)
+        insert_flags(session, changes.created)
+    # A flag counts for the file that first brought its article in (or changed it).
+    article_file: dict[int, int] = {}
+    for i, (res, upserted) in enumerate(zip(stored_results, stored, strict=True)):
+        res.new, res.updated = len(upserted.new_ids), len(upserted.updated)
+        for article_id, _ in upserted.new_ids.values():
+            article_file.setdefault(article_id, i)
+        for art in upserted.updated:
+            if art.id is not None:
+                article_file.setdefault(art.id, i)
+    for flag in changes.created:
+        stored_results[article_file[flag.article_id]].flags += 1
     for res in results:
         report.sources.append(res)
         if res.error:
@@ -288,13 +334,15 @@ def _write_batch(
 def _flag(
     session: Session,
     detector: Detector,
-    stored: UpsertResult,
+    stored: Sequence[UpsertResult],
     scans: dict[str, tuple[datetime, list[Finding]]],
     now: datetime,
 ) -> FlagChanges:
     """Flags for new and changed articles, from the workers' scans where they still apply."""
     changes = FlagChanges()
-    if detector.size == 0 or not (stored.new_ids or stored.updated):
+    new_ids = [v for r in stored for v in r.new_ids.values()]
+    updated = list({a.id: a for r in stored for a in r.updated}.values())
+    if detector.size == 0 or not (new_ids or updated):
         return changes
 
     def findings_for(title: str, text: str, digest: str, published: datetime) -> list[Finding]:
@@ -305,7 +353,7 @@ def _flag(
         return detector.scan(title, text, published)
 
     flagged: dict[int, list[Finding]] = {}
-    for article_id, e in stored.new_ids.values():
+    for article_id, e in new_ids:
         found = findings_for(e.title, e.text, e.content_hash, e.published or now)
         if found:
             flagged[article_id] = found
@@ -318,12 +366,12 @@ def _flag(
                 )
             )
     existing: dict[int, list[Flag]] = {}
-    ids = [a.id for a in stored.updated if a.id is not None]
+    ids = [a.id for a in updated if a.id is not None]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for f in session.scalars(select(Flag).where(col(Flag.article_id).in_(chunk))):
             existing.setdefault(f.article_id, []).append(f)
-    for art in stored.updated:
+    for art in updated:
         assert art.id is not None
         published = as_utc(art.published_at) or now
         found = findings_for(art.title, art.text, art.content_hash, published)

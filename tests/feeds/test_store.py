@@ -183,3 +183,58 @@ def test_a_polled_feed_keeps_a_rename_made_while_it_was_polled(db: Database) -> 
         assert stored is not None
         assert (stored.name, stored.category) == ("New name", "Climate")
         assert (stored.etag, stored.last_status, stored.entry_count) == ('"v2"', 200, 7)
+
+
+def test_sources_stored_together_give_what_storing_them_in_turn_gives(db: Database) -> None:
+    from feeds.store import SourceEntries, upsert_many
+
+    one = parse(rss([("https://s.example/1", "Shared", "A"), ("https://s.example/2", "Own", "B")]))
+    two = parse(rss([("https://s.example/1", "Shared", "A"), ("https://s.example/3", "New", "C")]))
+    with db.write() as session:
+        first, second = upsert_many(
+            session=session,
+            items=[SourceEntries(one.entries, "one"), SourceEntries(two.entries, "two")],
+            now=NOW,
+        )
+    assert [a.title for a in first.new] == ["Shared", "Own"]
+    assert [a.title for a in second.new] == ["New"] and second.unchanged == 1
+    assert counts(db) == (3, 4)
+    again = store(db, one.entries, "one")
+    assert again.unchanged == 2 and counts(db) == (3, 4)
+
+
+def test_a_key_new_in_one_source_and_changed_by_the_next_is_planned_as_one_insert() -> None:
+    from feeds.store import plan_upserts
+
+    draft = parse(rss([("https://p.example/1", "Draft", "A")]), now=NOW).entries
+    final = parse(rss([("https://p.example/1", "Final", "B")]), now=NOW).entries
+    stored = parse(rss([("https://p.example/2", "Old", "C")]), now=NOW).entries
+    plan = plan_upserts([draft, final, draft + stored], {stored[0].key: "other"})
+    assert plan.inserts == {draft[0].key: draft[0]}  # the last content wins
+    assert plan.owner == {draft[0].key: 0} and plan.replacers == {draft[0].key: [1, 2]}
+    assert plan.updates == {stored[0].key: stored[0]} and plan.updaters == {stored[0].key: [2]}
+    assert plan.unchanged == [0, 0, 0]
+
+
+def test_polled_feed_rows_are_written_together_and_a_removed_one_merged_back(
+    db: Database,
+) -> None:
+    from feeds.models import Feed
+    from feeds.store import merge_polled_feeds
+
+    with db.write() as s:
+        rows = [Feed(url=f"https://n{i}.example.org/rss", created_at=NOW) for i in range(3)]
+        s.add_all(rows)
+    polled = [r.model_copy() for r in rows]
+    for i, feed in enumerate(polled):
+        feed.etag, feed.name = f'"{i}"', f"Title {i}"
+    with db.write() as s:
+        gone = s.get(Feed, rows[2].id)
+        s.delete(gone)
+    with db.write() as s:
+        # A row deleted while its feed was polled is merged back, as merge_polled_feed does.
+        ids = merge_polled_feeds(s, polled)
+    assert ids == [r.id for r in rows]
+    with db.session() as s:
+        stored = [s.get(Feed, i) for i in ids]
+    assert [(f.etag, f.name) for f in stored if f] == [(f'"{i}"', f"Title {i}") for i in range(3)]
