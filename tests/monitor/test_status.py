@@ -133,6 +133,9 @@ def test_a_crash_loop_lists_the_live_daemon_and_only_the_newest_few_dead_ones(
         ("host-a:102:aa", "dead"),
     ]
     assert data["daemons_hidden"] == 10
+    text = status(db).output
+    assert "10 older stopped or dead daemons not shown" in text
+    assert "dead" in text and "running" in text
 
 
 def test_the_json_shape_only_grows(db: Database) -> None:
