@@ -9,8 +9,7 @@ until its lease expires (a poller that died gives its feeds back that way).
 
 from __future__ import annotations
 
-import os
-import socket
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,12 +19,15 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from feeds.models import Feed
+from monitor.daemon_rows import dead_owners, owner_name
 from monitor.db import Database
+
+log = logging.getLogger(__name__)
 
 
 def default_owner() -> str:
-    """A lease owner name unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A lease owner name unique to this poll: host, pid, a random part and the pid scope."""
+    return owner_name(uuid.uuid4().hex[:8])
 
 
 def _due(now: datetime) -> Any:
@@ -106,3 +108,30 @@ def renew_leases(*, db: Database, owner: str, feed_ids: Sequence[int], until: da
     with db.write() as session:
         result = session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def release_dead_owners(*, db: Database, me: str, now: datetime) -> dict[str, str]:
+    """Free feeds leased to pollers proven dead (killed; see daemon_rows.why_dead).
+
+    Their feeds would otherwise wait out the lease; an owner that may still be running
+    keeps its leases. Returns the owners freed, with the proof.
+    """
+    with db.session() as session:
+        stmt = (
+            select(Feed.lease_owner)
+            .where(col(Feed.lease_owner).is_not(None), col(Feed.lease_until) >= now)
+            .distinct()
+        )
+        owners = [o for o in session.exec(stmt).all() if o]
+    dead = dead_owners(db, owners, now=now, me=me)
+    if not dead:
+        return {}
+    with db.write() as session:
+        session.execute(
+            update(Feed)
+            .where(col(Feed.lease_owner).in_(list(dead)))
+            .values(lease_owner=None, lease_until=None)
+        )
+    for owner, proof in dead.items():
+        log.warning("taking back feeds leased to %s: %s", owner, proof)
+    return dead

@@ -47,7 +47,7 @@ from monitor.config import Settings
 from monitor.db import Database
 from monitor.dbwriter import Batcher, DbWriter
 from monitor.detection import load_detector
-from monitor.feedclaims import claim_feeds, default_owner, renew_leases
+from monitor.feedclaims import claim_feeds, default_owner, release_dead_owners, renew_leases
 from monitor.pollreport import FeedPollResult, PollReport
 from monitor.pollsettings import fetch_options, health_policy
 from monitor.pollstore import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
@@ -144,6 +144,12 @@ class _Poll:
             weight=lambda job: len(job.entries),
             max_weight=MAX_ENTRIES,
         )
+        try:
+            await self.writer.call(
+                release_dead_owners, db=self.db, me=self.owner, now=datetime.now(UTC)
+            )
+        except Exception as exc:  # their leases still run out by themselves
+            log.warning("could not check for dead pollers' leases: %s", exc)
         renewer = asyncio.create_task(self._renew_leases())
         try:
             async with Fetcher(self.options) as fetcher:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from sqlmodel import col, func, select
 from feeds.models import Article, ArticleSource, Feed
 from feeds.subscriptions import add_feed
 from monitor.config import FeedSettings, Settings
+from monitor.daemon_rows import owner_name, parse_owner
 from monitor.db import Database
 from monitor.feedclaims import claim_feeds, release_leases
 from monitor.models import Flag
@@ -409,6 +412,26 @@ def test_leases_of_feeds_waiting_behind_a_slow_host_are_renewed_until_polled(
     assert all(r.ok for r in reports[0].results)
     assert len(feed_server.hits("/slow7")) == 1
     assert all(feed_row(db, i).lease_owner is None for i in ids)
+
+
+def test_feeds_leased_to_a_killed_poller_are_taken_back_at_once_a_live_ones_are_not(
+    db: Database, feed_server: FeedServer
+) -> None:
+    urls = [feed_server.route(f"/k{i}", Reply(body=simple_feed(f"k{i}"))) for i in range(2)]
+    dead_feed, live_feed = subscribe(db, *urls)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = parse_owner(owner_name("x"))
+    assert here.scope, "this machine exposes no pid namespace to prove a pid dead"
+    killed = f"{here.host}:{gone.pid}:poll@{here.scope}"
+    alive = f"{here.host}:{os.getpid()}:other@{here.scope}"
+    now = datetime.now(UTC)
+    claim_feeds(db=db, owner=killed, now=now, lease_seconds=300, feed_ids=[dead_feed])
+    claim_feeds(db=db, owner=alive, now=now, lease_seconds=300, feed_ids=[live_feed])
+    report = poll_due_feeds(db=db, settings=poll_settings())
+    assert [r.feed_id for r in report.results] == [dead_feed]
+    assert feed_row(db, dead_feed).lease_owner is None
+    assert feed_row(db, live_feed).lease_owner == alive
 
 
 def test_polling_named_feeds_ignores_due_times_but_respects_leases(
