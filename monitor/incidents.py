@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, insert, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
@@ -134,6 +135,12 @@ def group_stories(
     return out
 
 
+def _published(published_at: datetime | None, raised_at: datetime | None) -> datetime:
+    published = as_utc(published_at) or as_utc(raised_at)
+    assert published is not None
+    return published
+
+
 def _story(flag: Flag, article: Article | None, key: int | None = None) -> Story:
     key = flag.id if key is None else key
     assert key is not None
@@ -182,8 +189,18 @@ def _group(session: Session, new: Sequence[Flag], now: datetime) -> None:
     lo = min(s.published for s in stories) - WINDOW
     hi = max(s.published for s in stories) + WINDOW
     new_ids = {f.id for f in new if f.id is not None}
-    rows = session.exec(
-        select(Flag, Article)
+    # Columns, not entities: a batch compares with every grouped flag in the window, and
+    # loading those as ORM objects cost more than the comparison.
+    rows = session.execute(
+        select_columns(
+            col(Flag.id),
+            col(Flag.pledge_id),
+            col(Flag.incident_id),
+            col(Flag.first_raised_at),
+            col(Article.published_at),
+            col(Article.title),
+            col(Article.text),
+        )
         .join(Article, col(Article.id) == Flag.article_id)
         .where(
             col(Flag.pledge_id).in_({f.pledge_id for f in new}),
@@ -192,7 +209,17 @@ def _group(session: Session, new: Sequence[Flag], now: datetime) -> None:
             col(Article.published_at) <= hi,
         )
     ).all()
-    grouped = [_story(f, a) for f, a in rows if f.id not in new_ids]
+    grouped = [
+        Story(
+            key=flag_id,
+            pledge_id=pledge_id,
+            published=_published(published_at, raised_at),
+            words=story_words(title, text),
+            incident_id=incident_id,
+        )
+        for flag_id, pledge_id, incident_id, raised_at, published_at, title, text in rows
+        if flag_id not in new_ids
+    ]
     grouping = group_stories(grouped, stories)
 
     for key, incident_id in grouping.joins.items():
