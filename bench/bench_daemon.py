@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import Result, feedparser_rate
+from bench.common import Result, parse_rates
 from bench.feedgen import feed_xml
 from bench.slowserver import DELAY, server_main
 
@@ -170,12 +170,13 @@ def run(quick: bool) -> list[Result]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     floor = n_feeds / CONCURRENCY * DELAY
-    rate = feedparser_rate(list(bodies.values()))
+    bare, ours = parse_rates(list(bodies.values()))
     cores = os.cpu_count() or 1
-    parse_floor = n_feeds * ITEMS / rate / cores
+    parse_floor = n_feeds * ITEMS / ours / cores
     print(f"  {n_feeds} feeds, {DELAY * 1000:.0f} ms each, concurrency {CONCURRENCY} per "
           f"daemon; one daemon's fetch-bound floor {floor:.2f}s", flush=True)  # fmt: skip
-    print(f"  this machine: bare feedparser {rate:.0f} items/s per core, so parsing a first "
+    print(f"  this machine: bare feedparser {bare:.0f} items/s per core, feeds.parse {ours:.0f}; "
+          "parsing a first "
           f"round's {n_feeds * ITEMS} items alone takes {parse_floor:.2f}s on all {cores} "
           "cores, whatever the number of daemons", flush=True)  # fmt: skip
     label = f"daemon {n_feeds} feeds"

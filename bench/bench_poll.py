@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import Result, feedparser_rate
+from bench.common import Result, parse_rates
 from bench.feedgen import feed_xml
 from bench.slowserver import DELAY, server_main
 from feeds.subscriptions import add_feed
@@ -54,8 +54,8 @@ def run(quick: bool) -> list[Result]:
     try:
         ports = parent.recv()
         with tempfile.TemporaryDirectory() as tmp:
-            rate = feedparser_rate(list(bodies.values()))
-            return _measure(n_feeds, hosts, ports, Path(tmp) / "poll.db", rate)
+            rates = parse_rates(list(bodies.values()))
+            return _measure(n_feeds, hosts, ports, Path(tmp) / "poll.db", rates)
     finally:
         parent.send("stop")
         server.join(timeout=5)
@@ -64,7 +64,7 @@ def run(quick: bool) -> list[Result]:
 
 
 def _measure(
-    n_feeds: int, hosts: list[str], ports: dict[str, int], path: Path, rate: float
+    n_feeds: int, hosts: list[str], ports: dict[str, int], path: Path, rates: tuple[float, float]
 ) -> list[Result]:
     db = open_database(f"sqlite:///{path}")
     settings = Settings(feeds=FeedSettings(allow_private_addresses=True))
@@ -93,14 +93,16 @@ def _measure(
 
     floor = n_feeds / settings.feeds.concurrency * DELAY
     cores = os.cpu_count() or 1
-    parse_floor = entries / rate / cores
+    bare, ours = rates
+    parse_floor = entries / ours / cores
     print(
         f"  {n_feeds} feeds on {len(hosts)} hosts, {ITEMS} items each, {DELAY * 1000:.0f} ms "
         f"per response; fetch-bound floor {floor:.2f}s"
     )
     print(
-        f"  this machine: bare feedparser {rate:.0f} items/s per core, so parsing "
-        f"{entries} items alone takes {parse_floor:.2f}s on {cores} cores (first-poll floor)"
+        f"  this machine: bare feedparser {bare:.0f} items/s per core, feeds.parse {ours:.0f}; "
+        f"parsing {entries} items alone takes {parse_floor:.2f}s on {cores} cores "
+        "(the first poll's floor)"
     )
     print(
         f"  first poll {t_first:.2f}s ({n_feeds / t_first:.0f} feeds/s, {entries} entries, "
