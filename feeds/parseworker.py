@@ -20,3 +20,8 @@ def exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def warm_up() -> None:
+    """A first task for a new worker: import the parser before the first body arrives."""
+    import feeds.parse  # noqa: F401

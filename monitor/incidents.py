@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,8 +56,24 @@ STOP_WORDS = frozenset(
 
 def story_words(title: str, text: str) -> frozenset[str]:
     """The content words of an article, normalised for comparing stories."""
-    raw = unicodedata.normalize("NFKC", f"{title} {text}").casefold()
-    return frozenset(w[:PREFIX] for w in _WORD.findall(raw) if len(w) > 1 and w not in STOP_WORDS)
+    key = (title, len(text), hash(text))
+    words = _WORDS_SEEN.get(key)
+    if words is None:
+        raw = unicodedata.normalize("NFKC", f"{title} {text}").casefold()
+        words = frozenset(
+            w[:PREFIX] for w in _WORD.findall(raw) if len(w) > 1 and w not in STOP_WORDS
+        )
+        if len(_WORDS_SEEN) >= _WORDS_SEEN_MAX:
+            _WORDS_SEEN.clear()
+        _WORDS_SEEN[key] = words
+    return words
+
+
+# Each batch compares its new flags with every grouped flag of the same pledges in the
+# window, so the same stories' words were worked out again batch after batch. Keyed by a
+# hash of the text, not the text: an article's text may be a megabyte.
+_WORDS_SEEN: dict[tuple[str, int, int], frozenset[str]] = {}
+_WORDS_SEEN_MAX = 4096
 
 
 def similarity(a: frozenset[str], b: frozenset[str]) -> float:
@@ -159,12 +175,17 @@ def _story(flag: Flag, article: Article | None, key: int | None = None) -> Story
 
 
 def assign_incidents(
-    *, session: Session, flags: Sequence[Flag], now: datetime | None = None
+    *,
+    session: Session,
+    flags: Sequence[Flag],
+    now: datetime | None = None,
+    articles: Mapping[int, Article] | None = None,
 ) -> None:
     """Put each new flag into the incident of the same story, creating incidents as needed.
 
     Runs in the caller's write transaction; compares with flags of the same pledges whose
-    articles were published within the window. New flags may still be pending: they are
+    articles were published within the window. `articles` may hold the flags' articles
+    (just stored); the others are read. New flags may still be pending: they are
     inserted with their incident, and all new incidents with one statement.
     """
     now = now or datetime.now(UTC)
@@ -175,16 +196,18 @@ def assign_incidents(
     # Nothing is flushed before the new flags know their incident: then each is inserted
     # once, with it.
     with session.no_autoflush:
-        _group(session, new, now)
+        _group(session, new, now, articles or {})
     insert_flags(session, new)
     session.flush()
 
 
-def _group(session: Session, new: Sequence[Flag], now: datetime) -> None:
+def _group(
+    session: Session, new: Sequence[Flag], now: datetime, known: Mapping[int, Article]
+) -> None:
     """Set each new flag's incident_id, inserting new incidents with one statement."""
     # New flags may have no id yet: negative keys, in the order they would get ids.
     by_key = {i - len(new): f for i, f in enumerate(new)}
-    articles = _articles(session, [f.article_id for f in new])
+    articles = _articles(session, [f.article_id for f in new], known)
     stories = [_story(f, articles.get(f.article_id), key) for key, f in by_key.items()]
     lo = min(s.published for s in stories) - WINDOW
     hi = max(s.published for s in stories) + WINDOW
@@ -253,12 +276,14 @@ def _group(session: Session, new: Sequence[Flag], now: datetime) -> None:
         )
 
 
-def _articles(session: Session, ids: Sequence[int]) -> dict[int, Article]:
-    """Articles by id, from the session where it holds them (just stored), else read."""
+def _articles(
+    session: Session, ids: Sequence[int], known: Mapping[int, Article]
+) -> dict[int, Article]:
+    """Articles by id: those given, those the session holds, else read."""
     out: dict[int, Article] = {}
     missing = []
     for article_id in sorted(set(ids)):
-        held = session.identity_map.get(identity_key(Article, article_id))
+        held = known.get(article_id) or session.identity_map.get(identity_key(Article, article_id))
         if isinstance(held, Article):
             out[article_id] = held
         else:

@@ -143,7 +143,12 @@ def store_sources(
     changes = detect_articles(
         session=session, detector=detector, articles=changed, now=now, fresh=fresh
     )
-    assign_incidents(session=session, flags=changes.created, now=now)
+    assign_incidents(
+        session=session,
+        flags=changes.created,
+        now=now,
+        articles={a.id: a for a in changed if a.id is not None},
+    )
     return stored, changes
 
 

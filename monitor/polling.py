@@ -42,7 +42,7 @@ from feeds.health import (
 )
 from feeds.models import Feed
 from feeds.parse import ParsedFeed, parse
-from feeds.parseworker import exit_with_parent
+from feeds.parseworker import exit_with_parent, warm_up
 from monitor.config import Settings
 from monitor.db import Database
 from monitor.dbwriter import Batcher, DbWriter
@@ -134,7 +134,9 @@ class _Poll:
     def close(self) -> None:
         self.writer.close()
         if self.parser is not None:
-            self.parser.shutdown(wait=True)
+            # Every parse has returned by now; the workers' exit (a third of a second of
+            # interpreter teardown here) need not hold up the poll's answer.
+            self.parser.shutdown(wait=False)
 
     async def run(self, *, limit: int | None, feed_ids: Sequence[int] | None) -> PollReport:
         report = PollReport(owner=self.owner)
@@ -196,6 +198,11 @@ class _Poll:
                     )
                 claimed += len(feeds)
                 self.claimed = claimed
+                if self.parser is None and claimed >= PROCESS_POOL_MIN_FEEDS:
+                    # Start the workers now, while the first requests are on the wire,
+                    # not when the first body arrives.
+                    self.parser = self.parse_executor(claimed)
+                    self.parser.submit(warm_up)
                 exhausted = feed_ids is not None or len(feeds) < want or want <= 0
                 if feed_ids is not None:
                     got = {f.id for f in feeds}
