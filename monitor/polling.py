@@ -48,6 +48,7 @@ from monitor.db import Database
 from monitor.dbwriter import Batcher, DbWriter
 from monitor.detection import load_detector
 from monitor.feedclaims import claim_feeds, default_owner, release_dead_owners, renew_leases
+from monitor.parsepool import default_workers
 from monitor.pollreport import FeedPollResult, PollReport
 from monitor.pollsettings import fetch_options, health_policy
 from monitor.pollstore import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
@@ -80,7 +81,7 @@ def parse_threads() -> Executor:
 
 def parse_pool(feeds: int) -> Executor:
     """Worker processes for a big poll on a machine with two cores or more, else threads."""
-    cores = os.cpu_count() or 1
+    cores = default_workers()  # the cores this process may use (affinity, cpusets)
     if feeds < PROCESS_POOL_MIN_FEEDS or cores < 2:
         return parse_threads()
     # One worker per core, not one fewer: the poll's own process mostly waits on the
