@@ -15,10 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, func
-
 from feeds.models import Feed
-from feeds.store import FILLED_FEED_FIELDS, POLLED_FEED_FIELDS
+from feeds.store import polled_feed_params, polled_feed_update
 from monitor.db import Database
 
 T = TypeVar("T")
@@ -26,12 +24,6 @@ I = TypeVar("I")  # noqa: E741
 R = TypeVar("R")
 # Seconds a first feed-row write waits for others to share its transaction.
 UPDATE_LINGER = 0.05
-
-
-def _row(feed: Feed) -> dict[str, Any]:
-    row = {f"b_{c}": getattr(feed, c) for c in (*POLLED_FEED_FIELDS, *FILLED_FEED_FIELDS)}
-    row["b_id"] = feed.id
-    return row
 
 
 class DbWriter:
@@ -59,24 +51,12 @@ class DbWriter:
         The caller holds the feed's lease, so its in-memory row is current; a feed removed
         meanwhile is simply not there to update.
         """
-        await self._updates.submit(_row(feed))
+        await self._updates.submit(polled_feed_params(feed))
 
     def _apply(self, rows: Sequence[dict[str, Any]]) -> list[None]:
-        table: Any = Feed.__table__  # type: ignore[attr-defined]
-        stmt = (
-            table.update()
-            .where(table.c.id == bindparam("b_id"))
-            .values(
-                {c: bindparam(f"b_{c}") for c in POLLED_FEED_FIELDS}
-                # Filled only while empty, as merge_polled_feed does.
-                | {
-                    c: func.coalesce(func.nullif(table.c[c], ""), bindparam(f"b_{c}"))
-                    for c in FILLED_FEED_FIELDS
-                }
-            )
-        )
+        # The same statement the store path writes feed rows with (feeds.store).
         with self.db.write() as session:
-            session.execute(stmt, list(rows))
+            session.execute(polled_feed_update(), list(rows))
         return [None] * len(rows)
 
     def close(self) -> None:

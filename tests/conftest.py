@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from monitor.db import Database, open_database
+from tests.feeds.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEV_CORPUS = REPO.parent / "shared" / "eval" / "dev"
@@ -97,3 +98,13 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A running HTTP server on 127.0.0.1 whose routes each test sets."""
+    server = FeedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

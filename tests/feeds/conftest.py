@@ -1,24 +1,11 @@
-"""Feed test fixtures: a real HTTP server on 127.0.0.1 and fetch options with short timeouts."""
+"""Feed test fixtures: fetch options with short timeouts (the feed server is in tests/conftest.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from feeds.addresses import AddressPolicy
 from feeds.fetch import FetchOptions
-from tests.feeds.feedserver import FeedServer
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    """A running HTTP server whose routes each test sets."""
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def fast_options(**overrides: object) -> FetchOptions:

@@ -97,6 +97,12 @@ def fetch(url: str, options: FetchOptions | None = None, **kw: str) -> FetchResu
     return asyncio.run(fetch_url(url, options=options or fast_options(), **kw))  # type: ignore[arg-type]
 
 
+def answer_once(server: RawServer, conn: socket.socket, reply: bytes) -> None:
+    """Read one request and send `reply` as it is."""
+    server.read_request(conn)
+    conn.sendall(reply)
+
+
 def ok(body: bytes, extra: str = "") -> bytes:
     return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
 
@@ -249,11 +255,7 @@ def test_interim_responses_before_the_answer_are_skipped(serve: Callable[..., Ra
 def test_the_request_names_the_host_encodes_the_path_and_sends_url_credentials(
     serve: Callable[..., RawServer],
 ) -> None:
-    def answer(conn: socket.socket) -> None:
-        server.read_request(conn)
-        conn.sendall(ok(FEED))
-
-    server = serve(answer)
+    server = serve(lambda conn: answer_once(server, conn, ok(FEED)))
     url = f"http://reader:s%40cret@127.0.0.1:{server.port}/news feed/caf\u00e9.xml?q=a b&x=%2F"
     assert fetch(url).ok
     head = server.requests[0].decode("latin-1")
@@ -266,11 +268,7 @@ def test_the_request_names_the_host_encodes_the_path_and_sends_url_credentials(
 def test_a_stored_validator_with_a_line_break_is_never_sent(
     serve: Callable[..., RawServer],
 ) -> None:
-    def answer(conn: socket.socket) -> None:
-        server.read_request(conn)
-        conn.sendall(ok(FEED))
-
-    server = serve(answer)
+    server = serve(lambda conn: answer_once(server, conn, ok(FEED)))
     result = fetch(server.url(), etag='"v1"\r\nX-Injected: yes')
     assert not result.ok
     assert all(b"X-Injected" not in r for r in server.requests)
@@ -298,11 +296,7 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
 def test_an_untrusted_certificate_is_a_tls_error(
     serve: Callable[..., RawServer], self_signed: ssl.SSLContext
 ) -> None:
-    def answer(conn: socket.socket) -> None:
-        server.read_request(conn)
-        conn.sendall(ok(FEED))
-
-    server = serve(answer, tls=self_signed)
+    server = serve(lambda conn: answer_once(server, conn, ok(FEED)), tls=self_signed)
     result = fetch(server.url())
     assert result.error_kind == "tls"
     assert "certificate" in (result.error or "").lower()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from feeds.models import Article, ArticleSource, Feed
 from feeds.opml import read_opml
 from monitor.cli import cli
 from monitor.db import open_database
-from tests.feeds.feedserver import FeedServer, Reply, simple_feed
+from tests.feeds.feedserver import Reply, simple_feed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LOOPBACK_ENV = {
@@ -25,15 +24,6 @@ LOOPBACK_ENV = {
     "PLEDGEWATCH_FEEDS_READ_TIMEOUT": "1",
     "PLEDGEWATCH_FEEDS_CONNECT_TIMEOUT": "1",
 }
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import re
 import select
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,15 +64,6 @@ def catalogue_db(tmp_path: Path) -> Path:
     code, _, err = run_cli(db, "catalogue", "sync", tty=False)
     assert code == 0, err
     return db
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_a_large_ingest_on_a_terminal_draws_a_bar_and_ends_with_the_summary(

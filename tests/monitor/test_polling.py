@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,15 +31,6 @@ from tests.feeds.feedserver import FeedServer, Reply, gzip_bomb, simple_feed
 
 REPO = Path(__file__).resolve().parents[2]
 INTERVAL = 1800
-
-
-@pytest.fixture
-def feed_server() -> Iterator[FeedServer]:
-    server = FeedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def poll_settings(**feeds: object) -> Settings:
