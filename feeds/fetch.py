@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from feeds.addresses import AddressPolicy, check_url
 from feeds.decode import ACCEPT_ENCODING, DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FetchError
 from feeds.headers import retry_after_seconds
-from feeds.http11 import ConnectionPool, Response, Timeouts, tls_context
+from feeds.http11 import ConnectionPool, Response, Timeouts
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,6 @@ class Fetcher:
         self._global = asyncio.Semaphore(self.options.concurrency)
         self._hosts: dict[str, _Host] = {}
         self._idle: OrderedDict[str, None] = OrderedDict()
-        self._ssl: ssl.SSLContext | None = None
         self._open = False
 
     async def __aenter__(self) -> Fetcher:
@@ -132,12 +130,9 @@ class Fetcher:
             host.pool.close()
 
     def _new_pool(self) -> ConnectionPool:
-        if self._ssl is None:
-            self._ssl = tls_context()
         return ConnectionPool(
             policy=self.options.policy,
             max_idle_per_origin=self.options.per_host,
-            ssl_context=self._ssl,
         )
 
     def _request_headers(self, conditional: dict[str, str]) -> dict[str, str]:

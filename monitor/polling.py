@@ -203,7 +203,10 @@ class _Poll:
                     # Start the workers now, while the first requests are on the wire,
                     # not when the first body arrives.
                     self.parser = self.parse_executor(claimed)
-                    self.parser.submit(warm_up)
+                    try:
+                        self.parser.submit(warm_up)
+                    except (BrokenProcessPool, RuntimeError):
+                        pass  # _parse falls back to threads on the first real body
                 exhausted = feed_ids is not None or len(feeds) < want or want <= 0
                 if feed_ids is not None:
                     got = {f.id for f in feeds}
