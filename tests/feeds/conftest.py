@@ -1,4 +1,4 @@
-"""Feed test fixtures: fetch options with short timeouts (the feed server is in tests/conftest.py)."""
+"""Feed test fixtures: fetch options with short timeouts (the feed server: tests/conftest.py)."""
 
 from __future__ import annotations
 
