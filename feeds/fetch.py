@@ -290,10 +290,7 @@ class Fetcher:
     async def _finish(self, result: FetchResult, response: Response) -> None:
         status = response.status_code
         if status == 304:
-            result.not_modified = True
-            # A 304 has no body, but reading to its end is what lets the pool keep the
-            # connection for the host's next feed instead of closing it.
-            await self._drain(response)
+            result.not_modified = True  # no body: the connection goes back to the pool
             return
         if 200 <= status < 300:
             result.content = await self._read_body(response)
@@ -309,15 +306,6 @@ class Fetcher:
         result.error = f"HTTP {status} {reason} from {result.final_url}".replace("  ", " ")
         if result.retry_after is not None:
             result.error += f" (retry after {result.retry_after:.0f}s)"
-
-    @staticmethod
-    async def _drain(response: Response, limit: int = 65_536) -> None:
-        """Read a body meant to be empty, up to `limit` bytes; past that, drop the connection."""
-        seen = 0
-        async for chunk in response.iter_raw():
-            seen += len(chunk)
-            if seen > limit:
-                break
 
     async def _read_body(self, response: Response) -> bytes:
         cap = self.options.max_bytes

@@ -20,7 +20,7 @@ import base64
 import functools
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -151,24 +151,15 @@ class Response:
     async def _read(self, n: int) -> bytes:
         assert self._conn is not None
         try:
-            async with asyncio.timeout(self._timeouts.read):
-                return await self._conn.reader.read(n)
-        except TimeoutError as exc:
-            raise FetchError(
-                f"server sent nothing for {self._timeouts.read}s", url=self.url, kind="timeout"
-            ) from exc
+            return await _read_within(self._timeouts.read, self.url, self._conn.reader.read(n))
         except OSError as exc:
             raise _broken(exc, self.url) from exc
 
     async def _line(self) -> bytes:
         assert self._conn is not None
+        line = self._conn.reader.readuntil(b"\r\n")
         try:
-            async with asyncio.timeout(self._timeouts.read):
-                return await self._conn.reader.readuntil(b"\r\n")
-        except TimeoutError as exc:
-            raise FetchError(
-                f"server sent nothing for {self._timeouts.read}s", url=self.url, kind="timeout"
-            ) from exc
+            return await _read_within(self._timeouts.read, self.url, line)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
             raise _broken(exc, self.url) from exc
 
@@ -225,6 +216,15 @@ class Response:
             self._pool.release(conn)
         else:
             conn.close()
+
+
+async def _read_within(seconds: float, url: str, read: Awaitable[bytes]) -> bytes:
+    """Await a read, or fail as a timeout naming the read timeout."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await read
+    except TimeoutError as exc:
+        raise FetchError(f"server sent nothing for {seconds}s", url=url, kind="timeout") from exc
 
 
 def _broken(exc: BaseException, url: str) -> FetchError:
@@ -354,11 +354,9 @@ class ConnectionPool:
             except _StaleConnection:
                 # A kept-alive connection the server had closed: GET is safe to resend.
                 pass
+        # A fresh connection is never stale: its failures are the server's own.
         conn = await self._connect(origin, url, timeouts)
-        try:
-            return await self._exchange(conn, request, url, timeouts)
-        except _StaleConnection as exc:
-            raise _broken(exc.__cause__ or exc, url) from exc
+        return await self._exchange(conn, request, url, timeouts)
 
     async def _exchange(
         self, conn: Connection, request: bytes, url: str, timeouts: Timeouts
@@ -415,12 +413,7 @@ class ConnectionPool:
         self, conn: Connection, url: str, timeouts: Timeouts, *, reused: bool = False
     ) -> bytes:
         try:
-            async with asyncio.timeout(timeouts.read):
-                return await conn.reader.readuntil(b"\r\n\r\n")
-        except TimeoutError as exc:
-            raise FetchError(
-                f"server sent nothing for {timeouts.read}s", url=url, kind="timeout"
-            ) from exc
+            return await _read_within(timeouts.read, url, conn.reader.readuntil(b"\r\n\r\n"))
         except asyncio.LimitOverrunError as exc:
             raise FetchError(
                 f"response headers are over {MAX_HEAD} bytes", url=url, kind="connection"

@@ -233,9 +233,8 @@ class _Poll:
             held = sorted(self.held)
             if not held:
                 continue
-            until = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-            if self.fixed_now is not None:
-                until = max(until, self.fixed_now + timedelta(seconds=self.lease_seconds))
+            # Never shorter than the claim itself (a fixed `now` may lie ahead of the clock).
+            until = max(datetime.now(UTC), self.now()) + timedelta(seconds=self.lease_seconds)
             try:
                 await self.writer.call(
                     renew_leases, db=self.db, owner=self.owner, feed_ids=held, until=until
