@@ -160,15 +160,12 @@ def _published(published_at: datetime | None, raised_at: datetime | None) -> dat
 def _story(flag: Flag, article: Article | None, key: int | None = None) -> Story:
     key = flag.id if key is None else key
     assert key is not None
-    published = (as_utc(article.published_at) if article is not None else None) or as_utc(
-        flag.first_raised_at
-    )
-    assert published is not None
+    published_at = article.published_at if article is not None else None
     words = story_words(article.title, article.text) if article is not None else frozenset()
     return Story(
         key=key,
         pledge_id=flag.pledge_id,
-        published=published,
+        published=_published(published_at, flag.first_raised_at),
         words=words,
         incident_id=flag.incident_id,
     )
