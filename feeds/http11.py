@@ -258,9 +258,21 @@ def _parse_head(head: bytes, url: str) -> tuple[str, int, str, dict[str, str]]:
     return version, int(code), reason.strip(), headers
 
 
+def _bodiless(status: int) -> bool:
+    # By rule, whatever the headers say (this client sends GET only, never HEAD).
+    return status in (204, 304) or 100 <= status < 200
+
+
+def _announces_body(headers: Mapping[str, str]) -> bool:
+    """Whether the headers frame a body: any Transfer-Encoding, or a non-zero Content-Length."""
+    if headers.get("transfer-encoding", "").strip():
+        return True
+    return headers.get("content-length", "0").strip().strip("0") != ""
+
+
 def _framing(status: int, headers: Mapping[str, str], url: str) -> tuple[int | None, bool]:
     """(Content-Length, chunked) for a response to GET; (None, False) reads to the close."""
-    if status in (204, 304) or 100 <= status < 200:
+    if _bodiless(status):
         return 0, False
     codings = [c.strip().lower() for c in headers.get("transfer-encoding", "").split(",")]
     if codings and codings[-1] == "chunked":
@@ -377,6 +389,9 @@ class ConnectionPool:
         tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
         keep_alive = version == "HTTP/1.1" and "close" not in tokens
         keep_alive = keep_alive and (chunked or length is not None)
+        # A 304 or 204 has no body, but a broken server may send the one its headers
+        # announce: those bytes would be read as the next answer on this connection.
+        keep_alive = keep_alive and not (_bodiless(status) and _announces_body(headers))
         conn.requests += 1
         return Response(
             url=url,

@@ -301,3 +301,34 @@ def test_an_untrusted_certificate_is_a_tls_error(
     assert result.error_kind == "tls"
     assert "certificate" in (result.error or "").lower()
     assert server.requests == []
+
+
+@pytest.mark.parametrize(
+    "bodiless",
+    [
+        b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 5\r\n\r\nstray',
+        b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nstray\r\n0\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nstray",
+    ],
+    ids=["304-content-length", "304-chunked", "204-content-length"],
+)
+def test_a_bodiless_answer_that_sends_a_body_anyway_does_not_spoil_the_next_feed(
+    serve: Callable[..., RawServer], bodiless: bytes
+) -> None:
+    def answer(conn: socket.socket) -> None:
+        # Answers on one kept-alive connection: first the broken bodiless one, then feeds.
+        while server.read_request(conn):
+            conn.sendall(bodiless if len(server.requests) == 1 else ok(FEED))
+
+    server = serve(answer)
+
+    async def two() -> list[FetchResult]:
+        async with Fetcher(fast_options()) as fetcher:
+            return [await fetcher.fetch(server.url(f"/f{i}"), etag='"v1"') for i in range(2)]
+
+    first, second = asyncio.run(two())
+    assert first.ok and first.content == b""
+    assert second.ok, second.error
+    assert second.content == FEED
+    # The stray bytes went with the connection: the next feed came on a new one.
+    assert server.connections == 2
