@@ -317,7 +317,12 @@ class Fetcher:
                 url=url,
                 kind="too_large",
             )
-        decoder = BodyDecoder(response.headers.get("content-encoding"), max_bytes=cap, url=url)
+        decoder = BodyDecoder(
+            response.headers.get("content-encoding"),
+            max_bytes=cap,
+            url=url,
+            transfer_codings=response.transfer_codings,
+        )
         async for chunk in response.iter_raw():
             decoder.feed(chunk)
         return decoder.finish()

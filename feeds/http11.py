@@ -4,8 +4,9 @@ It does only what fetching feeds needs, on asyncio streams: resolve the host, ch
 every address it resolves to (feeds.addresses) and connect to a checked one, TLS with
 certificate and host name verification, one request at a time per connection, bodies
 framed by Content-Length, chunked transfer coding or the end of the connection, and
-connect, read and write timeouts. Redirects, size caps, content decoding and the
-wall-clock deadline belong to the caller (feeds.fetch).
+connect, read and write timeouts. Redirects, size caps, decoding (the Content-Encoding
+and any transfer codings before chunked, named by `Response.transfer_codings`) and the
+wall-clock deadline belong to the caller (feeds.fetch, feeds.decode).
 
 Why not httpx: a conditional GET answered 304 cost about 3 ms of CPU through
 httpx.AsyncClient on the benchmark machine, more than the request itself; a poll of
@@ -120,7 +121,11 @@ class Connection:
 
 
 class Response:
-    """A response whose body is read with `iter_raw` (de-chunked, not decompressed)."""
+    """A response whose body is read with `iter_raw` (de-chunked, not decompressed).
+
+    `transfer_codings` are those listed before chunked (or, with no chunked, before the
+    close), in the order the server applied them; the caller undoes them.
+    """
 
     def __init__(
         self,
@@ -135,11 +140,13 @@ class Response:
         length: int | None,
         chunked: bool,
         keep_alive: bool,
+        transfer_codings: tuple[str, ...] = (),
     ) -> None:
         self.url = url
         self.status_code = status
         self.reason_phrase = reason
         self.headers = headers
+        self.transfer_codings = transfer_codings
         self._conn: Connection | None = conn
         self._pool = pool
         self._timeouts = timeouts
@@ -270,20 +277,45 @@ def _announces_body(headers: Mapping[str, str]) -> bool:
     return headers.get("content-length", "0").strip().strip("0") != ""
 
 
-def _framing(status: int, headers: Mapping[str, str], url: str) -> tuple[int | None, bool]:
-    """(Content-Length, chunked) for a response to GET; (None, False) reads to the close."""
+@dataclass(frozen=True)
+class _Framing:
+    """How a response body ends: after `length` bytes, the last chunk, or the close."""
+
+    length: int | None
+    chunked: bool = False
+    transfer_codings: tuple[str, ...] = ()
+
+
+def _framing(status: int, headers: Mapping[str, str], url: str) -> _Framing:
+    """The framing of a response to GET (RFC 9112 6.3); length None reads to the close."""
     if _bodiless(status):
-        return 0, False
-    codings = [c.strip().lower() for c in headers.get("transfer-encoding", "").split(",")]
-    if codings and codings[-1] == "chunked":
-        return None, True
+        return _Framing(0)
+    codings = [
+        c.partition(";")[0].strip().lower() for c in headers.get("transfer-encoding", "").split(",")
+    ]
+    # "identity" (RFC 2616, since withdrawn) changes nothing; old servers still send it.
+    codings = [c for c in codings if c and c != "identity"]
+    if codings:
+        # With a Transfer-Encoding, Content-Length is ignored; chunked frames the body
+        # only when it is the last coding, else the body runs to the close.
+        chunked = codings[-1] == "chunked"
+        if chunked:
+            codings.pop()
+        if "chunked" in codings:
+            raise FetchError(
+                f"Transfer-Encoding {headers['transfer-encoding']!r} is not supported: "
+                "chunked must be the last coding, applied once",
+                url=url,
+                kind="unsupported_encoding",
+            )
+        return _Framing(None, chunked, tuple(codings))
     declared = headers.get("content-length")
     if declared is None:
-        return None, False
+        return _Framing(None)
     values = {v.strip() for v in declared.split(",")}
     if len(values) != 1 or not next(iter(values)).isdigit():
         raise FetchError(f"invalid Content-Length {declared!r}", url=url, kind="connection")
-    return int(values.pop()), False
+    return _Framing(int(values.pop()))
 
 
 class ConnectionPool:
@@ -382,13 +414,13 @@ class ConnectionPool:
                 version, status, reason, headers = _parse_head(head, url)
             if status == 101:
                 raise FetchError("server switched protocols", url=url, kind="connection")
-            length, chunked = _framing(status, headers, url)
+            framing = _framing(status, headers, url)
         except BaseException:
             conn.close()
             raise
         tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
         keep_alive = version == "HTTP/1.1" and "close" not in tokens
-        keep_alive = keep_alive and (chunked or length is not None)
+        keep_alive = keep_alive and (framing.chunked or framing.length is not None)
         # A 304 or 204 has no body, but a broken server may send the one its headers
         # announce: those bytes would be read as the next answer on this connection.
         keep_alive = keep_alive and not (_bodiless(status) and _announces_body(headers))
@@ -401,9 +433,10 @@ class ConnectionPool:
             conn=conn,
             pool=self,
             timeouts=timeouts,
-            length=length,
-            chunked=chunked,
+            length=framing.length,
+            chunked=framing.chunked,
             keep_alive=keep_alive,
+            transfer_codings=framing.transfer_codings,
         )
 
     async def _send_and_read_head(

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import shutil
 import socket
 import ssl
 import subprocess
 import threading
+import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import pytest
 
 from feeds.fetch import Fetcher, FetchOptions, FetchResult, fetch_url
 from tests.feeds.conftest import fast_options
+from tests.feeds.feedserver import gzip_bomb
 
 FEED = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
 
@@ -332,3 +337,116 @@ def test_a_bodiless_answer_that_sends_a_body_anyway_does_not_spoil_the_next_feed
     assert second.content == FEED
     # The stray bytes went with the connection: the next feed came on a new one.
     assert server.connections == 2
+
+
+def chunked(body: bytes, size: int = 100) -> bytes:
+    """`body` in chunked framing, `size` bytes a chunk."""
+    parts = [f"{len(body[i : i + size]):x}\r\n".encode() + body[i : i + size] + b"\r\n"
+             for i in range(0, len(body), size)]  # fmt: skip
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+def transfer_coded(codings: str, body: bytes, extra: str = "") -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nTransfer-Encoding: {codings}\r\n{extra}\r\n"
+    return head.encode() + chunked(body)
+
+
+@pytest.mark.parametrize(
+    ("codings", "encoded"),
+    [
+        ("gzip, chunked", gzip.compress(FEED)),
+        ("x-gzip,chunked", gzip.compress(FEED)),
+        ("deflate, chunked", zlib.compress(FEED)),
+        # Listed in the order applied: deflate first, so it is undone last.
+        ("deflate, gzip, chunked", gzip.compress(zlib.compress(FEED))),
+    ],
+    ids=["gzip", "x-gzip", "deflate", "deflate-then-gzip"],
+)
+def test_transfer_codings_before_chunked_are_undone_in_reverse_order(
+    serve: Callable[..., RawServer], codings: str, encoded: bytes
+) -> None:
+    def answer(conn: socket.socket) -> None:
+        while server.read_request(conn):
+            conn.sendall(transfer_coded(codings, encoded))
+
+    server = serve(answer)
+
+    async def two() -> list[FetchResult]:
+        async with Fetcher(fast_options()) as fetcher:
+            return [await fetcher.fetch(server.url(f"/f{i}")) for i in range(2)]
+
+    results = asyncio.run(two())
+    assert [(r.error, r.content) for r in results] == [(None, FEED)] * 2
+    # The chunked framing ended the body: the connection was kept for the next feed.
+    assert server.connections == 1
+
+
+def test_a_transfer_coding_is_undone_before_the_content_coding(
+    serve: Callable[..., RawServer],
+) -> None:
+    reply = transfer_coded("gzip, chunked", gzip.compress(gzip.compress(FEED)),
+                           "Content-Encoding: gzip\r\n")  # fmt: skip
+    server = serve(lambda conn: answer_once(server, conn, reply))
+    result = fetch(server.url())
+    assert result.ok, result.error
+    assert result.content == FEED
+
+
+def test_a_gzip_bomb_as_a_transfer_coding_stops_at_the_cap_with_bounded_memory(
+    serve: Callable[..., RawServer],
+) -> None:
+    reply = transfer_coded("gzip, chunked", gzip_bomb(100_000_000))
+    server = serve(lambda conn: answer_once(server, conn, reply))
+    tracemalloc.start()
+    t0 = time.monotonic()
+    try:
+        result = fetch(server.url())
+        elapsed = time.monotonic() - t0
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.error_kind == "too_large", result.error
+    assert "1000000 byte cap once decompressed" in (result.error or "")
+    assert elapsed < 1.0
+    assert peak < 8_000_000
+
+
+@pytest.mark.parametrize("codings", ["br, chunked", "compress, chunked", "gzip, zstd, chunked"])
+def test_a_transfer_coding_that_cannot_be_undone_fails_the_feed_at_once(
+    serve: Callable[..., RawServer], codings: str
+) -> None:
+    def answer(conn: socket.socket) -> None:
+        server.read_request(conn)
+        # The body never ends: the client must refuse it from the head alone.
+        conn.sendall(f"HTTP/1.1 200 OK\r\nTransfer-Encoding: {codings}\r\n\r\n".encode())
+        conn.sendall(b"5\r\n\x1f\x8b\x00\x00\x00\r\n")
+        time.sleep(3)
+
+    server = serve(answer)
+    t0 = time.monotonic()
+    result = fetch(server.url())
+    assert time.monotonic() - t0 < 1.0
+    assert result.error_kind == "unsupported_encoding"
+    assert "Transfer-Encoding" in (result.error or "")
+    assert result.content == b""
+
+
+def test_a_transfer_coding_without_chunked_last_runs_to_the_close(
+    serve: Callable[..., RawServer],
+) -> None:
+    # RFC 9112 6.3: the Content-Length is ignored, the body ends when the server closes.
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n"
+    server = serve(lambda conn: answer_once(server, conn, reply + gzip.compress(FEED)))
+    result = fetch(server.url())
+    assert result.ok, result.error
+    assert result.content == FEED
+
+
+def test_chunked_applied_before_another_transfer_coding_is_refused(
+    serve: Callable[..., RawServer],
+) -> None:
+    reply = transfer_coded("chunked, gzip", b"")
+    server = serve(lambda conn: answer_once(server, conn, reply))
+    result = fetch(server.url())
+    assert result.error_kind == "unsupported_encoding"
+    assert "chunked" in (result.error or "")
