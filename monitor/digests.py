@@ -16,7 +16,9 @@ runs on demand:
    process is claimed again once its lease has expired, or at once when its owner is
    proven dead (see `monitor.daemon_rows.why_dead`). Each recipient gets weeks in order:
    a week waits while an older one of theirs is pending or being sent, and a week older
-   than one already sent to them is skipped, never sent.
+   than one already sent to them is skipped, never sent. A week named by the operator
+   (`digest send --week`) is exempt: it goes to every recipient not yet sent it, skipped
+   rows included (and failed ones with `--retry-failed`); a sent row is never claimed.
 4. Render, send, and mark `sent` when the server accepts the message. A temporary
    failure puts the row back to `pending` with a growing delay; a permanent one (5xx,
    failed login, refused recipient) marks it `failed`, with no retry loop. When the
@@ -255,9 +257,15 @@ def _claim(
     lease: timedelta,
     retry_now: bool,
     in_order: bool = True,
+    reopen: Collection[str] = (),
     dead: Collection[str] = (),
 ) -> bool:
-    """Move one row to `sending` under our lease, if nobody else holds it."""
+    """Move one row to `sending` under our lease, if nobody else holds it.
+
+    `reopen` names finished states a person asked to send again (skipped, failed). The
+    claim moves such a row straight to `sending`, so a regular run cannot skip it between
+    a reset and the claim.
+    """
     ready: Any = col(Digest.next_attempt_at).is_(None) | (col(Digest.next_attempt_at) <= now)
     if retry_now:
         ready = col(Digest.id).is_not(None)
@@ -274,6 +282,7 @@ def _claim(
             or_(
                 and_(col(Digest.status) == PENDING, ready),
                 and_(col(Digest.status) == SENDING, lapsed),
+                col(Digest.status).in_(sorted(reopen)),
             ),
             _in_order() if in_order else col(Digest.id).is_not(None),
         )
@@ -310,8 +319,10 @@ def send_due_digests(
 ) -> SendReport:
     """Send every due digest not yet sent (or `week`'s, for every recipient, now).
 
-    `retry_now` ignores the retry delay of pending rows (a person asked); `retry_failed`
-    gives `week`'s permanently failed rows another try (after fixing the settings).
+    An explicit `week` is sent to each recipient not yet sent it, even when a later week
+    already went out (its skipped rows are claimed again). `retry_now` ignores the retry
+    delay of pending rows (a person asked); `retry_failed` also gives `week`'s failed rows
+    another try (after fixing the cause).
     """
     now = now or datetime.now(UTC)
     owner = owner or default_owner()
@@ -320,13 +331,11 @@ def send_due_digests(
     if not recipients(settings):
         log.info("no digest recipients configured")
         return report
-    if period is not None and retry_failed:
-        with db.write() as session:
-            session.execute(
-                update(Digest)
-                .where(col(Digest.period) == str(period), col(Digest.status) == FAILED)
-                .values(status=PENDING, next_attempt_at=None)
-            )
+    # A person naming a week means it: rows skipped (out of order, empty, recipient gone)
+    # are tried again; failed ones only when asked, since they failed for good.
+    reopen: tuple[str, ...] = ()
+    if period is not None:
+        reopen = (SKIPPED, FAILED) if retry_failed else (SKIPPED,)
     periods, report.created = claim_periods(db=db, settings=settings, now=now, week=period)
     report.periods = [str(p) for p in periods]
     if period is None:
@@ -335,7 +344,7 @@ def send_due_digests(
             log.warning("skipped %d digest(s) older than a week already sent", skipped)
 
     with db.session() as session:
-        stmt = select(Digest).where(col(Digest.status).in_((PENDING, SENDING)))
+        stmt = select(Digest).where(col(Digest.status).in_((PENDING, SENDING, *reopen)))
         if period is not None:
             stmt = stmt.where(col(Digest.period) == str(period))
         rows = session.exec(stmt.order_by(col(Digest.period), col(Digest.id))).all()
@@ -357,6 +366,9 @@ def send_due_digests(
     cache: dict[str, DigestData] = {}
     for row in rows:
         assert row.id is not None
+        key = row.recipient.casefold()
+        if row.status in reopen and key not in people:
+            continue  # finished for someone no longer a recipient: leave it be
         if not _claim(
             db,
             row.id,
@@ -365,10 +377,10 @@ def send_due_digests(
             lease=lease,
             retry_now=retry_now,
             in_order=period is None,
+            reopen=reopen,
             dead=dead,
         ):
             continue
-        key = row.recipient.casefold()
         if key not in people:
             _finish(db, row.id, status=SKIPPED, last_error="no longer a recipient")
             report.outcomes.append(

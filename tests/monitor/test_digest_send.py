@@ -628,6 +628,83 @@ def test_a_waiting_week_older_than_one_already_sent_is_skipped_not_sent(
     assert w45.status == "skipped" and "later week was already sent" in (w45.last_error or "")
 
 
+def _cli_env(db_url: str, port: int, to: list[str]) -> dict[str, str]:
+    return {
+        "PLEDGEWATCH_DB": db_url,
+        "PLEDGEWATCH_SMTP_HOST": "127.0.0.1",
+        "PLEDGEWATCH_SMTP_PORT": str(port),
+        "PLEDGEWATCH_SMTP_SECURITY": "none",
+        "PLEDGEWATCH_SMTP_TIMEOUT": "5",
+        "PLEDGEWATCH_DIGEST_FROM": "pledgewatch@example.org",
+        "PLEDGEWATCH_DIGEST_TO": ", ".join(to),
+        "PLEDGEWATCH_DIGEST_TIMEZONE": ZONE,
+    }
+
+
+def test_a_week_skipped_as_out_of_order_is_sent_once_when_the_operator_names_it(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The regular run skips A's W45 once W46 went out (it never sends out of order),
+    but `digest send --week 2026-W45` sends it to whoever has not had it, once: B, who
+    has it, gets nothing, and C, no longer a recipient, keeps its skipped row."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PLEDGEWATCH_CONFIG", raising=False)
+    port = free_port()
+    settings = _settings(port, to=[A, B], catch_up_weeks=1)
+    now = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # W46 is due on Monday the 16th
+    with db.write() as s:
+        earlier = now - timedelta(days=16)
+        for period, rcpt, status in [
+            ("2026-W44", A, "sent"),
+            ("2026-W44", B, "sent"),
+            ("2026-W45", B, "sent"),
+            ("2026-W45", C, "skipped"),
+        ]:
+            s.add(
+                Digest(
+                    period=period,
+                    recipient=rcpt,
+                    status=status,
+                    message_id=message_id(period, rcpt),
+                    attempts=1,
+                    created_at=earlier,
+                )
+            )
+    send_due_digests(db=db, settings=settings, now=now)  # server down: W45 (A), W46 wait
+    runner = CliRunner()
+    env = _cli_env(db_url, port, [A, B])
+    with Mailbox(port=port) as box:
+        send_due_digests(db=db, settings=settings, now=now, week="2026-W46", retry_now=True)
+        regular = send_due_digests(db=db, settings=settings, now=now + timedelta(hours=1))
+        assert regular.outcomes == []
+        assert _rows(db)[("2026-W45", A)].status == "skipped"
+
+        by_hand = runner.invoke(cli, ["digest", "send", "--week", "2026-W45"], env=env)
+        assert by_hand.exit_code == 0, by_hand.output
+        assert by_hand.output.split() == ["sent", "2026-W45", A]
+        again = runner.invoke(cli, ["digest", "send", "--week", "2026-W45"], env=env)
+        assert again.exit_code == 0 and "nothing to send for 2026-W45" in again.output
+        later = send_due_digests(db=db, settings=settings, now=now + timedelta(hours=2))
+        assert later.outcomes == []
+    assert Counter((rcpts[0], m["X-Pledgewatch-Period"]) for rcpts, m in box.messages) == {
+        (A, "2026-W46"): 1,
+        (B, "2026-W46"): 1,
+        (A, "2026-W45"): 1,
+    }
+    (w45,) = box.to(A)[1:]
+    assert w45["Message-ID"] == message_id("2026-W45", A)
+    rows = _rows(db, "2026-W45")
+    assert {r: row.status for (_, r), row in rows.items()} == {
+        A: "sent",
+        B: "sent",
+        C: "skipped",
+    }
+    assert rows[("2026-W45", B)].attempts == 1 and rows[("2026-W45", C)].attempts == 1
+
+
 def test_a_recipient_removed_from_the_config_gets_no_pending_digest(sqlite_db: Database) -> None:
     port = free_port()
     send_due_digests(db=sqlite_db, settings=_settings(port), now=AFTER)  # down: pending
