@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 # One write transaction per this many entries (or files), not one per article.
 BATCH_ENTRIES = 1_000
 BATCH_FILES = 50
-# Files a directory given to ingest contributes, gzipped or not (files named explicitly
-# are always read).
+# Files a directory given to ingest contributes, gzipped or not, and any `.gz` file
+# (files named explicitly are always read).
 FEED_SUFFIXES = {".xml", ".rss", ".atom", ".rdf", ".feed"}
 # Grouping flags into incidents compares each new flag with its pledge's recent flags, so
 # it runs once per this many entries (and at the end), not once per batch.
@@ -165,8 +165,10 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
 
 
 def _is_feed_file(path: Path) -> bool:
-    # feed.xml, and gzipped feed.xml.gz
-    return Path(path.name.lower().removesuffix(".gz")).suffix in FEED_SUFFIXES
+    # feed.xml, and any gzip file (feed.xml.gz, feed.gz, news.2024-05-01.gz): the inner
+    # name says little, and a .gz that is not a feed is rejected with its reason.
+    name = path.name.lower()
+    return name.endswith(".gz") or Path(name).suffix in FEED_SUFFIXES
 
 
 def is_url(source: str) -> bool:

@@ -63,8 +63,9 @@ def _line(res: SourceResult) -> str:
 )
 @pass_app
 def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries: int) -> None:
-    """Parse feed files (or every file under a directory, or feed URLs) once, store new
-    articles, flag them and print a summary.
+    """Parse feed files (or the feed files under a directory: *.xml, *.rss, *.atom,
+    *.rdf, *.feed, gzipped or not, and any *.gz; or feed URLs) once, store new articles,
+    flag them and print a summary.
 
     URLs are fetched once with the poller's limits and address rules; to watch a feed
     over time, subscribe with `feeds add`.

@@ -389,6 +389,21 @@ def test_gzipped_feed_files_are_read_like_the_plain_files(db_path: Path, tmp_pat
     assert table_counts(db_path)["articles"] == 5
 
 
+def test_a_folders_bare_gz_files_are_read_whatever_the_name_inside(
+    db_path: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    bare = gzipped(folder / "feed.gz", (DATA / "rss-basic.xml").read_bytes())
+    (folder / "notes.txt").write_text("not a feed, and not gzipped: left out")
+    result = invoke(db_path, "ingest", str(folder))
+    assert result.exit_code == 0, result.output
+    assert str(bare) in result.output
+    assert "notes.txt" not in result.output
+    assert "ingested 1/1 inputs: 3 new articles" in result.output
+    assert table_counts(db_path)["articles"] == 3
+
+
 def test_a_gzip_bomb_is_refused_at_the_cap_in_bounded_memory_and_the_rest_is_stored(
     db_path: Path, tmp_path: Path
 ) -> None:
