@@ -77,6 +77,15 @@ class SourceResult:
     error: str | None = None
     degraded: str | None = None
 
+    @property
+    def error_kind(self) -> str | None:
+        """The error's short kind (`empty`, `too_large`...): errors read "kind: message"."""
+        return self.error.partition(": ")[0] if self.error else None
+
+    @property
+    def error_message(self) -> str | None:
+        return self.error.partition(": ")[2] if self.error else None
+
 
 @dataclass
 class IngestReport:
@@ -323,7 +332,12 @@ def _write_batch(
     for res in results:
         report.sources.append(res)
         if res.error:
-            log.warning("ingest rejected source=%s reason=%s", res.source, res.error)
+            log.warning(
+                "ingest failed source=%s error=%s message=%s",
+                res.source,
+                res.error_kind,
+                res.error_message,
+            )
         else:
             log.info(
                 "ingested source=%s entries=%d new=%d updated=%d flags=%d degraded=%s",

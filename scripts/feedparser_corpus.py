@@ -39,8 +39,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pledgewatch"
 UNSAFE = re.compile(r"<script|javascript:", re.IGNORECASE)
-REJECTED = re.compile(r"^rejected (.+?): ([a-z_]+): ")
-READ = re.compile(r"^(.+?): (\d+) entries, (\d+) new, ")
+REJECTED = re.compile(r"^ingest failed source=(.+?) error=([a-z_]+) message=")
+READ = re.compile(r"^ingested source=(.+?) entries=(\d+) new=(\d+) ")
 
 
 def installed_feedparser_version() -> str:

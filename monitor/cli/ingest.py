@@ -37,12 +37,15 @@ PROGRESS_MIN_FILES = 20
 
 
 def _line(res: SourceResult) -> str:
+    """One line per input, key=value like `poll`'s and with the fields ingest logs."""
     if res.error:
-        return f"rejected {res.source}: {res.error}"
-    note = f" (degraded: {res.degraded})" if res.degraded else ""
+        return (
+            f"ingest failed source={res.source} error={res.error_kind} message={res.error_message}"
+        )
+    note = f" degraded={res.degraded}" if res.degraded else ""
     return (
-        f"{res.source}: {res.entries} entries, {res.new} new, {res.updated} updated, "
-        f"{res.flags} new flags{note}"
+        f"ingested source={res.source} entries={res.entries} new={res.new} "
+        f"updated={res.updated} flags={res.flags}{note}"
     )
 
 
@@ -109,6 +112,12 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
             def on_progress(res: SourceResult) -> None:
                 click.echo(_line(res), err=bool(res.error))
 
+        # Each input is reported here; its log line would say the same again at the
+        # default level (at --log-level INFO or DEBUG both show), as in `poll`.
+        pipeline_log = logging.getLogger("monitor.pipeline")
+        level = pipeline_log.level
+        if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
+            pipeline_log.setLevel(logging.ERROR)
         try:
             report = ingest_files(
                 db=lambda: app.db,
@@ -127,6 +136,8 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
                 f"ingest stopped ({type(exc).__name__}: {exc}); articles of the batches "
                 "written so far are kept, and running the same ingest again completes it"
             ) from exc
+        finally:
+            pipeline_log.setLevel(level)
     ok = len(report.sources) - len(report.rejected)
     click.echo(
         f"ingested {ok}/{len(report.sources)} inputs: {report.new} new articles, "
@@ -135,7 +146,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
     if report.rejected:
         reasons: dict[str, int] = {}
         for res in report.rejected:
-            kind = (res.error or "").split(":", 1)[0]
+            kind = res.error_kind or ""
             reasons[kind] = reasons.get(kind, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items()))
         click.echo(f"rejected {len(report.rejected)} inputs: {summary}", err=True)

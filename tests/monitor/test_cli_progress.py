@@ -77,7 +77,7 @@ def test_a_large_ingest_on_a_terminal_draws_a_bar_and_ends_with_the_summary(
     assert f"/{PROGRESS_MIN_FILES + 5}" in screen  # the M/N column
     assert "━" in screen  # the bar itself
     # Per-file lines are not printed on a terminal; the summary is.
-    assert " entries, " not in out
+    assert " entries=" not in out
     assert "articles" in out
 
 
@@ -87,9 +87,9 @@ def test_a_large_ingest_into_a_pipe_prints_one_line_per_file_with_its_counts(
     write_feeds(tmp_path / "feeds", PROGRESS_MIN_FILES + 5, 3)
     code, out, err = run_cli(catalogue_db, "ingest", str(tmp_path / "feeds"), tty=False)
     assert code == 0, err
-    lines = [line for line in out.splitlines() if line.startswith(str(tmp_path))]
+    lines = [line for line in out.splitlines() if line.startswith(f"ingested source={tmp_path}")]
     assert len(lines) == PROGRESS_MIN_FILES + 5
-    assert all(re.search(r": 3 entries, 3 new, 0 updated, \d+ new flags$", line) for line in lines)
+    assert all(re.search(r" entries=3 new=3 updated=0 flags=\d+$", line) for line in lines)
     assert "━" not in out + err
 
 

@@ -73,8 +73,9 @@ def test_good_files_exit_zero_with_one_line_each(db_path: Path) -> None:
     files = [str(DATA / "rss-basic.xml"), str(DATA / "atom-basic.xml")]
     result = invoke(db_path, "ingest", *files)
     assert result.exit_code == 0, result.output
-    assert f"{files[0]}: 3 entries, 3 new, 0 updated" in result.output
-    assert f"{files[1]}: 2 entries, 2 new, 0 updated" in result.output
+    lines = result.output.splitlines()
+    assert f"ingested source={files[0]} entries=3 new=3 updated=0 flags=0" in lines
+    assert f"ingested source={files[1]} entries=2 new=2 updated=0 flags=0" in lines
     assert "ingested 2/2 inputs: 5 new articles" in result.output
     again = invoke(db_path, "ingest", *files)
     assert "ingested 2/2 inputs: 0 new articles" in again.output
@@ -111,10 +112,13 @@ def test_rejected_inputs_are_named_with_their_reason_and_the_rest_are_stored(
     result = invoke(db_path, "ingest", *inputs, *good)
     assert result.exit_code == 1
     for path, reason in inputs.items():
-        assert f"rejected {path}: {reason}: " in result.stderr
+        assert f"ingest failed source={path} error={reason} message=" in result.stderr
+    # Said once: the pipeline's own log line is not printed beside the command's.
+    assert result.stderr.count(f"source={tmp_path / 'empty.xml'} ") == 1
     assert "Traceback" not in result.output
     assert "ingested 3/9 inputs: 7 new articles" in result.stdout
-    assert f"{DATA / 'truncated.xml'}: 3 entries, 3 new, 0 updated, 0 new flags (degraded: " in (
+    truncated = DATA / "truncated.xml"
+    assert f"ingested source={truncated} entries=3 new=3 updated=0 flags=0 degraded=" in (
         result.stdout
     )
     assert (
@@ -262,12 +266,12 @@ def test_an_updated_entry_is_rescanned_and_flagged_without_a_duplicate(
         return path
 
     first = invoke(db_path, "ingest", str(feed("Amazon held a developer conference.")))
-    assert "1 new, 0 updated, 0 new flags" in first.output
+    assert "new=1 updated=0 flags=0" in first.output
     second = invoke(db_path, "ingest", str(feed(
         "A whistleblower alleges Amazon let police forces use its Rekognition facial "
         "recognition despite its moratorium on police use."
     )))  # fmt: skip
-    assert "0 new, 1 updated, 1 new flags" in second.output
+    assert "new=0 updated=1 flags=1" in second.output
     counts = table_counts(db_path)
     assert counts["articles"] == 1 and counts["flags"] == 1
 
@@ -337,14 +341,14 @@ def test_a_feed_url_is_fetched_once_under_the_address_rules(
         # Loopback is a private address: refused unless the operator allows it.
         refused = invoke(db_path, "ingest", url)
         assert refused.exit_code == 1
-        assert f"rejected {url}: unsafe_url" in refused.output
+        assert f"ingest failed source={url} error=unsafe_url message=" in refused.output
         assert server.hits("/feed.xml") == []
 
         monkeypatch.setenv("PLEDGEWATCH_FEEDS_ALLOW_PRIVATE_ADDRESSES", "1")
         result = invoke(db_path, "ingest", url, missing, str(EXAMPLES / "business-daily.xml"))
         assert result.exit_code == 1, result.output
-        assert f"rejected {missing}: http_404" in result.output
-        assert f"{url}: 10 entries, 10 new" in result.output
+        assert f"ingest failed source={missing} error=http_404 message=" in result.output
+        assert f"ingested source={url} entries=10 new=10 " in result.output
         assert len(server.hits("/feed.xml")) == 1
         flags = invoke(
             db_path,
@@ -384,8 +388,8 @@ def test_gzipped_feed_files_are_read_like_the_plain_files(db_path: Path, tmp_pat
     unnamed = gzipped(tmp_path / "download", (DATA / "atom-basic.xml").read_bytes())
     result = invoke(db_path, "ingest", str(folder), str(unnamed))
     assert result.exit_code == 0, result.output
-    assert f"{named}: 3 entries, 3 new, 0 updated" in result.output
-    assert f"{unnamed}: 2 entries, 2 new, 0 updated" in result.output
+    assert f"ingested source={named} entries=3 new=3 updated=0" in result.output
+    assert f"ingested source={unnamed} entries=2 new=2 updated=0" in result.output
     assert table_counts(db_path)["articles"] == 5
 
 
@@ -419,8 +423,8 @@ def test_a_gzip_bomb_is_refused_at_the_cap_in_bounded_memory_and_the_rest_is_sto
         tracemalloc.stop()
     assert result.exit_code == 1
     assert (
-        f"rejected {bomb}: too_large: file is over the 10000000 byte cap once decompressed"
-        in result.stderr
+        f"ingest failed source={bomb} error=too_large "
+        "message=file is over the 10000000 byte cap once decompressed" in result.stderr
     )
     assert "ingested 2/3 inputs: 5 new articles" in result.stdout
     assert peak < 60_000_000  # the cap and a copy, not the 300 MB the file inflates to
