@@ -100,6 +100,9 @@ class DigestSettings(_Section):
     skip_empty: bool = Field(False, description="Send nothing in weeks with nothing new")
     base_url: str = Field("", description="Public URL of `pledgewatch serve`, for links")
     catch_up_weeks: int = Field(4, ge=0, le=52, description="Missed weeks sent after downtime")
+    max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries before a week that cannot be built is marked failed"
+    )
     subscriptions: list[Subscription] = Field(default_factory=list)
 
     @field_validator("weekday")

@@ -23,6 +23,12 @@ runs on demand:
    failure puts the row back to `pending` with a growing delay; a permanent one (5xx,
    failed login, refused recipient) marks it `failed`, with no retry loop. When the
    server cannot be reached at all, the run stops and leaves the rest pending.
+   SMTP trouble short of a 5xx (down, hung, 4xx) would hit the recipient's later weeks
+   too, so it is retried in order for as long as it lasts. A week whose digest cannot be
+   built is the week's own fault: it is retried the same way until it has been tried
+   `[digest] max_attempts` times, then marked `failed` so it stops holding back the
+   recipient's later weeks. A failed week leaves the order: later weeks go out, and
+   `digest send --week W --retry-failed` sends it after a fix.
 
 Delivery is at least once: a crash after the server's 250 and before the row is marked
 sent means the message goes out again, with the same Message-ID (which depends only on
@@ -453,8 +459,15 @@ def _deliver(
         )
         return Outcome(row.period, row.recipient, PENDING, error), exc
     except Exception as exc:
-        # A bug or a database hiccup while rendering: keep the row, retry later.
+        # A bug or a database hiccup while rendering: keep the row, retry later, but only
+        # so often, since a week that can never be built would hold back all later ones.
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+        if attempts >= settings.digest.max_attempts:
+            error = f"cannot build the digest (tried {attempts} times): {error}"
+            error = error[:MAX_ERROR_CHARS]
+            _finish(db, row.id, status=FAILED, last_error=error, next_attempt_at=None)
+            log.exception("digest failed period=%s recipient=%s", row.period, row.recipient)
+            return Outcome(row.period, row.recipient, FAILED, error), None
         _finish(
             db,
             row.id,

@@ -33,6 +33,8 @@ DEAD_BEATS = 20
 SHOWN_GONE_DAEMONS = timedelta(days=1)
 # At most this many stopped or dead daemons are listed (the most recently seen).
 MAX_GONE_SHOWN = 3
+# At most this many failed digest weeks are listed (the newest); the total is counted.
+MAX_FAILED_DIGESTS_SHOWN = 20
 
 
 @dataclass
@@ -47,6 +49,10 @@ class Status:
     flags_awaiting_review: int = 0
     digests: list[dict[str, Any]] = field(default_factory=list)
     digests_unsent: int = 0
+    # Weeks given up for a recipient (refused, or never built): they no longer hold back
+    # later weeks, so they are listed here for someone to fix and re-send.
+    digests_failed: list[dict[str, Any]] = field(default_factory=list)
+    digests_failed_total: int = 0
     daemons_hidden: int = 0
 
     @property
@@ -62,7 +68,12 @@ class Status:
             "jobs": self.jobs,
             "feeds": {"total": self.feeds_total, "failing": self.feeds_failing},
             "flags_awaiting_review": self.flags_awaiting_review,
-            "digests": {"unsent": self.digests_unsent, "by_recipient": self.digests},
+            "digests": {
+                "unsent": self.digests_unsent,
+                "by_recipient": self.digests,
+                "failed": self.digests_failed,
+                "failed_total": self.digests_failed_total,
+            },
         }
 
 
@@ -90,6 +101,7 @@ def collect_status(session: Session, *, now: datetime | None = None) -> Status:
         ).one()
     )
     status.digests, status.digests_unsent = _digests(session)
+    status.digests_failed, status.digests_failed_total = _failed_digests(session)
     return status
 
 
@@ -243,3 +255,24 @@ def _digests(session: Session) -> tuple[list[dict[str, Any]], int]:
             }
         )
     return out, unsent
+
+
+def _failed_digests(session: Session) -> tuple[list[dict[str, Any]], int]:
+    """Failed (week, recipient) rows, newest week first, and how many there are in all."""
+    failed = col(Digest.status) == "failed"
+    total = int(session.exec(select(func.count()).select_from(Digest).where(failed)).one())
+    rows = session.exec(
+        select(Digest)
+        .where(failed)
+        .order_by(col(Digest.period).desc(), col(Digest.recipient))
+        .limit(MAX_FAILED_DIGESTS_SHOWN)
+    ).all()
+    return [
+        {
+            "recipient": d.recipient,
+            "period": d.period,
+            "attempts": d.attempts,
+            "last_error": d.last_error,
+        }
+        for d in rows
+    ], total

@@ -112,6 +112,19 @@ def _print_status(report: Status) -> None:
                 last_sent if d["last_sent_period"] else "never", d["last_error"] or "",
             )  # fmt: skip
         out.print(table)
+    if report.digests_failed:
+        shown, total = len(report.digests_failed), report.digests_failed_total
+        title = f"Failed digests ({total}, newest {shown} shown)" if total > shown else ""
+        table = Table(title=title or f"Failed digests ({total})", header_style="bold")
+        for c in ("recipient", "period", "attempts", "why"):
+            table.add_column(c, overflow="fold")
+        for d in report.digests_failed:
+            table.add_row(d["recipient"], d["period"], str(d["attempts"]), d["last_error"] or "")
+        out.print(table)
+        out.print(
+            "Later weeks still go out. After a fix, re-send a week with "
+            "`pledgewatch digest send --week YYYY-Www --retry-failed`."
+        )
 
 
 @click.command()

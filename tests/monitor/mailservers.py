@@ -1,8 +1,9 @@
 """Real SMTP servers on 127.0.0.1 for the digest tests.
 
 - Mailbox: an aiosmtpd Controller that keeps every message it accepts; it can answer
-  with a fixed error instead (451, 550...), refuse chosen recipients, run a hook before
-  it answers 250, require a login, and be stopped and started again on the same port.
+  with a fixed error instead (451, 550...), refuse chosen recipients, refuse chosen
+  messages (say one recipient's digest of one week), run a hook before it answers 250,
+  require a login, and be stopped and started again on the same port.
 - HungServer: accepts TCP connections and never says a word (for the timeout).
 """
 
@@ -45,6 +46,10 @@ class _Handler:
             return self.box.answer
         msg = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(msg, EmailMessage)
+        if self.box.refuse_message is not None:
+            refusal = self.box.refuse_message(list(envelope.rcpt_tos), msg)
+            if refusal is not None:
+                return refusal
         if self.box.before_ok is not None:
             self.box.before_ok(msg)
         with self.box.lock:
@@ -70,6 +75,8 @@ class Mailbox:
         self.implicit_tls = implicit_tls
         self.answer = answer
         self.refuse: set[str] = set()
+        # (envelope recipients, message) -> an SMTP reply refusing it, or None to accept.
+        self.refuse_message: Callable[[list[str], EmailMessage], str | None] | None = None
         self.before_ok: Callable[[EmailMessage], None] | None = None
         self.login = login
         self.messages: list[tuple[list[str], EmailMessage]] = []

@@ -151,6 +151,7 @@ def test_the_json_shape_only_grows(db: Database) -> None:
     }  # fmt: skip
     assert data["daemons"][0]["reason"] is None
     assert 0 <= data["daemons"][0]["seen_seconds_ago"] < 60
+    assert data["digests"] == {"unsent": 0, "by_recipient": [], "failed": [], "failed_total": 0}
 
 
 def _seed(db: Database) -> None:
@@ -266,3 +267,56 @@ def test_status_as_text_shows_each_section(db: Database) -> None:
         "pending",
     ):
         assert text in out, text
+
+
+def test_failed_digest_weeks_are_listed_newest_first_even_after_later_weeks_went_out(
+    db: Database,
+) -> None:
+    """A failed week no longer holds back its recipient's later weeks, so the per-recipient
+    row shows the later week sent; `failed` lists the failed weeks (the newest 20)."""
+    now = datetime.now(UTC)
+    with db.write() as s:
+        for week in range(10, 40):
+            s.add(
+                Digest(
+                    period=f"2026-W{week:02d}",
+                    recipient="gone@example.org",
+                    status="failed",
+                    attempts=1,
+                    last_error="SMTP 127.0.0.1:25: recipient refused: 550 no such user",
+                    created_at=now,
+                )
+            )
+        for week, st in [(44, "sent"), (45, "failed"), (46, "sent")]:
+            s.add(
+                Digest(
+                    period=f"2026-W{week}",
+                    recipient="a@example.org",
+                    status=st,
+                    attempts=8 if st == "failed" else 1,
+                    last_error="cannot build the digest (tried 8 times)"
+                    if st == "failed"
+                    else None,
+                    created_at=now,
+                    sent_at=now if st == "sent" else None,
+                )
+            )
+    add_beat(db, "host-a:10:aa", seen_ago=1)
+    data = json.loads(status(db, "--format", "json").output)["digests"]
+    by_rcpt = {d["recipient"]: d for d in data["by_recipient"]}
+    assert (by_rcpt["a@example.org"]["period"], by_rcpt["a@example.org"]["status"]) == (
+        "2026-W46",
+        "sent",
+    )
+    assert data["failed_total"] == 31
+    assert len(data["failed"]) == 20
+    assert data["failed"][0] == {
+        "recipient": "a@example.org",
+        "period": "2026-W45",
+        "attempts": 8,
+        "last_error": "cannot build the digest (tried 8 times)",
+    }
+    assert [f["period"] for f in data["failed"][1:3]] == ["2026-W39", "2026-W38"]
+    text = status(db).output
+    assert "Failed digests (31, newest 20 shown)" in text
+    assert "cannot build the digest" in text and "--retry-failed" in text
