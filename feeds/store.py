@@ -8,8 +8,9 @@ the same feed maps every entry to the same article again.
 
 Several sources stored in one transaction (`upsert_many`) cost a fixed number of
 statements, not a number per source: one lookup of the stored keys (with the sources
-already recorded for them), one multi-row INSERT of the new articles, one of the new
-article sources, and for changed articles one SELECT and one UPDATE executemany. The
+already recorded for them), one INSERT of the new articles and one of the new article
+sources (multi-row, or on PostgreSQL one prepared statement pipelined over the rows), and
+for changed articles one SELECT and one UPDATE executemany. The
 outcome is what storing the sources one after another would give.
 """
 
@@ -114,6 +115,40 @@ def _insert(session: Session, table: Any, unique: list[str]) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
     return insert(table)
+
+
+def _insert_many(
+    session: Session, stmt: Insert, rows: Sequence[dict[str, Any]], *, returning: bool = False
+) -> list[tuple[Any, ...]]:
+    """Execute `stmt` once per row (all rows with the same keys); its RETURNING rows, if asked.
+
+    On psycopg the statement is prepared once and the rows are pipelined by the driver.
+    SQLAlchemy would instead send multi-row VALUES pages, each a new string that psycopg
+    re-parses whole: 10,000 articles cost 0.5-0.75 s of client CPU that way against
+    0.16-0.2 s, and 1.6-2.2 s against 1.1 s of wall time.
+    """
+    if not rows:
+        return []
+    conn = session.connection()
+    driver = conn.connection.driver_connection
+    if conn.dialect.driver != "psycopg" or driver is None:
+        result = session.execute(stmt, rows)
+        return [tuple(r) for r in result] if returning else []
+    compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]), for_executemany=True)
+    processors: dict[str, Any] = dict(compiled._bind_processors)  # e.g. Boolean's int -> bool
+    if processors:
+        rows = [{k: (processors[k](v) if k in processors else v) for k, v in row.items()}
+                for row in rows]  # fmt: skip
+    out: list[tuple[Any, ...]] = []
+    with driver.cursor() as cursor:
+        # Statement counters and loggers on the engine see it as any other executemany.
+        conn.dispatch.before_cursor_execute(conn, cursor, compiled.string, rows, None, True)
+        cursor.executemany(compiled.string, rows, returning=returning)
+        while returning:
+            out.extend(cursor.fetchall())
+            if not cursor.nextset():
+                break
+    return out
 
 
 def _load_hashes(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -278,7 +313,10 @@ def _insert_new(
     inserted: dict[str, int] = {}
     for start in range(0, len(keys), BATCH):
         chunk = [rows[k] for k in keys[start : start + BATCH]]
-        inserted.update((key, article_id) for article_id, key in session.execute(stmt, chunk))
+        inserted.update(
+            (key, article_id)
+            for article_id, key in _insert_many(session, stmt, chunk, returning=True)
+        )
     lost = [k for k in keys if k not in inserted]
     if lost:
         # Another writer stored some of these keys between our read and our insert.
@@ -378,10 +416,9 @@ def _record_sources(
                 "outlet": item.outlet, "entry_id": e.entry_id, "seen_at": when[i],
             })  # fmt: skip
     rows.sort(key=lambda r: (r["article_id"], r["source"]))
+    stmt = _insert(session, _SOURCES, ["article_id", "source"])
     for start in range(0, len(rows), BATCH):
-        session.execute(
-            _insert(session, _SOURCES, ["article_id", "source"]), rows[start : start + BATCH]
-        )
+        _insert_many(session, stmt, rows[start : start + BATCH])
 
 
 # The columns a poll writes on a feed's row; everything else (interval, category, ...)

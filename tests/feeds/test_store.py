@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import func, select
 
 from feeds.models import Article, ArticleSource
 from feeds.parse import Entry, parse
 from feeds.store import upsert_articles
-from monitor.db import Database
+from monitor.db import Database, open_database
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -238,3 +239,51 @@ def test_polled_feed_rows_are_written_together_and_a_removed_one_merged_back(
     with db.session() as s:
         stored = [s.get(Feed, i) for i in ids]
     assert [(f.etag, f.name) for f in stored if f] == [(f'"{i}"', f"Title {i}") for i in range(3)]
+
+
+@pytest.mark.postgres
+def test_a_key_another_writer_inserts_meanwhile_is_counted_once_and_linked(
+    postgres_server_url: str,
+) -> None:
+    """Two pollers store the same story at once: one article, both sources, no error."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from tests.conftest import fresh_postgres_url
+
+    db = open_database(fresh_postgres_url(postgres_server_url))
+    try:
+        shared = parse(rss([("https://r.example/1", "Shared", "A")]), now=NOW).entries
+        mine = parse(rss([("https://r.example/2", "Mine", "B")]), now=NOW).entries
+        results = []
+        with db.write() as other:
+            # The other writer's insert is not committed yet: our lookup cannot see it, and
+            # our INSERT waits on its unique key until it commits.
+            theirs = upsert_articles(session=other, entries=shared, source="them", now=NOW)
+            worker = threading.Thread(target=lambda: results.append(store(db, shared + mine, "us")))
+            worker.start()
+            deadline = time.monotonic() + 10
+            waiting = 0
+            while not waiting and time.monotonic() < deadline:
+                with db.session() as probe:
+                    waiting = probe.exec(  # type: ignore[call-overload]
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                        )
+                    ).one()[0]
+                time.sleep(0.02)
+            assert waiting, "our insert never waited on the other writer's row"
+        worker.join(timeout=10)
+        (ours,) = results
+        assert [a.title for a in ours.new] == ["Mine"] and ours.unchanged == 1
+        assert counts(db) == (2, 3)
+        with db.session() as s:
+            sources = s.exec(
+                select(ArticleSource.source).where(ArticleSource.article_id == theirs.new[0].id)
+            ).all()
+        assert sorted(sources) == ["them", "us"]
+    finally:
+        db.dispose()
