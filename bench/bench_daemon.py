@@ -5,11 +5,11 @@ server on 50 loopback addresses (127.0.2.1-50, 20 feeds each), answering every r
 after 100 ms, with an ETag (a matching If-None-Match gets 304). A "daemon" is a process
 running the daemon's poll job (`monitor.jobs.run_poll`: claim due feeds with row leases,
 fetch, parse, store, flag), each capped at the same concurrency (`feeds.concurrency =
-16`). The pollers wait at a barrier once started (imports, catalogue compiled), so a
-round is timed from the go signal until the last poller is done. For one daemon, then
-two, on a fresh database: a first round (every entry new: 10,000 articles parsed,
-stored and scanned) and the next round (every feed unchanged: 304, the daemon's usual
-round).
+16`). The pollers wait at a barrier once started (imports, catalogue compiled, parse
+workers ready, as a daemon's start leaves them), so a round is timed from the go signal
+until the last poller is done. For one daemon, then two, on a fresh database: a first
+round (every entry new: 10,000 articles parsed, stored and scanned) and the next round
+(every feed unchanged: 304, the daemon's usual round).
 
 Targets (issue 5): two daemons finish a round at least 1.7x faster than one; one daemon
 finishes a round within 10 s. The fetch-bound floor for one daemon is 1000 / 16 x 0.1 s
@@ -48,7 +48,13 @@ POSTGRES_URL = os.environ.get(
 
 
 def _poller_main(
-    url: str, settings_json: str, owner: str, barrier: Barrier, out: Any, cpu: int | None
+    url: str,
+    settings_json: str,
+    owner: str,
+    barrier: Barrier,
+    out: Any,
+    cpu: int | None,
+    feeds: int,
 ) -> None:
     """One daemon's poll job, started at the barrier; reports (feeds polled, failures).
 
@@ -61,13 +67,21 @@ def _poller_main(
     from monitor.db import Database
     from monitor.detection import load_detector
     from monitor.jobs import run_poll
+    from monitor.pollworkers import ParseWorkers
 
     db = Database(url)
     settings = Settings.model_validate_json(settings_json)
     with db.session() as session:
         detector = load_detector(session)
+    # As a daemon does at its start: parse workers kept for its life, ready before polls.
+    workers = ParseWorkers()
+    for ready in workers.start(feeds):
+        ready.result()
     barrier.wait()
-    outcome = run_poll(db=db, settings=settings, detector=detector, owner=owner)
+    outcome = run_poll(
+        db=db, settings=settings, detector=detector, owner=owner, parse_executor=workers
+    )
+    workers.close(wait=True)
     report = outcome.result
     polled = len(report.results) if report is not None else 0
     failed = len(report.failed) if report is not None else -1
@@ -112,7 +126,7 @@ def _make_all_due(url: str) -> None:
 
 
 def _round(
-    url: str, settings_json: str, daemons: int, label: str, pinned: bool = False
+    url: str, settings_json: str, daemons: int, label: str, feeds: int, pinned: bool = False
 ) -> tuple[float, int]:
     """Seconds for `daemons` pollers to poll every due feed once, and the feeds polled."""
     ctx = multiprocessing.get_context("spawn")
@@ -121,7 +135,7 @@ def _round(
     procs = [
         ctx.Process(
             target=_poller_main,
-            args=(url, settings_json, f"bench-{i}", barrier, out, i if pinned else None),
+            args=(url, settings_json, f"bench-{i}", barrier, out, i if pinned else None, feeds),
         )
         for i in range(daemons)
     ]
@@ -175,7 +189,9 @@ def run(quick: bool) -> list[Result]:
             url = _fresh_database(POSTGRES_URL, name, urls)
             for label, times in (("first round, all new", cold), ("next round, all 304", steady)):
                 _make_all_due(url)
-                times[daemons], polled = _round(url, settings.model_dump_json(), daemons, label)
+                times[daemons], polled = _round(
+                    url, settings.model_dump_json(), daemons, label, n_feeds // daemons
+                )
                 if polled != n_feeds:
                     raise RuntimeError(f"{daemons} daemon(s) polled {polled} of {n_feeds} feeds")
         if len(os.sched_getaffinity(0)) >= 2:
@@ -185,7 +201,7 @@ def run(quick: bool) -> list[Result]:
                 url = _fresh_database(POSTGRES_URL, name, urls)
                 label = "first round, all new"
                 pinned[daemons], polled = _round(
-                    url, settings.model_dump_json(), daemons, label, pinned=True
+                    url, settings.model_dump_json(), daemons, label, n_feeds // daemons, pinned=True
                 )
                 if polled != n_feeds:
                     raise RuntimeError(f"{daemons} daemon(s) polled {polled} of {n_feeds} feeds")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -125,13 +126,25 @@ def run_poll(
     owner: str,
     now: datetime | None = None,
     next_run_at: datetime | None = None,
+    parse_executor: Callable[[int], Executor] | None = None,
 ) -> JobOutcome[Any]:
-    """Poll every due feed once (claimed with leases under `owner`), recorded as `poll`."""
+    """Poll every due feed once (claimed with leases under `owner`), recorded as `poll`.
+
+    `parse_executor`: where bodies are parsed (a daemon lends its kept workers).
+    """
 
     def work() -> Any:
         from monitor.polling import poll_due_feeds
+        from monitor.pollworkers import parse_pool
 
-        return poll_due_feeds(db=db, settings=settings, detector=detector, now=now, owner=owner)
+        return poll_due_feeds(
+            db=db,
+            settings=settings,
+            detector=detector,
+            now=now,
+            owner=owner,
+            parse_executor=parse_executor or parse_pool,
+        )
 
     return run_recorded(db, JOB_POLL, work, next_run_at=next_run_at)
 

@@ -12,7 +12,8 @@ flight, so thousands of due feeds never wait behind a barrier. Database work run
 writer thread (monitor.dbwriter; SQLite has one writer anyway), where 304s and
 failures, and feeds to store (monitor.pollstore), are batched while it is busy; fetching
 runs on the event loop. Parsing (the slowest step) runs in worker processes when a poll
-has many feeds and the machine has a core to spare, else on a small thread pool.
+has many feeds and the machine has two cores or more, else on a small thread pool
+(monitor.pollworkers; a daemon keeps its workers between polls).
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,24 +41,18 @@ from feeds.health import (
 )
 from feeds.models import Feed
 from feeds.parse import ParsedFeed, parse
-from feeds.parseworker import exit_with_parent, warm_up
 from monitor.config import Settings
 from monitor.db import Database
 from monitor.dbwriter import Batcher, DbWriter
 from monitor.detection import load_detector
 from monitor.feedclaims import claim_feeds, default_owner, release_dead_owners, renew_leases
-from monitor.parsepool import default_workers
 from monitor.pollreport import FeedPollResult, PollReport
 from monitor.pollsettings import fetch_options, health_policy
 from monitor.pollstore import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
+from monitor.pollworkers import PROCESS_POOL_MIN_FEEDS, parse_pool, parse_threads, warm
 from pledges.detect import Detector
 
 log = logging.getLogger(__name__)
-
-PARSE_THREADS = 2
-# Polls with at least this many feeds parse in worker processes (when cores allow).
-PROCESS_POOL_MIN_FEEDS = 64
-MAX_PARSE_PROCESSES = 4
 
 
 def _snapshot(feed: Feed) -> dict[str, Any]:
@@ -73,29 +66,6 @@ def _snapshot(feed: Feed) -> dict[str, Any]:
 def _other_feed_has_url(session: Session, feed_id: int, url: str) -> bool:
     stmt = select(Feed.id).where(Feed.url == url, Feed.id != feed_id)
     return session.exec(stmt).first() is not None
-
-
-def parse_threads() -> Executor:
-    return ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="poll-parse")
-
-
-def parse_pool(feeds: int) -> Executor:
-    """Worker processes for a big poll on a machine with two cores or more, else threads."""
-    cores = default_workers()  # the cores this process may use (affinity, cpusets)
-    if feeds < PROCESS_POOL_MIN_FEEDS or cores < 2:
-        return parse_threads()
-    # One worker per core, not one fewer: the poll's own process mostly waits on the
-    # network and the writer. (500 new feeds on 2 cores: 5.7-6.7 s with one worker,
-    # 4.8-5.6 s with two.)
-    processes = min(MAX_PARSE_PROCESSES, cores)
-    # spawn: workers start clean, never from a fork of this process (which may hold locks
-    # in other threads, e.g. a daemon's scheduler), and leave if this process dies.
-    return ProcessPoolExecutor(
-        max_workers=processes,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=exit_with_parent,
-        initargs=(os.getpid(),),
-    )
 
 
 class _Poll:
@@ -204,7 +174,7 @@ class _Poll:
                     # not when the first body arrives.
                     self.parser = self.parse_executor(claimed)
                     try:
-                        self.parser.submit(warm_up)
+                        warm(self.parser)
                     except (BrokenProcessPool, RuntimeError):
                         pass  # _parse falls back to threads on the first real body
                 exhausted = feed_ids is not None or len(feeds) < want or want <= 0
@@ -296,7 +266,7 @@ class _Poll:
         try:
             return await loop.run_in_executor(pool, job)
         except (BrokenProcessPool, RuntimeError) as exc:
-            if not isinstance(pool, ProcessPoolExecutor) or isinstance(exc, RecursionError):
+            if isinstance(pool, ThreadPoolExecutor) or isinstance(exc, RecursionError):
                 raise
             # Worker processes cannot start here (e.g. a script without a __main__ guard)
             # or died: parse in threads from now on.

@@ -498,7 +498,7 @@ def test_a_feed_the_database_refuses_fails_alone_when_stored_with_others(
 def test_a_big_poll_parses_in_worker_processes(
     sqlite_db: Database, feed_server: FeedServer
 ) -> None:
-    from monitor.polling import PROCESS_POOL_MIN_FEEDS
+    from monitor.pollworkers import PROCESS_POOL_MIN_FEEDS
 
     n = PROCESS_POOL_MIN_FEEDS + 6
     urls = [feed_server.route(f"/p{i}", Reply(body=simple_feed(f"p{i}", 2))) for i in range(n)]
