@@ -290,7 +290,7 @@ class Fetcher:
     async def _finish(self, result: FetchResult, response: Response) -> None:
         status = response.status_code
         if status == 304:
-            result.not_modified = True  # no body: the connection goes back to the pool
+            result.not_modified = True  # no body read (a 304 announcing one closes its connection)
             return
         if 200 <= status < 300:
             result.content = await self._read_body(response)
