@@ -175,7 +175,7 @@ class _Poll:
                     self.parser = self.parse_executor(claimed)
                     try:
                         warm(self.parser)
-                    except (BrokenProcessPool, RuntimeError):
+                    except (BrokenProcessPool, RuntimeError, OSError):
                         pass  # _parse falls back to threads on the first real body
                 exhausted = feed_ids is not None or len(feeds) < want or want <= 0
                 if feed_ids is not None:

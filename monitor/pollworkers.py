@@ -9,15 +9,19 @@ here (every worker imports the daemon's modules afresh).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
 from feeds.parseworker import exit_with_parent, warm_up
 from monitor.parsepool import default_workers
+
+log = logging.getLogger(__name__)
 
 PARSE_THREADS = 2
 # Polls with at least this many feeds parse in worker processes (when cores allow).
@@ -108,7 +112,12 @@ class ParseWorkers:
         """
         if not _wants_processes(feeds):
             return []
-        return warm(self._live_pool())
+        try:
+            return warm(self._live_pool())
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            # Not fatal: each poll tries again, and parses in threads if workers fail.
+            log.warning("parse workers could not start (%s)", exc)
+            return []
 
     def __call__(self, feeds: int) -> Executor:
         return _Lent(self._live_pool()) if _wants_processes(feeds) else parse_threads()
