@@ -44,7 +44,7 @@ from pledges.lexicon import (
 from pledges.models import PledgeIn
 from pledges.textmatch import Hit, Matcher, fold, fold_term, split_sentences
 
-DETECTOR_VERSION = "lexical-4"
+DETECTOR_VERSION = "lexical-5"
 MAX_TEXT = 1_000_000
 CUE_KINDS: dict[str, tuple[str, ...]] = {
     "breach": BREACH,
