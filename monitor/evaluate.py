@@ -76,6 +76,8 @@ class EvalReport:
     kind_total: int = 0
     false_positives: list[dict[str, Any]] = field(default_factory=list)
     false_negatives: list[dict[str, Any]] = field(default_factory=list)
+    # True positives flagged as the other kind (breach for rollback, or the reverse).
+    kind_disagreements: list[dict[str, Any]] = field(default_factory=list)
     items: int = 0
 
     @property
@@ -90,6 +92,7 @@ class EvalReport:
             "per_pledge": {k: v.as_dict() for k, v in sorted(self.per_pledge.items())},
             "false_positives": self.false_positives,
             "false_negatives": self.false_negatives,
+            "kind_disagreements": self.kind_disagreements,
         }
 
 
@@ -121,7 +124,20 @@ def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalRepor
             report.overall.tp += 1
             per[f.pledge_id].tp += 1
             report.kind_total += 1
-            report.kind_agree += f.kind == expected[key]
+            if f.kind == expected[key]:
+                report.kind_agree += 1
+            else:
+                report.kind_disagreements.append(
+                    {
+                        "link": f.link,
+                        "pledge": f.pledge_id,
+                        "kind": f.kind,
+                        "expected_kind": expected[key],
+                        "score": f.score,
+                        "title": f.title,
+                        "label_note": notes.get(f.link, ""),
+                    }
+                )
         else:
             report.overall.fp += 1
             per[f.pledge_id].fp += 1

@@ -54,6 +54,17 @@ def evaluate(corpus: Path, fmt: str) -> None:
             out.print(f"  {fn['pledge']} {fn['kind']}: {fn['link']}", markup=False)
             if fn["label_note"]:
                 out.print(f"    label: {fn['label_note']}", markup=False)
+    if report.kind_disagreements:
+        out.print("\n[bold]Flagged as the other kind[/bold]")
+        for kd in report.kind_disagreements:
+            out.print(
+                f"  {kd['pledge']} {kd['kind']} (labelled {kd['expected_kind']}) "
+                f"{kd['score']:.2f}: {kd['title']}",
+                markup=False,
+            )
+            out.print(f"    {kd['link']}", markup=False)
+            if kd["label_note"]:
+                out.print(f"    label: {kd['label_note']}", markup=False)
 
 
 COMMANDS = [evaluate]

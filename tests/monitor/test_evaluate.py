@@ -38,6 +38,9 @@ def test_true_and_false_positives_and_negatives_are_counted_per_pledge() -> None
     assert report.per_pledge["p1"].tp == 1 and report.per_pledge["p2"].fn == 1
     assert {fp["link"] for fp in report.false_positives} == {"a", "c"}
     assert [fn["link"] for fn in report.false_negatives] == ["b"]
+    assert [(k["link"], k["kind"], k["expected_kind"]) for k in report.kind_disagreements] == [
+        ("a", "rollback", "breach")
+    ]
 
 
 def test_no_flags_means_zero_recall_and_perfect_precision() -> None:
