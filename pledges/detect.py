@@ -33,6 +33,7 @@ from pledges.lexicon import (
     INVESTIGATION,
     LEGAL,
     NEGATION,
+    PERSIST,
     PROHIBITION_WORDS,
     REVERSE,
     RISING,
@@ -51,6 +52,7 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "conduct": CONDUCT,
     "weaken": WEAKEN,
     "reverse": REVERSE,
+    "persist": PERSIST,
     "affirm": AFFIRM,
     "commitment": COMMITMENT,
     "denial": DENIAL,
@@ -516,11 +518,13 @@ class Detector:
         commit_sents = {s for s, _ in commitment} | subject
         weaken_strong = art.text_of((s, h) for s, h in weaken_hits if s in commit_sents)
         weaken = art.text_of(weaken_hits)
-        reverse = (
-            art.text_of((s, h) for s, h in art.cue_hits("reverse", window) if s in subject)
-            if spec.kind.value in GIVING_UP or (p.prohibitive and scope & window)
-            else []
-        )
+        resumed: list[str] = []
+        persisting: list[str] = []
+        if spec.kind.value in GIVING_UP or (p.prohibitive and scope & window):
+            resumed = art.text_of(h for h in art.cue_hits("reverse", window) if h[0] in subject)
+            persisting = art.text_of(h for h in art.cue_hits("persist", window) if h[0] in subject)
+        # Both undo giving something up and score alike; only the kind tells them apart.
+        reverse = sorted({*resumed, *persisting})
         # Leaving or walking away from something: a rollback, unless leaving is the pledge.
         withdraw = art.text_of(art.cue_hits("withdraw", window))
         if withdraw and spec.kind.value != "exit":
@@ -556,8 +560,10 @@ class Detector:
             reasons.append("breach language: " + ", ".join(breach[:4]))
         if weaken:
             reasons.append("rollback language: " + ", ".join(weaken[:4]))
-        if reverse:
-            reasons.append("resumption language: " + ", ".join(reverse[:4]))
+        if resumed:
+            reasons.append("resumption language: " + ", ".join(resumed[:4]))
+        if persisting:
+            reasons.append("still going on despite the pledge: " + ", ".join(persisting[:4]))
         if rising:
             raw += w.rising
             reasons.append("target's measure reported rising: " + ", ".join(rising[:3]))
@@ -568,7 +574,10 @@ class Detector:
             raw += w.conduct_scoped
             reasons.append("conduct within the pledge's scope")
         title_cues = {
-            k for k in ("breach", "weaken", "reverse") for s, _ in art.cue_hits(k, {0}) if s == 0
+            "reverse" if k == "persist" else k
+            for k in ("breach", "weaken", "reverse", "persist")
+            for s, _ in art.cue_hits(k, {0})
+            if s == 0
         }
         title_topic = 0 in subject or any(s == 0 for s, _ in commitment)
         counted = {"breach"} | ({"weaken"} if title_topic or 0 in company else set())
@@ -619,8 +628,11 @@ class Detector:
         score = 1.0 / (1.0 + math.exp(-(raw - w.bias)))
         if score < w.threshold:
             return None
-        rollback_weight = weaken_strong_n * 2 + weaken_n + reverse_n * 2
-        kind = "rollback" if rollback_weight > (breach_n + bool(rising)) * 2 else "breach"
+        resumed_n = min(len(resumed), w.reverse_cap)
+        persisting_n = min(len(persisting), w.reverse_cap)
+        rollback_weight = weaken_strong_n * 2 + weaken_n + resumed_n * 2
+        breach_weight = (breach_n + bool(rising) + persisting_n) * 2
+        kind = "rollback" if rollback_weight > breach_weight else "breach"
         if spec.effective_until is not None and pub is not None and pub > spec.effective_until:
             if weaken:
                 kind = "rollback"
@@ -644,7 +656,10 @@ class Detector:
                 role = "scope"
             else:
                 for kind in EVIDENCE_ROLES[3:]:
-                    if kind in term.cues and (kind != "reverse" or p.spec.kind.value in GIVING_UP):
+                    cues = term.cues
+                    if kind == "reverse" and "persist" in cues:
+                        cues = {*cues, "reverse"}  # shown like resumption
+                    if kind in cues and (kind != "reverse" or p.spec.kind.value in GIVING_UP):
                         role = kind
                         break
             if role is None:

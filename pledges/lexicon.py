@@ -356,6 +356,11 @@ REVERSE = (
     "test",
     "testing",
     "trial",
+)
+
+# The thing given up never stopped (outlets still trading after an exit): for a pledge to
+# give something up, a breach rather than a reversal; scored like resumption.
+PERSIST = (
     "remain",
     "remains",
     "remained",

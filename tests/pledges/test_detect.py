@@ -216,3 +216,43 @@ def test_results_do_not_depend_on_unrelated_pledges(detector: Detector) -> None:
 
 def test_dates_may_be_plain_dates(detector: Detector) -> None:
     assert detector.scan(*FOUNDING, date(2024, 6, 6))
+
+
+RUSSIA_EXIT = pledge(
+    id="burgerco-russia-exit",
+    company={"name": "BurgerCo", "aliases": []},
+    title="Close every restaurant in Russia",
+    kind="exit",
+    statement="BurgerCo said it would close its restaurants in Russia and leave the market.",
+    made_on="2022-03-08",
+    subject=["restaurants in Russia", "Russian restaurants"],
+    scope=[],
+    history=[],
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "kind", "reason"),
+    [
+        (
+            "BurgerCo restaurants in Russia still open weeks after exit pledge",
+            "Dozens of BurgerCo restaurants in Russia are still open and serving customers, "
+            "despite the company's promise to close them.",
+            "breach",
+            "still going on despite the pledge",
+        ),
+        (
+            "BurgerCo to reopen restaurants in Russia after exit",
+            "BurgerCo plans to resume trading and return its Russian restaurants to the "
+            "market, reversing its pledge to leave the country.",
+            "rollback",
+            "resumption language",
+        ),
+    ],
+)
+def test_after_an_exit_carrying_on_is_a_breach_and_coming_back_a_rollback(
+    title: str, text: str, kind: str, reason: str
+) -> None:
+    [f] = Detector.compile([RUSSIA_EXIT]).scan(title, text, day("2022-05-01"))
+    assert (f.pledge_id, f.kind) == ("burgerco-russia-exit", kind)
+    assert any(r.startswith(reason) for r in f.reasons), f.reasons
