@@ -36,6 +36,20 @@ GOOGLE = "google-ai-principles-weapons"
 ACME = "acme-virgin-plastic-halving"
 
 
+def cli_env(db_url: str, port: int, to: list[str]) -> dict[str, str]:
+    """Environment for `pledgewatch` commands sending this week's digests to a local server."""
+    return {
+        "PLEDGEWATCH_DB": db_url,
+        "PLEDGEWATCH_SMTP_HOST": "127.0.0.1",
+        "PLEDGEWATCH_SMTP_PORT": str(port),
+        "PLEDGEWATCH_SMTP_SECURITY": "none",
+        "PLEDGEWATCH_SMTP_TIMEOUT": "5",
+        "PLEDGEWATCH_DIGEST_FROM": "pledgewatch@example.org",
+        "PLEDGEWATCH_DIGEST_TO": ", ".join(to),
+        "PLEDGEWATCH_DIGEST_TIMEZONE": ZONE,
+    }
+
+
 def _pledge(pid: str, company: dict[str, Any], title: str, **kw: Any) -> PledgeIn:
     data = {
         "id": pid,

@@ -25,7 +25,7 @@ from monitor.db import Database
 from monitor.digests import SendReport, outbox_rows, send_due_digests
 from monitor.models import Flag
 from pledges.store import sync_catalogue
-from tests.monitor.digestweek import AMAZON, ZONE, pledges
+from tests.monitor.digestweek import AMAZON, ZONE, cli_env, pledges
 from tests.monitor.mailservers import Mailbox, free_port
 
 A, B = "a@example.org", "b@example.org"
@@ -43,19 +43,6 @@ def _settings(port: int, *, to: list[str], **digest: Any) -> Settings:
         ),
         smtp=SmtpSettings(host="127.0.0.1", port=port, timeout=5.0),
     )
-
-
-def _env(db_url: str, port: int, to: list[str]) -> dict[str, str]:
-    return {
-        "PLEDGEWATCH_DB": db_url,
-        "PLEDGEWATCH_SMTP_HOST": "127.0.0.1",
-        "PLEDGEWATCH_SMTP_PORT": str(port),
-        "PLEDGEWATCH_SMTP_SECURITY": "none",
-        "PLEDGEWATCH_SMTP_TIMEOUT": "5",
-        "PLEDGEWATCH_DIGEST_FROM": "pw@example.org",
-        "PLEDGEWATCH_DIGEST_TO": ", ".join(to),
-        "PLEDGEWATCH_DIGEST_TIMEZONE": ZONE,
-    }
 
 
 def _run(env: dict[str, str], *args: str) -> Result:
@@ -111,7 +98,7 @@ def test_a_week_refused_with_550_is_failed_later_weeks_go_out_and_status_shows_i
             assert later.outcomes == []
         assert _status(db)[(W45, A)] == "failed"
 
-        env = _env(db_url, box.port, [A, B])
+        env = cli_env(db_url, box.port, [A, B])
         data = json.loads(_run(env, "status", "--format", "json").output)
         (failed,) = data["digests"]["failed"]
         assert (failed["recipient"], failed["period"], failed["attempts"]) == (A, W45, 1)
@@ -209,7 +196,7 @@ def test_a_week_that_cannot_be_built_is_failed_after_max_attempts_and_later_week
         assert "cannot build the digest (tried 3 times): ValueError" in (
             third.outcomes[0].error or ""
         )
-        data = json.loads(_run(_env(db_url, box.port, [A]), "status", "--format", "json").output)
+        data = json.loads(_run(cli_env(db_url, box.port, [A]), "status", "--format", "json").output)
         assert [(f["period"], f["attempts"]) for f in data["digests"]["failed"]] == [(W45, 3)]
         assert "cannot build" in data["digests"]["failed"][0]["last_error"]
     assert [m["X-Pledgewatch-Period"] for m in box.to(A)] == ["2026-W39", W44, W46, W47]

@@ -36,7 +36,7 @@ from monitor.mailer import message_id
 from monitor.models import DaemonHeartbeat, Digest, Flag
 from monitor.periods import Period
 from tests.conftest import REPO
-from tests.monitor.digestweek import AMAZON, SEND_TIME, WEEK, ZONE, build_week
+from tests.monitor.digestweek import AMAZON, SEND_TIME, WEEK, ZONE, build_week, cli_env
 from tests.monitor.mailservers import HungServer, Mailbox, free_port
 
 A, B, C = "a@example.org", "b@example.org", "c@example.org"
@@ -628,19 +628,6 @@ def test_a_waiting_week_older_than_one_already_sent_is_skipped_not_sent(
     assert w45.status == "skipped" and "later week was already sent" in (w45.last_error or "")
 
 
-def _cli_env(db_url: str, port: int, to: list[str]) -> dict[str, str]:
-    return {
-        "PLEDGEWATCH_DB": db_url,
-        "PLEDGEWATCH_SMTP_HOST": "127.0.0.1",
-        "PLEDGEWATCH_SMTP_PORT": str(port),
-        "PLEDGEWATCH_SMTP_SECURITY": "none",
-        "PLEDGEWATCH_SMTP_TIMEOUT": "5",
-        "PLEDGEWATCH_DIGEST_FROM": "pledgewatch@example.org",
-        "PLEDGEWATCH_DIGEST_TO": ", ".join(to),
-        "PLEDGEWATCH_DIGEST_TIMEZONE": ZONE,
-    }
-
-
 def test_a_week_skipped_as_out_of_order_is_sent_once_when_the_operator_names_it(
     db: Database,
     db_url: str,
@@ -675,7 +662,7 @@ def test_a_week_skipped_as_out_of_order_is_sent_once_when_the_operator_names_it(
             )
     send_due_digests(db=db, settings=settings, now=now)  # server down: W45 (A), W46 wait
     runner = CliRunner()
-    env = _cli_env(db_url, port, [A, B])
+    env = cli_env(db_url, port, [A, B])
     with Mailbox(port=port) as box:
         send_due_digests(db=db, settings=settings, now=now, week="2026-W46", retry_now=True)
         regular = send_due_digests(db=db, settings=settings, now=now + timedelta(hours=1))
