@@ -106,6 +106,19 @@ def load_labels(path: Path) -> list[dict[str, Any]]:
         raise CorpusError(f"{path}: not a labels file ({exc})") from exc
 
 
+def _flag_row(f: Predicted, notes: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """A flag as an error list shows it, with the label's note."""
+    return {
+        "link": f.link,
+        "pledge": f.pledge_id,
+        "kind": f.kind,
+        "score": f.score,
+        "title": f.title,
+        **extra,
+        "label_note": notes.get(f.link, ""),
+    }
+
+
 def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalReport:
     """Score (article, pledge) flags against labels, as ../shared/eval/FORMAT.md defines."""
     report = EvalReport(items=len(labels))
@@ -127,31 +140,11 @@ def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalRepor
             if f.kind == expected[key]:
                 report.kind_agree += 1
             else:
-                report.kind_disagreements.append(
-                    {
-                        "link": f.link,
-                        "pledge": f.pledge_id,
-                        "kind": f.kind,
-                        "expected_kind": expected[key],
-                        "score": f.score,
-                        "title": f.title,
-                        "label_note": notes.get(f.link, ""),
-                    }
-                )
+                report.kind_disagreements.append(_flag_row(f, notes, expected_kind=expected[key]))
         else:
             report.overall.fp += 1
             per[f.pledge_id].fp += 1
-            report.false_positives.append(
-                {
-                    "link": f.link,
-                    "pledge": f.pledge_id,
-                    "kind": f.kind,
-                    "score": f.score,
-                    "title": f.title,
-                    "evidence": list(f.evidence),
-                    "label_note": notes.get(f.link, ""),
-                }
-            )
+            report.false_positives.append(_flag_row(f, notes, evidence=list(f.evidence)))
     for key, kind in expected.items():
         if key not in predicted:
             report.overall.fn += 1
