@@ -234,7 +234,10 @@ async def _read_within(seconds: float, url: str, read: Awaitable[bytes]) -> byte
         raise FetchError(f"server sent nothing for {seconds}s", url=url, kind="timeout") from exc
 
 
-def _broken(exc: BaseException, url: str) -> FetchError:
+def _broken(exc: BaseException, url: str, *, reused: bool = False) -> Exception:
+    """The error for a connection that failed; on a reused one, a stale connection to retry."""
+    if reused:
+        return _StaleConnection()
     text = str(exc) or type(exc).__name__
     return FetchError(f"connection broken by the server: {text}", url=url, kind="connection")
 
@@ -452,9 +455,7 @@ class ConnectionPool:
                 f"could not send the request within {timeouts.write}s", url=url, kind="timeout"
             ) from exc
         except OSError as exc:
-            if reused:
-                raise _StaleConnection() from exc
-            raise _broken(exc, url) from exc
+            raise _broken(exc, url, reused=reused) from exc
         return await self._read_head(conn, url, timeouts, reused=reused)
 
     async def _read_head(
@@ -479,9 +480,7 @@ class ConnectionPool:
                 f"connection broken by the server: {reason}", url=url, kind="connection"
             ) from exc
         except OSError as exc:
-            if reused:
-                raise _StaleConnection() from exc
-            raise _broken(exc, url) from exc
+            raise _broken(exc, url, reused=reused) from exc
 
     def close(self) -> None:
         for idle in self._idle.values():
