@@ -3,7 +3,7 @@
 1,000 feeds (10 items each) are served from a separate process by an asyncio HTTP/1.1
 server on 50 loopback addresses (127.0.2.1-50, 20 feeds each), answering every request
 after 100 ms, with an ETag (a matching If-None-Match gets 304). A "daemon" is a process
-running the daemon's poll job (`monitor.jobs.run_poll`: claim due feeds with row leases,
+running the daemon's poll job (`monitor.daemon.jobs.run_poll`: claim due feeds with row leases,
 fetch, parse, store, flag), each capped at the same concurrency (`feeds.concurrency =
 16`). The pollers wait at a barrier once started (imports, catalogue compiled, parse
 workers ready, as a daemon's start leaves them), so a round is timed from the go signal
@@ -64,10 +64,10 @@ def _poller_main(
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     from monitor.config import Settings
-    from monitor.db import Database
-    from monitor.detection import load_detector
-    from monitor.jobs import run_poll
-    from monitor.pollworkers import ParseWorkers
+    from monitor.daemon.jobs import run_poll
+    from monitor.flags.detection import load_detector
+    from monitor.poll.workers import ParseWorkers
+    from monitor.store.db import Database
 
     db = Database(url)
     settings = Settings.model_validate_json(settings_json)
@@ -99,7 +99,7 @@ def _fresh_database(admin_url: str, name: str, urls: list[str]) -> str:
     from datetime import UTC, datetime
 
     from feeds.models import Feed
-    from monitor.db import open_database
+    from monitor.store.db import open_database
     from pledges.catalogue import load_catalogue, shipped_catalogue
     from pledges.store import sync_catalogue
 

@@ -20,7 +20,7 @@ from bench.catalogue_gen import catalogue
 from bench.common import Result
 from bench.feedgen import write_feeds
 from feeds.parse import parse
-from monitor.db import open_database
+from monitor.store.db import open_database
 from pledges.detect import Detector
 from pledges.store import sync_catalogue
 

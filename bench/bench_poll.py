@@ -25,8 +25,8 @@ from bench.feedgen import feed_xml
 from bench.slowserver import DELAY, server_main
 from feeds.subscriptions import add_feed
 from monitor.config import FeedSettings, Settings
-from monitor.db import open_database
-from monitor.polling import poll_due_feeds
+from monitor.poll.cycle import poll_due_feeds
+from monitor.store.db import open_database
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 

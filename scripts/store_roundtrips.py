@@ -1,7 +1,7 @@
 """Count the statements (database round trips) it takes to store polled feeds.
 
 Stores N generated feeds of M entries each (bench.feedgen, the shipped catalogue loaded so
-some entries are flagged) through monitor.pollstore.store_many in groups of --batch feeds,
+some entries are flagged) through monitor.poll.store.store_many in groups of --batch feeds,
 the way the poller's writer does, on a fresh SQLite file and on a fresh PostgreSQL
 database. Three rounds: the first poll (all entries new), a re-poll (nothing changed) and
 a re-poll where every entry's text changed. Prints statements per feed and per batch, and
@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.feedgen import feed_xml
 from feeds.models import Feed
 from feeds.parse import Entry, parse
-from monitor.db import Database, open_database
-from monitor.detection import load_detector
-from monitor.pollstore import StoreJob, store_many, store_one
+from monitor.flags.detection import load_detector
+from monitor.poll.store import StoreJob, store_many, store_one
+from monitor.store.db import Database, open_database
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 

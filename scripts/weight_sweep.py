@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from feeds.parse import parse
-from monitor.evaluate import Predicted, score
+from monitor.evaluation.corpus import Predicted, score
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
 from pledges.lexicon import DEFAULT_WEIGHTS

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from monitor.db import Database, open_database
+from monitor.store.db import Database, open_database
 from tests.feeds.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]

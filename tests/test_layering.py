@@ -45,7 +45,7 @@ def modules_importing(name: str) -> set[str]:
 
 
 def test_only_the_scheduler_module_imports_apscheduler() -> None:
-    assert modules_importing("apscheduler") <= {"monitor/scheduler.py"}
+    assert modules_importing("apscheduler") <= {"monitor/daemon/scheduler.py"}
 
 
 def test_only_the_parse_module_imports_feedparser() -> None:

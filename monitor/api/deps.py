@@ -14,9 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from sqlmodel import Session
 
+from monitor.auth.tokens import TokenCheck, check_token, touch_token
 from monitor.config import Settings
-from monitor.db import Database
-from monitor.tokens import TokenCheck, check_token, touch_token
+from monitor.store.db import Database
 
 MAX_LIMIT = 500
 MAX_OFFSET = 10_000_000

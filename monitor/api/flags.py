@@ -30,10 +30,10 @@ from monitor.api.schemas import (
     ReviewIn,
     ReviewResult,
 )
-from monitor.models import Flag
-from monitor.queries import FlagFilter, count_flags, get_flag, list_flags, review_dict
-from monitor.review import ReviewError, StaleReviewError, UnknownFlagError, review_flag
-from monitor.timeline import IncidentFilter, count_incidents, get_incident, list_incidents
+from monitor.flags.review import ReviewError, StaleReviewError, UnknownFlagError, review_flag
+from monitor.query.queries import FlagFilter, count_flags, get_flag, list_flags, review_dict
+from monitor.query.timeline import IncidentFilter, count_incidents, get_incident, list_incidents
+from monitor.store.models import Flag
 
 router = APIRouter(prefix="/api", tags=["flags"], responses=READ_ERRORS)
 FlagId = Annotated[int, Path(ge=1, le=MAX_ID)]

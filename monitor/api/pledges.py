@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from monitor.api.deps import Limit, Offset, Reader, SessionDep, clean
 from monitor.api.errors import READ_ERRORS, responses
 from monitor.api.schemas import CompanyDetail, CompanyRow, Page, PledgeDetail, PledgeRow
-from monitor.companies import get_company, list_companies
-from monitor.queries import get_pledge, list_pledges
+from monitor.query.companies import get_company, list_companies
+from monitor.query.queries import get_pledge, list_pledges
 
 PledgeStatus = Literal["active", "expired", "withdrawn", "fulfilled"]
 router = APIRouter(prefix="/api", tags=["pledges"], responses=READ_ERRORS)

@@ -20,11 +20,11 @@ router = APIRouter(prefix="/api", tags=["feeds"])
 
 def polling_available() -> bool:
     """Whether this installation has the feed poller."""
-    return importlib.util.find_spec("monitor.polling") is not None
+    return importlib.util.find_spec("monitor.poll.cycle") is not None
 
 
 def _poll(ctx: ApiContext, requested_by: str) -> None:
-    from monitor.jobs import run_poll
+    from monitor.daemon.jobs import run_poll
 
     owner = f"api:{socket.gethostname()}:{os.getpid()}"
     outcome = run_poll(db=ctx.db, settings=ctx.settings, owner=owner)

@@ -8,7 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from monitor.review import SOURCE_PATTERN
+from monitor.flags.review import SOURCE_PATTERN
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from monitor.api.deps import IsoDate, Limit, Offset, Reader, SessionDep, clean
 from monitor.api.errors import READ_ERRORS
 from monitor.api.schemas import Page, SearchHit
-from monitor.search import MAX_QUERY_CHARS, count_articles, search_articles
+from monitor.query.search import MAX_QUERY_CHARS, count_articles, search_articles
 
 router = APIRouter(prefix="/api", tags=["search"], responses=READ_ERRORS)
 

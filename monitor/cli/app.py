@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Settings
-from monitor.db import Database, DatabaseError, open_database
+from monitor.store.db import Database, DatabaseError, open_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 

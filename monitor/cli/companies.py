@@ -6,7 +6,7 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, pass_app, text_or_json, to_json
-from monitor.companies import get_company, list_companies
+from monitor.query.companies import get_company, list_companies
 
 
 @click.group()

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from monitor.cli.app import App, console, pass_app, text_or_json, to_json
 from monitor.config import Settings, load_settings
-from monitor.daemon import run_daemon
-from monitor.instance import DaemonError
-from monitor.jobs import maintain
-from monitor.status import Status, collect_status
+from monitor.daemon.instance import DaemonError
+from monitor.daemon.jobs import maintain
+from monitor.daemon.service import run_daemon
+from monitor.daemon.status import Status, collect_status
 
 # `status` exits with this when no daemon is alive, so it can serve as a health check.
 EXIT_NO_DAEMON = 3

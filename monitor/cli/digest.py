@@ -9,12 +9,12 @@ import click
 
 from monitor.cli.app import FORMATS, App, emit, pass_app
 from monitor.config import Subscription
-from monitor.digest import build_digest
-from monitor.digest_data import load_digest_data
-from monitor.digest_render import render_html, render_text, subject
-from monitor.digests import outbox_rows, recipients, send_due_digests
-from monitor.periods import Period, PeriodError
-from monitor.queries import as_utc
+from monitor.digest.content import build_digest
+from monitor.digest.data import load_digest_data
+from monitor.digest.outbox import outbox_rows, recipients, send_due_digests
+from monitor.digest.periods import Period, PeriodError
+from monitor.digest.render import render_html, render_text, subject
+from monitor.query.queries import as_utc
 
 
 @click.group()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.app import console, text_or_json
-from monitor.evaluate import CorpusError, report_json, run_eval
+from monitor.evaluation.corpus import CorpusError, report_json, run_eval
 from pledges.errors import CatalogueError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.app import App, parse_date, pass_app
-from monitor.export import FORMATS, WHAT, export
+from monitor.query.export import FORMATS, WHAT, export
 
 
 @click.command("export")

@@ -21,8 +21,8 @@ from feeds.subscriptions import (
     to_opml_feeds,
 )
 from monitor.cli.app import FORMATS, App, emit, pass_app
-from monitor.pollsettings import address_policy
-from monitor.suggest import UnknownPledgeError, suggest_feeds
+from monitor.poll.settings import address_policy
+from monitor.query.suggest import UnknownPledgeError, suggest_feeds
 
 LIST_COLUMNS = [
     "id",

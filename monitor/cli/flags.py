@@ -8,9 +8,9 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, text_or_json, to_json
-from monitor.incidents import group_flag_rows
-from monitor.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
-from monitor.review import RESPONSES, ReviewError, review_flag
+from monitor.flags.incidents import group_flag_rows
+from monitor.flags.review import RESPONSES, ReviewError, review_flag
+from monitor.query.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
 
 
 @click.group()

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from monitor.cli.app import App, pass_app
-from monitor.pipeline import (
+from monitor.ingest.pipeline import (
     BATCH_ENTRIES,
     SourceResult,
     expand_inputs,
@@ -28,7 +28,7 @@ from monitor.pipeline import (
     ingest_files,
     is_url,
 )
-from monitor.pollsettings import fetch_options
+from monitor.poll.settings import fetch_options
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
 
         # Each input is reported here; its log line would say the same again at the
         # default level (at --log-level INFO or DEBUG both show), as in `poll`.
-        pipeline_log = logging.getLogger("monitor.pipeline")
+        pipeline_log = logging.getLogger("monitor.ingest.pipeline")
         level = pipeline_log.level
         if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
             pipeline_log.setLevel(logging.ERROR)

@@ -6,7 +6,7 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, pass_app, text_or_json, to_json
-from monitor.queries import PLEDGE_STATUSES, get_pledge, list_pledges
+from monitor.query.queries import PLEDGE_STATUSES, get_pledge, list_pledges
 
 _MARK = {"made": "●", "event": "◆", "ends": "■", "incident": "▲"}
 

@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from feeds.subscriptions import unknown_feed_ids
 from monitor.cli.app import App, pass_app
-from monitor.feedclaims import count_due_feeds
-from monitor.polling import poll_due_feeds
-from monitor.pollreport import FeedPollResult
+from monitor.poll.claims import count_due_feeds
+from monitor.poll.cycle import poll_due_feeds
+from monitor.poll.report import FeedPollResult
 
 
 def describe(res: FeedPollResult) -> str:
@@ -91,7 +91,7 @@ def poll(app: App, feed_ids: tuple[int, ...], limit: int | None) -> None:
         total = min(total, limit)
     # Each feed is reported here; its log line would say the same again at the default
     # level (at --log-level INFO or DEBUG both show).
-    poll_log = logging.getLogger("monitor.polling")
+    poll_log = logging.getLogger("monitor.poll.cycle")
     level = poll_log.level
     if logging.getLogger().getEffectiveLevel() >= logging.WARNING:
         poll_log.setLevel(logging.ERROR)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.app import FORMATS, App, emit, parse_date, pass_app, to_json
-from monitor.rescan import RescanError, RescanReport, rescan
+from monitor.flags.rescan import RescanError, RescanReport, rescan
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
 from pledges.errors import CatalogueError

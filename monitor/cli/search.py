@@ -6,7 +6,7 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app
-from monitor.search import count_articles, search_articles
+from monitor.query.search import count_articles, search_articles
 
 
 def _marked(text: str, marks: list[tuple[int, int]]) -> Text:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from monitor.auth.tokens import TokenError, create_token, list_tokens, revoke_token
 from monitor.cli.app import FORMATS, App, emit, pass_app
-from monitor.tokens import TokenError, create_token, list_tokens, revoke_token
 
 
 @click.group()

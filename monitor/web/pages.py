@@ -9,7 +9,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.api.deps import check_caller, clean, context
-from monitor.queries import (
+from monitor.flags.review import (
+    RESPONSES,
+    ReviewError,
+    StaleReviewError,
+    UnknownFlagError,
+    review_flag,
+)
+from monitor.query.queries import (
     FlagFilter,
     count_flags,
     get_flag,
@@ -17,8 +24,7 @@ from monitor.queries import (
     list_flags,
     list_pledges,
 )
-from monitor.review import RESPONSES, ReviewError, StaleReviewError, UnknownFlagError, review_flag
-from monitor.search import count_articles, search_articles
+from monitor.query.search import count_articles, search_articles
 from monitor.web.render import render
 from monitor.web.session import (
     WebUser,

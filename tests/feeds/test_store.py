@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from feeds.models import Article, ArticleSource
 from feeds.parse import Entry, parse
 from feeds.store import upsert_articles
-from monitor.db import Database, open_database
+from monitor.store.db import Database, open_database
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "feeds"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

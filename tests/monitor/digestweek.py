@@ -21,8 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from feeds.models import Article, ArticleSource, Feed
-from monitor.db import Database
-from monitor.models import Flag, Incident, Review
+from monitor.store.db import Database
+from monitor.store.models import Flag, Incident, Review
 from pledges.models import PledgeIn
 from pledges.store import sync_catalogue
 

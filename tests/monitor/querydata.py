@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from monitor.db import Database, open_database
-from monitor.models import Flag
-from monitor.pipeline import ingest_files
+from monitor.ingest.pipeline import ingest_files
+from monitor.store.db import Database, open_database
+from monitor.store.models import Flag
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 

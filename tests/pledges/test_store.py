@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from monitor.db import Database
+from monitor.store.db import Database
 from pledges.models import Company, Pledge, PledgeEvent, PledgeIn
 from pledges.store import active_pledges, sync_catalogue
 

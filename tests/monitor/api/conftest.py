@@ -15,9 +15,9 @@ import pytest
 import uvicorn
 
 from monitor.api.app import create_app
+from monitor.auth.tokens import create_token, revoke_token
 from monitor.config import Settings, load_settings
-from monitor.db import Database, open_database
-from monitor.tokens import create_token, revoke_token
+from monitor.store.db import Database, open_database
 from tests.monitor.querydata import load_sample, sample_file
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.db import Database, open_database
-from monitor.review import review_flag
+from monitor.flags.review import review_flag
+from monitor.store.db import Database, open_database
 from tests.monitor.api.conftest import Live, live_app
 from tests.monitor.querydata import AMAZON, flag_ids
 

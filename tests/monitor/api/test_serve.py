@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.db import open_database
-from monitor.tokens import create_token
+from monitor.auth.tokens import create_token
+from monitor.store.db import open_database
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from tests.monitor.querydata import AMAZON, REPO, flag_ids, load_sample
 

@@ -10,7 +10,7 @@ import httpx
 from sqlmodel import select
 
 from feeds.models import Article
-from monitor.models import Flag
+from monitor.store.models import Flag
 from tests.monitor.api.conftest import Live
 from tests.monitor.querydata import AMAZON, flag_ids
 

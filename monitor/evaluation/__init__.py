@@ -1,0 +1,4 @@
+"""Measuring detection: run a labelled corpus through the ingest pipeline and score it.
+
+Imports `ingest`, `flags` and `store`.
+"""

@@ -1,0 +1,205 @@
+"""`pledgewatch eval`: run the whole pipeline on a labelled corpus and score its flags."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from feeds.models import Article
+from monitor.ingest.pipeline import ingest_files
+from monitor.store.db import open_database
+from monitor.store.models import Flag
+from pledges.catalogue import load_catalogue
+from pledges.store import sync_catalogue
+
+
+class CorpusError(Exception):
+    """The corpus folder is not in the expected format."""
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """A flag as the scorer sees it."""
+
+    link: str
+    pledge_id: str
+    kind: str
+    score: float = 0.0
+    title: str = ""
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
+
+
+@dataclass
+class EvalReport:
+    """Precision, recall and F1 overall and per pledge, with every error explained."""
+
+    overall: Counts = field(default_factory=Counts)
+    per_pledge: dict[str, Counts] = field(default_factory=dict)
+    kind_agree: int = 0
+    kind_total: int = 0
+    false_positives: list[dict[str, Any]] = field(default_factory=list)
+    false_negatives: list[dict[str, Any]] = field(default_factory=list)
+    # True positives flagged as the other kind (breach for rollback, or the reverse).
+    kind_disagreements: list[dict[str, Any]] = field(default_factory=list)
+    items: int = 0
+
+    @property
+    def kind_accuracy(self) -> float:
+        return self.kind_agree / self.kind_total if self.kind_total else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.overall.as_dict(),
+            "kind_accuracy": round(self.kind_accuracy, 4),
+            "items": self.items,
+            "per_pledge": {k: v.as_dict() for k, v in sorted(self.per_pledge.items())},
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+            "kind_disagreements": self.kind_disagreements,
+        }
+
+
+def load_labels(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data["items"]
+        assert isinstance(items, list)
+        return items
+    except (OSError, ValueError, KeyError, AssertionError) as exc:
+        raise CorpusError(f"{path}: not a labels file ({exc})") from exc
+
+
+def _flag_row(f: Predicted, notes: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """A flag as an error list shows it, with the label's note."""
+    return {
+        "link": f.link,
+        "pledge": f.pledge_id,
+        "kind": f.kind,
+        "score": f.score,
+        "title": f.title,
+        **extra,
+        "label_note": notes.get(f.link, ""),
+    }
+
+
+def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalReport:
+    """Score (article, pledge) flags against labels, as ../shared/eval/FORMAT.md defines."""
+    report = EvalReport(items=len(labels))
+    expected: dict[tuple[str, str], str] = {}
+    for item in labels:
+        for exp in item.get("expected", []):
+            expected[(item["link"], exp["pledge"])] = exp.get("kind", "")
+    notes = {item["link"]: item.get("note", "") for item in labels}
+    predicted = {}
+    for f in flags:
+        if f.kind in ("breach", "rollback"):
+            predicted[(f.link, f.pledge_id)] = f
+    per: dict[str, Counts] = defaultdict(Counts)
+    for key, f in predicted.items():
+        if key in expected:
+            report.overall.tp += 1
+            per[f.pledge_id].tp += 1
+            report.kind_total += 1
+            if f.kind == expected[key]:
+                report.kind_agree += 1
+            else:
+                report.kind_disagreements.append(_flag_row(f, notes, expected_kind=expected[key]))
+        else:
+            report.overall.fp += 1
+            per[f.pledge_id].fp += 1
+            report.false_positives.append(_flag_row(f, notes, evidence=list(f.evidence)))
+    for key, kind in expected.items():
+        if key not in predicted:
+            report.overall.fn += 1
+            per[key[1]].fn += 1
+            report.false_negatives.append(
+                {
+                    "link": key[0],
+                    "pledge": key[1],
+                    "kind": kind,
+                    "label_note": notes.get(key[0], ""),
+                }
+            )
+    report.per_pledge = dict(per)
+    return report
+
+
+def run_eval(corpus: Path) -> EvalReport:
+    """Sync the corpus catalogue into a throwaway database, ingest its feeds, score flags."""
+    if not corpus.is_dir():
+        raise CorpusError(f"{corpus}: no such folder")
+    labels = load_labels(corpus / "labels.json")
+    pledges = load_catalogue(corpus / "catalogue")
+    feed_files = sorted(str(p) for p in (corpus / "feeds").glob("*") if p.is_file())
+    if not feed_files:
+        raise CorpusError(f"{corpus / 'feeds'}: no feed files")
+    with tempfile.TemporaryDirectory(prefix="pledgewatch-eval-") as tmp:
+        db = open_database(f"sqlite:///{tmp}/eval.db")
+        try:
+            with db.write() as session:
+                sync_catalogue(session=session, pledges=pledges)
+            ingest_files(db=db, paths=feed_files)
+            with db.session() as session:
+                rows = session.exec(
+                    select(Flag, Article)
+                    .join(Article, col(Article.id) == Flag.article_id)
+                    .where(col(Flag.active).is_(True))
+                ).all()
+                predicted = [
+                    Predicted(
+                        link=a.url or "",
+                        pledge_id=f.pledge_id,
+                        kind=f.kind,
+                        score=f.score,
+                        title=a.title,
+                        evidence=tuple(str(e["sentence"]) for e in f.evidence),
+                    )
+                    for f, a in rows
+                ]
+        finally:
+            db.dispose()
+    return score(labels, predicted)
+
+
+def report_json(report: EvalReport) -> str:
+    return json.dumps(report.as_dict(), indent=2)
+
+
+__all__ = ["Counts", "CorpusError", "EvalReport", "Predicted", "run_eval", "score"]

@@ -1,0 +1,172 @@
+"""Turning detector findings into Flag rows: one per (article, pledge), reviews kept."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Table
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, col, select
+
+from feeds.models import Article
+from monitor.store.models import Flag
+from pledges.detect import DETECTOR_VERSION, Detector, Finding
+from pledges.store import active_pledges
+
+_FLAGS: Table = Flag.__table__  # type: ignore[attr-defined]
+
+
+def load_detector(session: Session) -> Detector:
+    """Compile the stored (non-retired) catalogue."""
+    return Detector.compile(active_pledges(session))
+
+
+@dataclass
+class FlagChanges:
+    """What applying findings did to the flags table."""
+
+    created: list[Flag] = field(default_factory=list)
+    updated: list[Flag] = field(default_factory=list)
+    withdrawn: list[Flag] = field(default_factory=list)
+
+    def merge(self, other: FlagChanges) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.withdrawn += other.withdrawn
+
+
+def apply_findings(
+    *,
+    session: Session,
+    article: Article,
+    findings: Sequence[Finding],
+    now: datetime | None = None,
+    pledge_ids: set[str] | None = None,
+    existing: Sequence[Flag] | None = None,
+) -> FlagChanges:
+    """Upsert the article's flags; flags no longer found are deactivated, never deleted.
+
+    `pledge_ids` limits which pledges this scan speaks for (a rescan of one pledge
+    must not deactivate another pledge's flags).
+    """
+    now = now or datetime.now(UTC)
+    assert article.id is not None
+    changes = FlagChanges()
+    if existing is None:
+        existing = session.exec(select(Flag).where(Flag.article_id == article.id)).all()
+    by_pledge = {f.pledge_id: f for f in existing}
+    found = set()
+    for finding in findings:
+        if pledge_ids is not None and finding.pledge_id not in pledge_ids:
+            continue
+        found.add(finding.pledge_id)
+        evidence = [e.to_dict() for e in finding.evidence]
+        flag = by_pledge.get(finding.pledge_id)
+        if flag is None:
+            flag = Flag(
+                article_id=article.id,
+                pledge_id=finding.pledge_id,
+                kind=finding.kind,
+                score=finding.score,
+                reasons=list(finding.reasons),
+                evidence=evidence,
+                response=finding.response,
+                detector_version=DETECTOR_VERSION,
+                first_raised_at=now,
+                updated_at=now,
+            )
+            session.add(flag)
+            changes.created.append(flag)
+            continue
+        if (
+            flag.active
+            and flag.kind == finding.kind
+            and flag.score == finding.score
+            and flag.reasons == list(finding.reasons)
+            and flag.evidence == evidence
+        ):
+            continue
+        flag.kind = finding.kind
+        flag.score = finding.score
+        flag.reasons = list(finding.reasons)
+        flag.evidence = evidence
+        flag.response = finding.response
+        flag.active = True
+        flag.detector_version = DETECTOR_VERSION
+        flag.updated_at = now
+        session.add(flag)
+        changes.updated.append(flag)
+    for pid, flag in by_pledge.items():
+        if pid in found or not flag.active:
+            continue
+        if pledge_ids is not None and pid not in pledge_ids:
+            continue
+        flag.active = False
+        flag.updated_at = now
+        session.add(flag)
+        changes.withdrawn.append(flag)
+    return changes
+
+
+def detect_articles(
+    *,
+    session: Session,
+    detector: Detector,
+    articles: Sequence[Article],
+    now: datetime | None = None,
+    fresh: Collection[int] = (),
+) -> FlagChanges:
+    """Scan articles and add their flags, with one query for the existing flags.
+
+    `fresh` names articles inserted in this transaction: they have no flags to look up.
+    New flags are added to the session, not flushed (`assign_incidents` inserts them
+    together with their incidents).
+    """
+    changes = FlagChanges()
+    if not articles or detector.size == 0:
+        return changes
+    fresh = set(fresh)
+    ids = [a.id for a in articles if a.id is not None and a.id not in fresh]
+    existing: dict[int, list[Flag]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for f in session.exec(select(Flag).where(col(Flag.article_id).in_(chunk))).all():
+            existing.setdefault(f.article_id, []).append(f)
+    for art in articles:
+        assert art.id is not None
+        findings = detector.scan(art.title, art.text, art.published_at)
+        if not findings and art.id not in existing:
+            continue
+        changes.merge(
+            apply_findings(
+                session=session,
+                article=art,
+                findings=findings,
+                now=now,
+                existing=existing.get(art.id, []),
+            )
+        )
+    return changes
+
+
+def insert_flags(session: Session, flags: Sequence[Flag]) -> None:
+    """Insert the pending ones of `flags` with one statement; they become persistent.
+
+    The ORM sends one INSERT per flag on SQLite (it cannot match RETURNING rows to
+    objects there); (article, pledge) is unique, so the rows are matched here by it.
+    """
+    pending = [f for f in flags if f.id is None and f in session.new]
+    if not pending:
+        return
+    columns = [c.name for c in _FLAGS.columns if c.name != "id"]
+    rows = [{c: getattr(f, c) for c in columns} for f in pending]
+    stmt = _FLAGS.insert().returning(_FLAGS.c.id, _FLAGS.c.article_id, _FLAGS.c.pledge_id)
+    with session.no_autoflush:
+        ids = {(a, p): i for i, a, p in session.execute(stmt, rows)}
+    for f in pending:
+        session.expunge(f)
+        f.id = ids[(f.article_id, f.pledge_id)]
+        make_transient_to_detached(f)
+        session.add(f)

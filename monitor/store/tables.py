@@ -1,0 +1,21 @@
+"""Imports every table module so the metadata is complete (for create_all and migrations)."""
+
+from feeds.models import Article, ArticleSource, Feed
+from monitor.store.models import ApiToken, DaemonHeartbeat, Digest, Flag, Incident, JobRun, Review
+from pledges.models import Company, Pledge, PledgeEvent
+
+__all__ = [
+    "ApiToken",
+    "Article",
+    "ArticleSource",
+    "Company",
+    "DaemonHeartbeat",
+    "Digest",
+    "Feed",
+    "Flag",
+    "Incident",
+    "JobRun",
+    "Pledge",
+    "PledgeEvent",
+    "Review",
+]

@@ -1,0 +1,243 @@
+"""`pledgewatch feeds ...` and `pledgewatch poll` through the real CLI on a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlmodel import select
+
+from feeds.models import Article, ArticleSource, Feed
+from feeds.opml import read_opml
+from monitor.cli import cli
+from monitor.store.db import open_database
+from tests.feeds.feedserver import Reply, simple_feed
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+LOOPBACK_ENV = {
+    "PLEDGEWATCH_FEEDS_ALLOWED_NETWORKS": "127.0.0.1/32",
+    "PLEDGEWATCH_FEEDS_TOTAL_TIMEOUT": "2",
+    "PLEDGEWATCH_FEEDS_READ_TIMEOUT": "1",
+    "PLEDGEWATCH_FEEDS_CONNECT_TIMEOUT": "1",
+}
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Invoke the CLI on a fresh SQLite file in an empty working directory."""
+    monkeypatch.chdir(tmp_path)
+    for var in (
+        "PLEDGEWATCH_CONFIG",
+        "PLEDGEWATCH_DB",
+        "PLEDGEWATCH_FEEDS_ALLOW_PRIVATE_ADDRESSES",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    db = f"sqlite:///{tmp_path / 'pw.db'}"
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(cli, ["--db", db, *args], env=env or {}, catch_exceptions=False)
+
+    invoke.db_url = db  # type: ignore[attr-defined]
+    return invoke
+
+
+def feeds_in(db_url: str) -> list[Feed]:
+    db = open_database(db_url)
+    try:
+        with db.session() as session:
+            return list(session.exec(select(Feed).order_by(Feed.id)).all())  # type: ignore[arg-type]
+    finally:
+        db.dispose()
+
+
+def test_feeds_add_refuses_local_files_other_schemes_and_loopback(run, feed_server) -> None:
+    url = feed_server.route("/feed", Reply(body=simple_feed("a")))
+    for bad, reason in [
+        ("file:///etc/hostname", "file: URLs are not fetched"),
+        ("/etc/hostname", "pledgewatch ingest"),
+        ("ftp://example.org/f.xml", "must be http or https"),
+        (url, "loopback address"),
+        ("http://169.254.169.254/latest/", "metadata"),
+    ]:
+        result = run("feeds", "add", bad)
+        assert result.exit_code == 1, bad
+        assert reason in result.output, (bad, result.output)
+    assert feeds_in(run.db_url) == []
+
+
+def test_feeds_add_accepts_an_allowed_address_once(run, feed_server) -> None:
+    url = feed_server.route("/feed", Reply(body=simple_feed("a")))
+    result = run("feeds", "add", url, "--name", "Local", "--category", "Test", env=LOOPBACK_ENV)
+    assert result.exit_code == 0, result.output
+    assert "added feed 1" in result.output
+    again = run("feeds", "add", url, env=LOOPBACK_ENV)
+    assert again.exit_code == 1 and "already subscribed as feed 1" in again.output
+    (feed,) = feeds_in(run.db_url)
+    assert (feed.url, feed.name, feed.category, feed.interval_seconds) == (
+        url,
+        "Local",
+        "Test",
+        1800,
+    )
+
+
+def test_an_unresolvable_host_is_added_with_a_note(run) -> None:
+    result = run("feeds", "add", "https://news.example.invalid/rss")
+    assert result.exit_code == 0
+    assert "checked again at every fetch" in result.output
+
+
+@pytest.mark.parametrize("name", ["miniflux.opml", "freshrss.opml", "feedly.opml", "nested.opml"])
+def test_opml_import_then_export_round_trips(run, name: str) -> None:
+    source = DATA / "opml" / name
+    result = run("feeds", "import", str(source))
+    assert result.exit_code == 0, result.output
+    expected = read_opml(source.read_bytes())
+    assert f"imported {len(expected)} feeds" in result.output
+    exported = run("feeds", "export")
+    assert exported.exit_code == 0
+    assert read_opml(exported.output.encode()) == expected
+    again = run("feeds", "import", str(source))
+    assert f"imported 0 feeds ({len(expected)} already subscribed" in again.output
+
+
+def test_opml_import_refuses_unsafe_entries_and_adds_the_rest(run, tmp_path: Path) -> None:
+    opml = tmp_path / "mixed.opml"
+    opml.write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="ok" xmlUrl="https://ok.example.org/rss"/>'
+        '<outline text="intranet" xmlUrl="http://10.1.2.3/rss"/>'
+        '<outline text="file" xmlUrl="file:///etc/passwd"/>'
+        "</body></opml>"
+    )
+    result = run("feeds", "import", str(opml))
+    assert result.exit_code == 1
+    assert "imported 1 feeds (0 already subscribed, 2 refused)" in result.output
+    assert "10.1.2.3" in result.output and "file:" in result.output
+    assert [f.url for f in feeds_in(run.db_url)] == ["https://ok.example.org/rss"]
+
+
+def test_a_bad_opml_file_is_a_clear_error(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.opml"
+    bad.write_text("<html><body>not opml</body></html>")
+    result = run("feeds", "import", str(bad))
+    assert result.exit_code == 1 and "not an OPML document" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_poll_prints_a_line_per_feed_and_exits_0_when_some_fail(run, feed_server) -> None:
+    good = feed_server.route("/good", Reply(body=simple_feed("good"), etag='"g"'))
+    bad = feed_server.route("/bad", Reply(status=500))
+    for url in (good, bad):
+        assert run("feeds", "add", url, env=LOOPBACK_ENV).exit_code == 0
+    result = run("poll", env=LOOPBACK_ENV)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert f"feed_id=1 url={good} status=200 new=3 updated=0 flags=0" in lines
+    assert any(line.startswith(f"feed_id=2 url={bad} status=500 error=http_500") for line in lines)
+    assert (
+        "polled 2 feeds" in lines[-1]
+        and "1 ok (0 not modified), 1 failed; 3 new articles" in lines[-1]
+    )
+    # Nothing is due any more; --feed polls a feed anyway, and the 304 shows.
+    assert "polled 0 feeds" in run("poll", env=LOOPBACK_ENV).output
+    forced = run("poll", "--feed", "1", env=LOOPBACK_ENV)
+    assert "feed_id=1" in forced.output and "not_modified" in forced.output
+
+
+def test_poll_of_an_unknown_feed_id_is_an_error(run) -> None:
+    result = run("poll", "--feed", "42")
+    assert result.exit_code == 1 and "no feed with id 42" in result.output
+
+
+def test_feeds_list_shows_health_in_every_format(run, feed_server) -> None:
+    ok = feed_server.route("/ok", Reply(body=simple_feed("ok")))
+    gone = feed_server.route("/gone", Reply(status=410))
+    for url in (ok, gone):
+        run("feeds", "add", url, env=LOOPBACK_ENV)
+    run("poll", env=LOOPBACK_ENV)
+    rows = json.loads(run("feeds", "list", "--format", "json").output)
+    assert [(r["id"], r["state"], r["http_status"], r["entries"]) for r in rows] == [
+        (1, "ok", 200, 3),
+        (2, "gone", 410, 0),
+    ]
+    assert rows[0]["last_success"] and rows[0]["next_due"] and rows[0]["consecutive_errors"] == 0
+    assert rows[1]["consecutive_errors"] == 1 and "410" in rows[1]["last_error"]
+    assert rows[1]["next_due"] is None
+    table = list(csv.DictReader(io.StringIO(run("feeds", "list", "--format", "csv").output)))
+    assert list(table[0]) == [
+        "id",
+        "name",
+        "state",
+        "last_fetch",
+        "last_success",
+        "http_status",
+        "consecutive_errors",
+        "next_due",
+        "entries",
+        "last_error",
+    ]
+    assert table[1]["state"] == "gone"
+    text = run("feeds", "list").output
+    assert "ok news" in text and "gone" in text
+
+
+def test_feeds_remove_by_id_or_url_keeps_articles(run, feed_server) -> None:
+    a = feed_server.route("/a", Reply(body=simple_feed("a")))
+    b = feed_server.route("/b", Reply(body=simple_feed("b")))
+    for url in (a, b):
+        run("feeds", "add", url, env=LOOPBACK_ENV)
+    run("poll", env=LOOPBACK_ENV)
+    assert "removed feed 1" in run("feeds", "remove", "1").output
+    assert "removed feed 2" in run("feeds", "remove", b).output
+    missing = run("feeds", "remove", "7")
+    assert missing.exit_code == 1 and "no feed '7'" in missing.output
+    db = open_database(run.db_url)
+    with db.session() as session:
+        assert len(session.exec(select(Article)).all()) == 6
+        assert {s.feed_id for s in session.exec(select(ArticleSource)).all()} == {None}
+    db.dispose()
+
+
+def test_feeds_suggest_builds_news_searches_and_adds_them(run) -> None:
+    assert run("catalogue", "sync").exit_code == 0
+    result = run("feeds", "suggest", "amazon-rekognition-police-moratorium")
+    assert result.exit_code == 0, result.output
+    assert "https://news.google.com/rss/search?q=" in result.output
+    assert "https://www.bing.com/news/search?q=" in result.output and "format=rss" in result.output
+    assert "%22Amazon%22" in result.output
+    assert feeds_in(run.db_url) == []
+    added = run("feeds", "suggest", "amazon-rekognition-police-moratorium", "--add")
+    assert added.output.count("added feed") == 2
+    urls = [f.url for f in feeds_in(run.db_url)]
+    assert urls[0].startswith("https://news.google.com/rss/search?")
+    assert urls[1].startswith("https://www.bing.com/news/search?")
+    again = run("feeds", "suggest", "amazon-rekognition-police-moratorium", "--add")
+    assert again.output.count("already subscribed") == 2
+    unknown = run("feeds", "suggest", "no-such-pledge")
+    assert unknown.exit_code == 1 and "no pledge with id 'no-such-pledge'" in unknown.output
+
+
+def test_recorded_news_search_answers_are_ingested(run, feed_server) -> None:
+    for name in ("google-news", "bing-news"):
+        body = (DATA / "news-search" / f"{name}.xml").read_bytes()
+        url = feed_server.route(f"/{name}", Reply(body=body))
+        run("feeds", "add", url, env=LOOPBACK_ENV)
+    result = run("poll", env=LOOPBACK_ENV)
+    assert "new=2" in result.output and result.output.count("new=2") == 2
+    db = open_database(run.db_url)
+    with db.session() as session:
+        articles = session.exec(select(Article).order_by(Article.id)).all()  # type: ignore[arg-type]
+    db.dispose()
+    titles = {a.title for a in articles}
+    assert "Amazon faces questions over police use of Rekognition" in titles
+    assert any(t.startswith("Tribunal hears Amazon face-matching tool") for t in titles)
+    assert all(
+        a.url and a.url.startswith(("https://news.google.com/", "http://www.bing.com/"))
+        for a in articles
+    )
+    assert all("<font" not in a.summary_html for a in articles)

@@ -1,0 +1,154 @@
+"""The query, search, export, token, review and rescan commands on a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.store.db import open_database
+from pledges.catalogue import shipped_catalogue
+from tests.monitor.querydata import AMAZON, flag_ids, sample_file
+
+
+@pytest.fixture(scope="module")
+def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sample")
+
+
+@pytest.fixture
+def run(template_dir: Path, tmp_path: Path):
+    path = sample_file(template_dir, tmp_path / "pledgewatch.db")
+
+    def invoke(*args: str, ok: bool = True):
+        result = CliRunner().invoke(cli, ["--db", str(path), *args], catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    invoke.path = path  # type: ignore[attr-defined]
+    return invoke
+
+
+def test_pledges_list_as_json_and_csv(run):
+    rows = json.loads(run("pledges", "list", "--format", "json").output)
+    table = list(csv.DictReader(io.StringIO(run("pledges", "list", "--format", "csv").output)))
+    assert len(rows) == len(table) == len(list(shipped_catalogue().glob("*.yaml")))
+    assert {r["id"] for r in rows} == {r["id"] for r in table}
+    assert {"open_flags", "confirmed_flags"} <= set(table[0])
+
+
+def test_pledges_show_lists_the_timeline_and_confirmed_breaches(run):
+    fid = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)[0]
+    run(
+        "flags",
+        "review",
+        str(fid),
+        "--confirm",
+        "--note",
+        "tribunal",
+        "--reviewer",
+        "ana",
+        "--response",
+        "denied",
+        "--response-source",
+        "https://example.org/statement",
+    )
+    data = json.loads(run("pledges", "show", AMAZON, "--format", "json").output)
+    assert [f["id"] for f in data["confirmed"]] == [fid]
+    assert data["confirmed"][0]["response"] == "denied"
+    assert data["timeline"][0]["kind"] == "made"
+    text = run("pledges", "show", AMAZON).output
+    assert "Timeline" in text and "Confirmed breaches" in text and f"#{fid}" in text
+    assert "company response: denied" in text
+    missing = run("pledges", "show", "nope", ok=False)
+    assert missing.exit_code == 1 and "no pledge with id 'nope'" in missing.output
+
+
+def test_a_stale_cli_review_is_refused(run):
+    fid = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)[0]
+    run("flags", "review", str(fid), "--dismiss", "--expected-version", "0")
+    stale = run("flags", "review", str(fid), "--confirm", "--expected-version", "0", ok=False)
+    assert stale.exit_code == 1 and "reviewed since you loaded it" in stale.output
+
+
+def test_companies_list_and_show(run):
+    rows = json.loads(run("companies", "list", "--format", "json").output)
+    assert "Amazon" in {r["name"] for r in rows}
+    data = json.loads(run("companies", "show", "aws", "--format", "json").output)
+    assert data["name"] == "Amazon" and AMAZON in {p["id"] for p in data["pledges"]}
+    assert "Rekognition" in run("companies", "show", "Amazon").output
+    assert run("companies", "show", "Nobody", ok=False).exit_code == 1
+
+
+def test_search_outputs_json_and_csv(run):
+    hits = json.loads(run("search", "tribunal police", "--format", "json").output)
+    assert hits and all({"id", "title", "snippet", "flags"} <= set(h) for h in hits)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(run("search", "tribunal", "--company", "Amazon", "--format", "csv").output)
+        )
+    )
+    assert rows and set(rows[0]) == {"id", "published", "title", "url", "snippet", "flags"}
+    assert "match" in run("search", '"unbalanced').output
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+@pytest.mark.parametrize("what", ["pledges", "flags", "articles"])
+def test_export_writes_every_row(run, tmp_path: Path, what: str, fmt: str):
+    out = tmp_path / f"{what}.{fmt}"
+    result = run("export", what, "--format", fmt, "--out", str(out))
+    text = out.read_text(encoding="utf-8")
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+    elif fmt == "json":
+        rows = json.loads(text)
+    else:
+        rows = [json.loads(line) for line in text.splitlines()]
+    assert f"exported {len(rows)} {what}" in result.output
+    assert len(rows) >= 10
+    assert len({r["id"] for r in rows}) == len(rows)
+    stdout = run("export", what, "--format", fmt).output
+    assert stdout.replace("\r\n", "\n") == text.replace("\r\n", "\n")
+
+
+def test_tokens_are_printed_once_listed_without_secret_and_revoked(run):
+    created = run("token", "create", "alice")
+    secret = created.stdout.strip()
+    assert secret.startswith("pw_") and len(secret) > 30
+    listed = run("token", "list", "--format", "json").output
+    assert secret not in listed and json.loads(listed)[0]["status"] == "active"
+    assert run("token", "create", "alice", ok=False).exit_code == 1
+    assert "revoked" in run("token", "revoke", "alice").output
+    assert json.loads(run("token", "list", "--format", "json").output)[0]["status"] == "revoked"
+    assert run("token", "revoke", "bob", ok=False).exit_code == 1
+
+
+def test_rescan_dry_run_as_json_and_a_backtest_of_a_folder(run, tmp_path: Path):
+    data = json.loads(run("rescan", "--dry-run", "--format", "json").output)
+    assert data["dry_run"] and data["articles"] >= 30 and data["changes"] == []
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    src = shipped_catalogue() / f"{AMAZON}.yaml"
+    (folder / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    backtest = json.loads(
+        run(
+            "rescan",
+            "--dry-run",
+            "--catalogue",
+            str(folder),
+            "--pledge",
+            AMAZON,
+            "--format",
+            "json",
+        ).output
+    )
+    assert backtest["changes"] == []  # the same pledge finds the same flags
+    refused = run("rescan", "--catalogue", str(folder), ok=False)
+    assert refused.exit_code == 2 and "--dry-run" in refused.output
+    assert "scanned" in run("rescan", "--since", "2024-01-01").output

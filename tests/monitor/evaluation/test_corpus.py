@@ -1,0 +1,99 @@
+"""`pledgewatch eval` scores flags the way ../shared/eval/FORMAT.md defines, on real reporting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.evaluation.corpus import Predicted, score
+from tests.conftest import DEV_CORPUS
+
+LABELS = [
+    {"link": "a", "class": "breach", "expected": [{"pledge": "p1", "kind": "breach"}]},
+    {"link": "b", "class": "rollback", "expected": [{"pledge": "p2", "kind": "rollback"}]},
+    {"link": "c", "class": "related", "expected": []},
+    {"link": "d", "class": "unrelated", "expected": []},
+]
+
+
+def test_true_and_false_positives_and_negatives_are_counted_per_pledge() -> None:
+    report = score(
+        LABELS,
+        [
+            Predicted("a", "p1", "rollback"),  # right pledge, wrong kind: still a true positive
+            Predicted("c", "p1", "breach"),  # related item flagged: false positive
+            Predicted("a", "p2", "breach"),  # right article, wrong pledge: false positive
+        ],
+    )
+    o = report.overall
+    assert (o.tp, o.fp, o.fn) == (1, 2, 1)
+    assert o.precision == pytest.approx(1 / 3)
+    assert o.recall == pytest.approx(1 / 2)
+    assert o.f1 == pytest.approx(0.4)
+    assert report.kind_accuracy == 0
+    assert report.per_pledge["p1"].tp == 1 and report.per_pledge["p2"].fn == 1
+    assert {fp["link"] for fp in report.false_positives} == {"a", "c"}
+    assert [fn["link"] for fn in report.false_negatives] == ["b"]
+    assert [(k["link"], k["kind"], k["expected_kind"]) for k in report.kind_disagreements] == [
+        ("a", "rollback", "breach")
+    ]
+
+
+def test_no_flags_means_zero_recall_and_perfect_precision() -> None:
+    report = score(LABELS, [])
+    assert report.overall.recall == 0 and report.overall.f1 == 0
+
+
+needs_dev = pytest.mark.skipif(not DEV_CORPUS.is_dir(), reason=f"no dev corpus at {DEV_CORPUS}")
+
+
+@needs_dev
+def test_the_dev_corpus_meets_the_detection_target() -> None:
+    result = CliRunner().invoke(cli, ["eval", str(DEV_CORPUS), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["f1"] >= 0.85 and data["precision"] >= 0.85, data
+    assert set(data) >= {"precision", "recall", "f1", "per_pledge", "false_positives"}
+
+
+@needs_dev
+def test_eval_agrees_with_sync_ingest_and_flags_list(tmp_path: Path) -> None:
+    """The user's path (sync, ingest, flags list) scored independently gives eval's figures."""
+    runner = CliRunner()
+    db = ["--db", str(tmp_path / "pw.db")]
+    assert (
+        runner.invoke(cli, [*db, "catalogue", "sync", str(DEV_CORPUS / "catalogue")]).exit_code == 0
+    )
+    feeds = sorted(str(p) for p in (DEV_CORPUS / "feeds").glob("*.xml"))
+    assert runner.invoke(cli, [*db, "ingest", *feeds]).exit_code == 0
+    out = runner.invoke(cli, [*db, "flags", "list", "--format", "json"])
+    flags = json.loads(out.output)
+    labels = json.loads((DEV_CORPUS / "labels.json").read_text())["items"]
+    links = {item["link"] for item in labels}
+    assert {f["article"]["url"] for f in flags} <= links
+    independent = score(
+        labels, [Predicted(f["article"]["url"], f["pledge_id"], f["kind"]) for f in flags]
+    )
+    evaluated = json.loads(runner.invoke(cli, ["eval", str(DEV_CORPUS), "--format", "json"]).output)
+    assert round(independent.overall.f1, 4) == evaluated["f1"]
+
+
+HOLDOUT = Path(__file__).resolve().parents[3] / "eval" / "holdout"
+
+
+def test_the_holdout_corpus_meets_the_detection_target() -> None:
+    """A second corpus, written without sight of the detector, on eight other pledges."""
+    result = CliRunner().invoke(cli, ["eval", str(HOLDOUT), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["f1"] >= 0.85 and data["precision"] >= 0.85, data
+
+
+def test_a_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["eval", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "no such folder" in result.output
