@@ -29,9 +29,11 @@ from typing import Any
 import httpx
 
 from bench.common import Result
-from monitor.query.queries import FlagFilter, list_flags
-from monitor.query.search import FTS_TABLE, ensure_search_index, search_articles
+from monitor.query.filters import FlagFilter
+from monitor.query.flags import list_flags
+from monitor.query.search import search_articles
 from monitor.store.db import open_database
+from monitor.store.fulltext import FTS_TABLE, ensure_search_index
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 

@@ -1,5 +1,6 @@
-"""The HTTP API (FastAPI): read endpoints under /api/, token-protected writes, web pages.
+"""The HTTP API (FastAPI): read endpoints under /api/, token-protected writes.
 
-`create_app(settings, db)` in `monitor.api.app` builds the application; `pledgewatch
-serve` runs it on uvicorn.
+Routers, request context and caller checks (`deps`), caching, body limits and error
+handlers. The application that mounts these routers beside the web pages is
+`monitor.web.app`. Imports every room below it but never `web` or `cli`.
 """

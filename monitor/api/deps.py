@@ -120,7 +120,7 @@ def require_reader(request: Request) -> Caller | None:
     """Reads are public unless `[api] public_reads = false`; then they need a token too.
 
     The header is read here rather than through `bearer` so that the spec marks reads
-    as needing a token only when they do (see `monitor.api.app`).
+    as needing a token only when they do (see `monitor.web.app`).
     """
     ctx = context(request)
     if ctx.settings.api.public_reads:

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from monitor.api.deps import Limit, Offset, Reader, SessionDep
 from monitor.api.errors import READ_ERRORS
 from monitor.api.schemas import DigestPeriod, Page
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 from monitor.store.models import Digest
 
 router = APIRouter(prefix="/api", tags=["digests"], responses=READ_ERRORS)

@@ -17,7 +17,7 @@ from monitor.api.deps import MAX_ID, Limit, Offset, Reader, SessionDep, Writer, 
 from monitor.api.errors import READ_ERRORS, WRITE_ERRORS, responses
 from monitor.api.schemas import FeedIn, FeedOut, Page
 from monitor.config import Settings
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 
 router = APIRouter(prefix="/api", tags=["feeds"], responses=READ_ERRORS)
 FeedId = Annotated[int, Path(ge=1, le=MAX_ID)]

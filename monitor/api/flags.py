@@ -31,7 +31,8 @@ from monitor.api.schemas import (
     ReviewResult,
 )
 from monitor.flags.review import ReviewError, StaleReviewError, UnknownFlagError, review_flag
-from monitor.query.queries import FlagFilter, count_flags, get_flag, list_flags, review_dict
+from monitor.query.filters import FlagFilter
+from monitor.query.flags import count_flags, get_flag, list_flags, review_dict
 from monitor.query.timeline import IncidentFilter, count_incidents, get_incident, list_incidents
 from monitor.store.models import Flag
 

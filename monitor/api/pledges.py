@@ -10,7 +10,7 @@ from monitor.api.deps import Limit, Offset, Reader, SessionDep, clean
 from monitor.api.errors import READ_ERRORS, responses
 from monitor.api.schemas import CompanyDetail, CompanyRow, Page, PledgeDetail, PledgeRow
 from monitor.query.companies import get_company, list_companies
-from monitor.query.queries import get_pledge, list_pledges
+from monitor.query.pledges import get_pledge, list_pledges
 
 PledgeStatus = Literal["active", "expired", "withdrawn", "fulfilled"]
 router = APIRouter(prefix="/api", tags=["pledges"], responses=READ_ERRORS)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 from monitor.store.models import ApiToken
 
 PREFIX = "pw_"

@@ -14,7 +14,7 @@ from monitor.digest.data import load_digest_data
 from monitor.digest.outbox import outbox_rows, recipients, send_due_digests
 from monitor.digest.periods import Period, PeriodError
 from monitor.digest.render import render_html, render_text, subject
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 
 
 @click.group()

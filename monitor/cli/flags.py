@@ -10,7 +10,8 @@ from rich.text import Text
 from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, text_or_json, to_json
 from monitor.flags.incidents import group_flag_rows
 from monitor.flags.review import RESPONSES, ReviewError, review_flag
-from monitor.query.queries import FLAG_KINDS, FLAG_STATUSES, FlagFilter, get_flag, list_flags
+from monitor.query.filters import FLAG_KINDS, FLAG_STATUSES, FlagFilter
+from monitor.query.flags import get_flag, list_flags
 
 
 @click.group()

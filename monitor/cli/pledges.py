@@ -6,7 +6,8 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, pass_app, text_or_json, to_json
-from monitor.query.queries import PLEDGE_STATUSES, get_pledge, list_pledges
+from monitor.query.filters import PLEDGE_STATUSES
+from monitor.query.pledges import get_pledge, list_pledges
 
 _MARK = {"made": "●", "event": "◆", "ends": "■", "incident": "▲"}
 

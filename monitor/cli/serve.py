@@ -37,7 +37,7 @@ def serve(app: App, host: str | None, port: int | None, workers: int) -> None:
     """Serve the API (/api/, /docs, /openapi.json) and the web pages."""
     import uvicorn
 
-    from monitor.api.app import create_app
+    from monitor.web.app import create_app
 
     host = host or app.settings.api.host
     port = app.settings.api.port if port is None else port
@@ -56,7 +56,7 @@ def serve(app: App, host: str | None, port: int | None, workers: int) -> None:
         if app.config_file:
             os.environ["PLEDGEWATCH_CONFIG"] = app.config_file
         config = uvicorn.Config(
-            "monitor.api.app:create_app_from_env",
+            "monitor.web.app:create_app_from_env",
             factory=True,
             host=host,
             port=port,

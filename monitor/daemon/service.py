@@ -35,13 +35,7 @@ from sqlalchemy.exc import OperationalError
 from monitor.config import ConfigError, Settings
 from monitor.daemon.instance import DaemonError, InstanceLock, check_local_filesystem, read_mounts
 from monitor.daemon.jobs import JOB_MAINTENANCE, describe_error, maintain, run_digests, run_poll
-from monitor.daemon.rows import (
-    beat,
-    mark_stopped,
-    owner_name,
-    release_leases,
-    spread_first_polls,
-)
+from monitor.daemon.rows import beat, mark_stopped, release_leases, spread_first_polls
 from monitor.daemon.scheduler import (
     JOB_HEARTBEAT,
     DaemonTasks,
@@ -51,9 +45,9 @@ from monitor.daemon.scheduler import (
 )
 from monitor.flags.detection import load_detector
 from monitor.poll.workers import ParseWorkers
-from monitor.query.queries import as_utc
-from monitor.store.db import Database, DatabaseError, normalise_url, open_database
+from monitor.store.db import Database, DatabaseError, as_utc, normalise_url, open_database
 from monitor.store.models import JobRun
+from monitor.store.owners import owner_name
 from pledges.detect import Detector
 
 log = logging.getLogger(__name__)

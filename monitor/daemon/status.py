@@ -21,9 +21,9 @@ from sqlmodel import Session, col, select
 
 from feeds.models import Feed
 from monitor.daemon.jobs import JOBS
-from monitor.daemon.rows import why_dead
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 from monitor.store.models import DaemonHeartbeat, Digest, Flag, JobRun
+from monitor.store.owners import why_dead
 
 FRESH_BEATS = 3
 # A daemon silent this long (and this many of its beats) is dead, proof of its pid or not.

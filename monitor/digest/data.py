@@ -12,7 +12,7 @@ from sqlmodel import Session, col, or_, select
 from feeds.models import Article, ArticleSource, Feed
 from monitor.digest.content import DigestData, FeedProblem, FlagItem, PledgeChange, ReviewItem
 from monitor.digest.periods import Period
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 from monitor.store.models import Flag, Incident, Review
 from pledges.models import Company, Pledge, PledgeEvent
 

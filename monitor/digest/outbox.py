@@ -48,14 +48,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from monitor.config import Settings, Subscription
-from monitor.daemon.rows import dead_owners, owner_name
 from monitor.digest.content import DigestData, build_digest
 from monitor.digest.data import load_digest_data
 from monitor.digest.mailer import MailError, build_message, message_id, send
 from monitor.digest.periods import Period, due_periods
 from monitor.digest.render import render_html, render_text, subject
-from monitor.store.db import Database
+from monitor.store.db import Database, as_utc
 from monitor.store.models import Digest
+from monitor.store.owners import dead_owners, owner_name
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def claim_periods(
             )
         ).all():
             key = addr.casefold()
-            first_seen[key] = min(_aware(created), first_seen.get(key, _aware(created)))
+            first_seen[key] = min(as_utc(created), first_seen.get(key, as_utc(created)))
             newest[key] = max(Period.parse(period), newest.get(key, Period.parse(period)))
     rows: list[dict[str, Any]] = []
     for addr, _ in people:
@@ -199,10 +199,6 @@ def claim_periods(
                 }
             )
     return periods, _insert_ignore(db, rows)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _same_recipient() -> tuple[Any, Any]:

@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from feeds.models import Article
 from monitor.flags.detection import insert_flags
-from monitor.query.queries import as_utc
+from monitor.store.db import as_utc
 from monitor.store.models import Flag, Incident
 
 _INCIDENTS: Table = Incident.__table__  # type: ignore[attr-defined]
@@ -294,7 +294,7 @@ def _articles(
 
 
 def group_flag_rows(flags: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fold flag dicts (monitor.query.queries shape) into one row per incident, newest first.
+    """Fold flag dicts (monitor.query.flags shape) into one row per incident, newest first.
 
     A flag without an incident stands alone. Each row names the best-scoring flag, the
     number of distinct sources (articles) and outlets, and the statuses of its flags.

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from feeds.models import Article
 from monitor.flags.detection import apply_findings, load_detector
 from monitor.flags.incidents import assign_incidents
-from monitor.query.queries import start_of_day
+from monitor.query.filters import start_of_day
 from monitor.store.db import Database
 from monitor.store.models import Flag
 from pledges.detect import Detector, Finding

@@ -45,8 +45,7 @@ from monitor.ingest.parsepool import (
     parse_file,
     scan_entries,
 )
-from monitor.query.queries import as_utc
-from monitor.store.db import Database
+from monitor.store.db import Database, as_utc
 from monitor.store.models import Flag
 from pledges.detect import Detector, Finding
 

@@ -19,8 +19,8 @@ from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 
 from feeds.models import Feed
-from monitor.daemon.rows import dead_owners, owner_name
 from monitor.store.db import Database
+from monitor.store.owners import dead_owners, owner_name
 
 log = logging.getLogger(__name__)
 

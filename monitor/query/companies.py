@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from monitor.query.queries import _flag_counts, _matching_companies, pledge_row
+from monitor.query.filters import matching_companies
+from monitor.query.pledges import flag_counts, pledge_row
 from monitor.query.timeline import IncidentFilter, count_incidents, list_incidents
 from monitor.store.models import Incident
 from pledges.models import Company, Pledge
@@ -43,7 +44,7 @@ def list_companies(session: Session, *, include_retired: bool = False) -> list[d
         .group_by(col(Pledge.company_id))
     ).all():
         incidents[company_id] = n
-    counts = _flag_counts(session)
+    counts = flag_counts(session)
     rows = []
     for c in session.exec(select(Company).order_by(col(Company.name))).all():
         assert c.id is not None
@@ -58,7 +59,7 @@ def find_company(session: Session, key: str | int) -> Company | None:
     """A company by id, or by name or alias (case-insensitive)."""
     if isinstance(key, int) or key.isdigit():
         return session.get(Company, int(key))
-    found = _matching_companies(session, key)
+    found = matching_companies(session, key)
     return found[0] if found else None
 
 
@@ -69,7 +70,7 @@ def get_company(
     c = find_company(session, key)
     if c is None or c.id is None:
         return None
-    counts = _flag_counts(session)
+    counts = flag_counts(session)
     pledges = session.exec(
         select(Pledge).where(Pledge.company_id == c.id).order_by(col(Pledge.id))
     ).all()

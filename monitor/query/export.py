@@ -16,7 +16,9 @@ from typing import IO, Any
 from sqlmodel import Session, col, select
 
 from feeds.models import Article, ArticleSource
-from monitor.query.queries import FlagFilter, as_utc, list_flags, start_of_day
+from monitor.query.filters import FlagFilter, start_of_day
+from monitor.query.flags import list_flags
+from monitor.store.db import as_utc
 from pledges.models import Company, Pledge
 
 BATCH = 1000

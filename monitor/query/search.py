@@ -1,9 +1,6 @@
 """Full-text search over stored articles: SQLite FTS5 or PostgreSQL text search.
 
-SQLite keeps an external-content FTS5 table `articles_fts` (title, text) in step with
-`articles` through triggers; PostgreSQL uses a GIN index on the same English
-`to_tsvector` expression the query filters on. `ensure_search_index` creates either,
-idempotently, whenever a database is opened (new and existing files alike).
+The index it reads is kept by `monitor.store.fulltext`.
 
 User input never reaches the query language unchecked: on SQLite a query FTS5 cannot
 parse is retried with every word quoted as a plain term; PostgreSQL parses input with
@@ -19,17 +16,16 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import DateTime, Executable, bindparam, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from monitor.query.queries import as_utc, company_terms, end_of_day, start_of_day
+from monitor.query.filters import company_terms, end_of_day, start_of_day
+from monitor.store.db import as_utc
+from monitor.store.fulltext import FTS_TABLE
 from monitor.store.models import Flag
 
 log = logging.getLogger(__name__)
 
-FTS_TABLE = "articles_fts"
-PG_INDEX = "ix_articles_fulltext"
 # Private-use characters mark matches inside snippets; they become offsets, never HTML.
 OPEN_MARK = "\ue000"
 CLOSE_MARK = "\ue001"
@@ -37,53 +33,6 @@ MAX_QUERY_CHARS = 500
 SNIPPET_TOKENS = 32
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 _PG_VECTOR = "to_tsvector('english', a.title || ' ' || a.text)"
-
-_SQLITE_DDL = [
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-    "title, text, content='articles', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON articles BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON articles BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
-    "VALUES ('delete', old.id, old.title, old.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF title, text ON articles BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
-    "VALUES ('delete', old.id, old.title, old.text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
-]
-
-
-def search_index_present(conn: Connection) -> bool:
-    """Whether the full-text index exists (a read; no DDL)."""
-    if conn.dialect.name == "sqlite":
-        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-        return conn.exec_driver_sql(sql, (FTS_TABLE,)).first() is not None
-    if conn.dialect.name == "postgresql":
-        sql = "SELECT 1 FROM pg_indexes WHERE indexname = %(name)s"
-        return conn.exec_driver_sql(sql, {"name": PG_INDEX}).first() is not None
-    return True
-
-
-def ensure_search_index(conn: Connection) -> None:
-    """Create the full-text index if missing (and fill it from existing articles)."""
-    if conn.dialect.name == "sqlite":
-        existed = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)
-        ).first()
-        for ddl in _SQLITE_DDL:
-            conn.exec_driver_sql(ddl)
-        if existed is None:
-            # Articles stored before the index existed are indexed once, here.
-            conn.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
-            log.info("created full-text index %s", FTS_TABLE)
-    elif conn.dialect.name == "postgresql":
-        conn.execute(
-            text(
-                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON articles "
-                "USING GIN (to_tsvector('english', title || ' ' || text))"
-            )
-        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
-from monitor.query.queries import FlagFilter, _company_ids, as_utc, list_flags, start_of_day
+from monitor.query.filters import FlagFilter, company_ids, start_of_day
+from monitor.query.flags import list_flags
+from monitor.store.db import as_utc
 from monitor.store.models import Flag, Incident
 from pledges.models import Company, Pledge
 
@@ -168,7 +170,7 @@ def _incident_stmt(session: Session, f: IncidentFilter, *, count: bool) -> Any:
     if f.pledge:
         stmt = stmt.where(col(Incident.pledge_id) == f.pledge)
     if f.company:
-        stmt = stmt.where(col(Pledge.company_id).in_(_company_ids(session, f.company)))
+        stmt = stmt.where(col(Pledge.company_id).in_(company_ids(session, f.company)))
     if f.since:
         stmt = stmt.where(agg.c.first_published >= start_of_day(f.since))
     if f.status == "confirmed":

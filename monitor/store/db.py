@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session, SQLModel, create_engine
+
+from monitor.store.fulltext import ensure_search_index, search_index_present
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +23,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_HEAD = "0001"
 # Long enough for a CLI review to wait out a poll's write batch (RELIABILITY rows 41-43).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class DatabaseError(Exception):
@@ -118,7 +132,6 @@ class Database:
         try:
             # Usual case: already current. A plain read, so a CLI query started while the
             # daemon writes neither waits for the write lock nor loads alembic.
-            from monitor.query.search import search_index_present
 
             with self.engine.connect() as conn:
                 if _current_version(conn) == SCHEMA_HEAD and search_index_present(conn):
@@ -159,8 +172,6 @@ def _alembic_config(conn: Connection) -> Any:
 
 def _upgrade(conn: Connection) -> None:
     from alembic import command
-
-    from monitor.query.search import ensure_search_index
 
     tables = set(inspect(conn).get_table_names())
     cfg = _alembic_config(conn)

@@ -16,14 +16,9 @@ from monitor.flags.review import (
     UnknownFlagError,
     review_flag,
 )
-from monitor.query.queries import (
-    FlagFilter,
-    count_flags,
-    get_flag,
-    get_pledge,
-    list_flags,
-    list_pledges,
-)
+from monitor.query.filters import FlagFilter
+from monitor.query.flags import count_flags, get_flag, list_flags
+from monitor.query.pledges import get_pledge, list_pledges
 from monitor.query.search import count_articles, search_articles
 from monitor.web.render import render
 from monitor.web.session import (

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import uvicorn
 
-from monitor.api.app import create_app
 from monitor.auth.tokens import create_token, revoke_token
 from monitor.config import Settings, load_settings
 from monitor.store.db import Database, open_database
+from monitor.web.app import create_app
 from tests.monitor.querydata import load_sample, sample_file
 
 

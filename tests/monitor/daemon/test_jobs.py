@@ -270,7 +270,7 @@ def _digest_settings(port: int, **digest: object) -> Settings:
 
 
 def _sent(db: Database) -> list[tuple[str, str, datetime | None]]:
-    from monitor.query.queries import as_utc
+    from monitor.store.db import as_utc
     from monitor.store.models import Digest
 
     with db.session() as s:
@@ -367,7 +367,7 @@ def test_feeds_min_interval_seconds_sets_the_floor_on_a_feeds_interval(sqlite_db
     # Sub-minute intervals exist for tests of the daemon; the default floor is 5 minutes.
     from feeds.models import Feed
     from monitor.daemon.jobs import run_poll
-    from monitor.query.queries import as_utc
+    from monitor.store.db import as_utc
     from tests.monitor.servers import NewsServer
 
     server = NewsServer(feeds=2, every=3600)

@@ -20,8 +20,7 @@ from monitor.daemon.scheduler import (
     next_run_times,
     reschedule_jobs,
 )
-from monitor.query.queries import as_utc
-from monitor.store.db import Database
+from monitor.store.db import Database, as_utc
 
 
 class Counter:

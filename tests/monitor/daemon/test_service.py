@@ -34,8 +34,7 @@ from monitor.daemon.instance import (
 )
 from monitor.daemon.status import collect_status
 from monitor.digest.periods import latest_due
-from monitor.query.queries import as_utc
-from monitor.store.db import Database, open_database
+from monitor.store.db import Database, as_utc, open_database
 from monitor.store.models import DaemonHeartbeat, Digest, Flag, JobRun
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue

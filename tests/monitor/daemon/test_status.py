@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from feeds.models import Article, Feed
 from monitor.cli import cli
 from monitor.daemon.jobs import record_job_run
-from monitor.daemon.rows import process_scope
 from monitor.daemon.status import collect_status
 from monitor.store.db import Database
 from monitor.store.models import DaemonHeartbeat, Digest, Flag
+from monitor.store.owners import process_scope
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 

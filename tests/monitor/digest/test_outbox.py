@@ -29,12 +29,12 @@ from sqlmodel import select
 from feeds.models import Article, ArticleSource
 from monitor.cli import cli
 from monitor.config import DigestSettings, Settings, SmtpSettings, Subscription
-from monitor.daemon.rows import process_scope
 from monitor.digest.mailer import message_id
 from monitor.digest.outbox import outbox_rows, retry_delay, send_due_digests
 from monitor.digest.periods import Period
 from monitor.store.db import Database, open_database
 from monitor.store.models import DaemonHeartbeat, Digest, Flag
+from monitor.store.owners import process_scope
 from tests.conftest import REPO
 from tests.monitor.digestweek import AMAZON, SEND_TIME, WEEK, ZONE, build_week, cli_env
 from tests.monitor.mailservers import HungServer, Mailbox, free_port

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from monitor.flags.review import ReviewError, StaleReviewError, UnknownFlagError, review_flag
-from monitor.query.queries import get_flag
+from monitor.query.flags import get_flag
 from monitor.store.db import Database
 from monitor.store.models import Flag, Review
 from tests.monitor.querydata import AMAZON, flag_ids, load_sample

@@ -19,12 +19,11 @@ from sqlmodel import col, func, select
 from feeds.models import Article, ArticleSource, Feed
 from feeds.subscriptions import add_feed
 from monitor.config import FeedSettings, Settings
-from monitor.daemon.rows import owner_name, parse_owner
 from monitor.poll.claims import claim_feeds, release_leases
 from monitor.poll.cycle import poll_due_feeds, poll_feeds_now
-from monitor.query.queries import as_utc
-from monitor.store.db import Database
+from monitor.store.db import Database, as_utc
 from monitor.store.models import Flag
+from monitor.store.owners import owner_name, parse_owner
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
 from tests.feeds.feedserver import FeedServer, Reply, gzip_bomb, simple_feed

@@ -8,14 +8,9 @@ import pytest
 
 from monitor.flags.review import review_flag
 from monitor.query.companies import get_company, list_companies
-from monitor.query.queries import (
-    FlagFilter,
-    count_flags,
-    get_flag,
-    get_pledge,
-    list_flags,
-    list_pledges,
-)
+from monitor.query.filters import FlagFilter
+from monitor.query.flags import count_flags, get_flag, list_flags
+from monitor.query.pledges import get_pledge, list_pledges
 from monitor.query.timeline import IncidentFilter, count_incidents, get_incident, list_incidents
 from monitor.store.db import Database
 from pledges.catalogue import load_catalogue, shipped_catalogue
