@@ -389,6 +389,12 @@ def test_leases_of_feeds_waiting_behind_a_slow_host_are_renewed_until_polled(
         target=lambda: reports.append(poll_due_feeds(db=db, settings=settings, owner="a"))
     )
     poller.start()
+    # The race starts once the poller holds its leases (one batch; a loaded machine may
+    # start the poller late).
+    claimed_by = time.monotonic() + 30
+    while all(feed_row(db, i).lease_owner is None for i in ids) and poller.is_alive():
+        assert time.monotonic() < claimed_by, "the poller never claimed its feeds"
+        time.sleep(0.02)
     stolen: list[int] = []
     deadline = time.monotonic() + 3.5
     while time.monotonic() < deadline:
