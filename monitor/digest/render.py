@@ -13,7 +13,7 @@ from functools import cache
 
 import jinja2
 
-from monitor.digest.content import Counts, DigestContent
+from monitor.digest.content import DigestContent
 from monitor.digest.text import one_line
 
 # The plain-text part's width: lines a terminal or mail client shows without rewrapping.
@@ -25,9 +25,15 @@ def subject(content: DigestContent) -> str:
     c = content.counts
     parts: list[str] = []
     if c.incidents:
-        parts.append(_plural(c.incidents, "new story", "new stories") + _kinds(c))
+        parts.append(
+            _plural(c.incidents, "new story", "new stories")
+            + _kinds(c.breaches, c.rollbacks, zeros=False)
+        )
     if c.older:
-        parts.append(_plural(c.older, "older report", "older reports"))
+        parts.append(
+            _plural(c.older, "older report", "older reports")
+            + _kinds(c.older_breaches, c.older_rollbacks, zeros=False)
+        )
     if c.confirmed:
         parts.append(f"{c.confirmed} confirmed")
     if c.dismissed:
@@ -45,12 +51,12 @@ def summary(content: DigestContent) -> str:
     """The sentence under the title: stories, then reviews, then pledges, all counted."""
     c = content.counts
     if c.incidents:
-        news = _plural(c.incidents, "new story", "new stories") + _kinds(c)
+        news = _plural(c.incidents, "new story", "new stories") + _kinds(c.breaches, c.rollbacks)
         news += " from " + _plural(c.flags, "new flag", "new flags")
     else:
         news = "No new stories"
     if c.older:
-        older = _kinds(c, c.older_breaches, c.older_rollbacks)
+        older = _kinds(c.older_breaches, c.older_rollbacks)
         news += f"; {_plural(c.older, 'older report', 'older reports')}{older} found this week"
     if c.already_dismissed:
         news += (
@@ -65,10 +71,14 @@ def summary(content: DigestContent) -> str:
     return f"{news}. {reviewed}. {changed[0].upper()}{changed[1:]}."
 
 
-def _kinds(c: Counts, breaches: int | None = None, rollbacks: int | None = None) -> str:
-    b = c.breaches if breaches is None else breaches
-    r = c.rollbacks if rollbacks is None else rollbacks
-    return f" ({_plural(b, 'breach', 'breaches')}, {_plural(r, 'rollback', 'rollbacks')})"
+def _kinds(breaches: int, rollbacks: int, *, zeros: bool = True) -> str:
+    """` (1 breach, 2 rollbacks)`; without `zeros`, a kind with none is left out."""
+    kinds = [
+        _plural(n, one, many)
+        for n, one, many in ((breaches, "breach", "breaches"), (rollbacks, "rollback", "rollbacks"))
+        if n or zeros
+    ]
+    return f" ({', '.join(kinds)})" if kinds else ""
 
 
 def _plural(n: int, one: str, many: str) -> str:

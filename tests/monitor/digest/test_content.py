@@ -112,7 +112,8 @@ def test_the_week_holds_new_stories_reviews_pledge_changes_and_silent_feeds(week
     assert content.feeds[1].problem == "waiting for a first fetch (added 2026-10-17)"
     assert subject(content) == (
         "pledgewatch 2026-W47 (16-22 Nov 2026): 3 new stories (2 breaches, 1 rollback), "
-        "1 older report, 1 confirmed, 2 dismissed, 1 pledge changed, 2 feeds not heard from"
+        "1 older report (1 rollback), 1 confirmed, 2 dismissed, 1 pledge changed, "
+        "2 feeds not heard from"
     )
 
 
@@ -479,7 +480,8 @@ def test_html_is_phone_friendly_and_dark_mode_safe() -> None:
     assert "color-scheme: light dark" in html
     assert "@media (prefers-color-scheme: dark)" in html
     assert "max-width:640px" in html
-    assert "overflow-wrap:anywhere" in html
+    assert "overflow-wrap:anywhere" in html and "overflow-wrap: anywhere" in html
+    assert "word-break" not in html  # break-all cut headline words in links ("reac hed")
     # No fixed widths or tables that could overflow a 390 px screen.
     assert not re.search(r"(?<!max-)width:\s*\d+px", html)
     assert "<table" not in html
