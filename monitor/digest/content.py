@@ -2,11 +2,11 @@
 
 `DigestData` is what the database holds about one week (loaded by
 `monitor.digest.data.load_digest_data`); `build_digest` turns it into what one recipient
-reads: their subscription applied, flags folded into stories (incidents), stories
-already dismissed left out, older reports found this week kept apart, and everything in
-the order a busy reader wants it (breaches first, then rollbacks by score). Feed text is
-collapsed to one line and links are made safe; `monitor.digest.render` fills the
-templates.
+reads (`monitor.digest.views`): their subscription applied, flags folded into stories
+(incidents), stories already dismissed left out, older reports found this week kept
+apart, and everything in the order a busy reader wants it (breaches first, then
+rollbacks by score). Feed text is collapsed to one line and links are made safe;
+`monitor.digest.render` fills the templates.
 """
 
 from __future__ import annotations
@@ -19,7 +19,16 @@ from zoneinfo import ZoneInfo
 
 from monitor.config import Subscription
 from monitor.digest.periods import Period
-from monitor.digest.text import Segment, best_evidence, emphasise, flag_url, one_line, safe_url
+from monitor.digest.text import best_evidence, emphasise, flag_url, one_line, safe_url
+from monitor.digest.views import (
+    ChangeView,
+    Counts,
+    DigestContent,
+    FeedView,
+    IncidentView,
+    ReviewView,
+    SourceView,
+)
 from monitor.flags.incidents import status_summary
 
 # A story first published this long before it was found is an older report (back-fill from
@@ -145,130 +154,6 @@ class Audience:
         if self.min_score > 0:
             parts.append(f"score >= {self.min_score:g}")
         return "; ".join(p for p in parts if p)
-
-
-@dataclass(frozen=True)
-class SourceView:
-    outlet: str
-    date: str
-    url: str | None
-    flag_url: str | None
-    title: str
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    """One story: what the glance line and the details show."""
-
-    title: str
-    kind: str
-    score: float
-    status: str
-    evidence: tuple[Segment, ...]
-    in_title: bool
-    response: str | None
-    sources: tuple[SourceView, ...]
-    flag_url: str | None
-    follow_up_of: str | None  # first-seen date of an incident that began in an earlier week
-    company: str = ""
-    pledge_id: str = ""
-    pledge_title: str = ""
-    published: str = ""  # first reported (earliest source), in the digest's zone
-    found: str = ""  # first found by the monitor
-    older: bool = False  # first reported long before it was found (see OLDER_AFTER)
-    new_flags: int = 0  # its flags first raised this week
-
-
-@dataclass(frozen=True)
-class ReviewView:
-    """A story confirmed or dismissed this week, listed once however many flags it holds."""
-
-    decision: str
-    title: str
-    company: str
-    pledge_id: str
-    pledge_title: str
-    reviewer: str
-    note: str
-    date: str
-    flag_url: str | None
-    kind: str = "breach"
-    score: float = 0.0
-    flags: int = 1
-    decisions: str = ""  # the flags' decisions when they differ (`1 confirmed, 1 dismissed`)
-
-
-@dataclass(frozen=True)
-class ChangeView:
-    company: str
-    pledge_id: str
-    title: str
-    status: str
-    events: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class FeedView:
-    name: str
-    url: str
-    problem: str
-    waiting: bool = False  # never fetched yet: not a failure
-
-
-@dataclass(frozen=True)
-class Counts:
-    incidents: int = 0  # new stories listed (older reports and dismissed ones apart)
-    flags: int = 0  # this week's flags behind them
-    breaches: int = 0
-    rollbacks: int = 0
-    older: int = 0
-    older_breaches: int = 0
-    older_rollbacks: int = 0
-    already_dismissed: int = 0  # stories found this week and dismissed: not listed
-    confirmed: int = 0  # stories confirmed this week
-    dismissed: int = 0  # stories dismissed this week
-    pledge_changes: int = 0
-    feeds: int = 0  # feeds failing or silent
-    waiting: int = 0  # feeds waiting for a first fetch
-
-
-@dataclass(frozen=True)
-class DigestContent:
-    """What one recipient reads for one week."""
-
-    period: str
-    period_label: str
-    zone: str
-    counts: Counts
-    stories: tuple[IncidentView, ...]  # new this week, breaches first, then by score
-    older: tuple[IncidentView, ...]  # older reports found this week, same order
-    reviews: tuple[ReviewView, ...]  # confirmed stories first (same order), then dismissed
-    pledge_changes: tuple[ChangeView, ...]
-    feeds: tuple[FeedView, ...]
-    base_url: str = ""
-    audience: str = ""  # the recipient's filter, "" for everything
-    recipient: str = ""  # the subscriber's address, "" for a recipient of everything
-
-    @property
-    def empty(self) -> bool:
-        """Nothing new: no stories, reviews or pledge changes (feed trouble aside)."""
-        return not (self.stories or self.older or self.reviews or self.pledge_changes)
-
-    @property
-    def confirmed(self) -> tuple[ReviewView, ...]:
-        return tuple(r for r in self.reviews if r.decision == "confirmed")
-
-    @property
-    def dismissed(self) -> tuple[ReviewView, ...]:
-        return tuple(r for r in self.reviews if r.decision == "dismissed")
-
-    @property
-    def problem_feeds(self) -> tuple[FeedView, ...]:
-        return tuple(f for f in self.feeds if not f.waiting)
-
-    @property
-    def waiting_feeds(self) -> tuple[FeedView, ...]:
-        return tuple(f for f in self.feeds if f.waiting)
 
 
 def reading_order(kind: str, score: float, title: str) -> tuple[int, float, str]:

@@ -13,8 +13,8 @@ from functools import cache
 
 import jinja2
 
-from monitor.digest.content import DigestContent
 from monitor.digest.text import one_line
+from monitor.digest.views import DigestContent
 
 # The plain-text part's width: lines a terminal or mail client shows without rewrapping.
 WIDTH = 78
