@@ -19,6 +19,7 @@ from monitor.digest.content import (
     DigestData,
     FeedProblem,
     FlagItem,
+    ReviewItem,
     build_digest,
     is_older_report,
 )
@@ -527,3 +528,23 @@ def test_render_needs_no_database_and_is_deterministic() -> None:
     data = _hostile()
     assert render_text(build_digest(data)) == render_text(build_digest(data))
     assert Path(GOLDEN).is_dir()
+
+
+def test_a_week_with_only_a_dismissal_has_no_empty_glance_block() -> None:
+    review = ReviewItem(
+        flag_id=3,
+        decision="dismissed",
+        note="",
+        reviewer="bob",
+        created_at=datetime(2026, 11, 18, 9, tzinfo=UTC),
+        pledge_id=GOOGLE,
+        pledge_title="p",
+        company="Google",
+        title="An old story",
+        score=0.6,
+    )
+    content = build_digest(DigestData(period=Period.parse(WEEK), zone="UTC", reviews=(review,)))
+    assert not content.empty
+    text = render_text(content)
+    assert "AT A GLANCE" not in text and "== Google: DISMISSED 0.60" in text
+    assert "At a glance" not in render_html(content)
