@@ -11,6 +11,7 @@ import click
 
 from monitor.cli.app import App, pass_app, to_json
 from monitor.config import DEFAULT_CONFIG_FILE
+from monitor.digest.text import base_url_warning
 
 
 @click.group()
@@ -73,7 +74,8 @@ def check(app: App, fmt: str) -> None:
     """Validate the configuration and print the effective settings with secrets hidden.
 
     An invalid file or variable stops every command with a message naming it; this
-    command exits 0 only when everything is valid.
+    command exits 0 only when everything is valid. Settings that are valid but probably
+    not what you want (no `base_url` for digest links) are printed as warnings.
     """
     data = app.settings.redacted()
     if fmt == "json":
@@ -81,6 +83,8 @@ def check(app: App, fmt: str) -> None:
     else:
         click.echo(f"# effective configuration; source: {_config_source(app)}")
         click.echo(to_toml(data), nl=False)
+    for warning in filter(None, [base_url_warning(app.settings.digest.base_url)]):
+        click.echo(f"warning: {warning}", err=True)
     click.echo("configuration OK", err=True)
 
 

@@ -14,6 +14,7 @@ from monitor.digest.data import load_digest_data
 from monitor.digest.outbox import outbox_rows, recipients, send_due_digests
 from monitor.digest.periods import Period, PeriodError
 from monitor.digest.render import render_html, render_text, subject
+from monitor.digest.text import base_url_warning
 from monitor.store.db import as_utc
 
 
@@ -43,6 +44,11 @@ def _subscription(app: App, email: str | None) -> Subscription | None:
     )
 
 
+def format_for(out: Path | None) -> str:
+    """The format a file's name asks for: HTML for .html/.htm, else text."""
+    return "html" if out is not None and out.suffix.lower() in (".html", ".htm") else "text"
+
+
 @digest.command()
 @click.option(
     "--week",
@@ -56,7 +62,10 @@ def _subscription(app: App, email: str | None) -> Subscription | None:
     help="Write the digest to FILE instead of printing it.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["html", "text"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "text"]),
+    help="html or text (default: from the --out file's extension, .html/.htm for HTML; else text).",
 )
 @click.option(
     "--recipient",
@@ -64,9 +73,15 @@ def _subscription(app: App, email: str | None) -> Subscription | None:
     help="Apply this recipient's subscription (default: everything).",
 )
 @pass_app
-def preview(app: App, week: str | None, out: Path | None, fmt: str, recipient: str | None) -> None:
+def preview(
+    app: App, week: str | None, out: Path | None, fmt: str | None, recipient: str | None
+) -> None:
     """Render a week's digest without sending it."""
+    fmt = fmt or format_for(out)
     period = _week(app, week)
+    warning = base_url_warning(app.settings.digest.base_url)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     sub = _subscription(app, recipient)
     with app.db.session() as session:
         data = load_digest_data(session, period, zone=app.settings.digest.timezone)

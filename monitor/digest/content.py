@@ -2,23 +2,41 @@
 
 `DigestData` is what the database holds about one week (loaded by
 `monitor.digest.data.load_digest_data`); `build_digest` turns it into what one recipient
-reads: their subscription applied, flags folded into incidents, the best evidence
-sentence split into emphasised runs, links made safe, every piece of feed text collapsed
-to one line. `monitor.digest.render` fills the templates.
+reads (`monitor.digest.views`): their subscription applied, flags folded into stories
+(incidents), stories already dismissed left out, older reports found this week kept
+apart, and everything in the order a busy reader wants it (breaches first, then
+rollbacks by score). Feed text is collapsed to one line and links are made safe;
+`monitor.digest.render` fills the templates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.config import Subscription
 from monitor.digest.periods import Period
-from monitor.digest.text import Segment, best_evidence, emphasise, flag_url, one_line, safe_url
+from monitor.digest.text import best_evidence, emphasise, flag_url, one_line, safe_url
+from monitor.digest.views import (
+    ChangeView,
+    Counts,
+    DigestContent,
+    FeedView,
+    IncidentView,
+    ReviewView,
+    SourceView,
+)
 from monitor.flags.incidents import status_summary
+
+# A story first published this long before it was found is an older report (back-fill from
+# a new feed, an archive or a search), not this week's news. Four weeks: a feed carries a
+# few weeks of items, a monthly outlet dates its pieces up to a month back, and a daemon
+# that was down sends up to `catch_up_weeks` (default 4) missed weeks, so reports younger
+# than that still belong to a week a reader gets.
+OLDER_AFTER = timedelta(days=28)
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,8 @@ class FlagItem:
     response: str | None = None
     incident_title: str = ""
     incident_first_seen: datetime | None = None
+    # The feed gave no date, so `published` is a guess and says nothing about age.
+    published_estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,8 @@ class ReviewItem:
     company: str
     title: str
     score: float
+    kind: str = "breach"
+    incident_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +95,7 @@ class PledgeChange:
 
 @dataclass(frozen=True)
 class FeedProblem:
-    """A feed that failed or went silent."""
+    """A feed that failed, went silent, or has not been fetched yet."""
 
     name: str
     url: str
@@ -81,6 +103,9 @@ class FeedProblem:
     last_success_at: datetime | None
     error: str | None
     gone: bool = False
+    # No fetch ever tried (a feed added since the last poll): waiting, not failing.
+    never_fetched: bool = False
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,102 +146,24 @@ class Audience:
         names = {n.casefold() for n in (company, *aliases)}
         return pledge_id in self.pledges or any(c.casefold() in names for c in self.companies)
 
-
-@dataclass(frozen=True)
-class SourceView:
-    outlet: str
-    date: str
-    url: str | None
-    flag_url: str | None
-    title: str
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    title: str
-    kind: str
-    score: float
-    status: str
-    evidence: tuple[Segment, ...]
-    in_title: bool
-    response: str | None
-    sources: tuple[SourceView, ...]
-    flag_url: str | None
-    follow_up_of: str | None  # first-seen date of an incident that began in an earlier week
+    def describe(self) -> str:
+        """`Amazon, Microsoft; score >= 0.7`, or "" for a recipient of everything."""
+        parts = [", ".join(one_line(c) for c in self.companies if one_line(c))]
+        if self.pledges:
+            parts.append("pledges " + ", ".join(one_line(p) for p in self.pledges))
+        if self.min_score > 0:
+            parts.append(f"score >= {self.min_score:g}")
+        return "; ".join(p for p in parts if p)
 
 
-@dataclass(frozen=True)
-class PledgeView:
-    pledge_id: str
-    title: str
-    incidents: tuple[IncidentView, ...]
+def reading_order(kind: str, score: float, title: str) -> tuple[int, float, str]:
+    """Breaches first, then rollbacks (and any other kind), each by score, highest first."""
+    return (0 if kind == "breach" else 1, -score, title.casefold())
 
 
-@dataclass(frozen=True)
-class CompanyView:
-    name: str
-    pledges: tuple[PledgeView, ...]
-
-
-@dataclass(frozen=True)
-class ReviewView:
-    decision: str
-    title: str
-    company: str
-    pledge_id: str
-    pledge_title: str
-    reviewer: str
-    note: str
-    date: str
-    flag_url: str | None
-
-
-@dataclass(frozen=True)
-class ChangeView:
-    company: str
-    pledge_id: str
-    title: str
-    status: str
-    events: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class FeedView:
-    name: str
-    url: str
-    problem: str
-
-
-@dataclass(frozen=True)
-class Counts:
-    incidents: int = 0
-    flags: int = 0
-    breaches: int = 0
-    rollbacks: int = 0
-    confirmed: int = 0
-    dismissed: int = 0
-    pledge_changes: int = 0
-    feeds: int = 0
-
-
-@dataclass(frozen=True)
-class DigestContent:
-    """What one recipient reads for one week."""
-
-    period: str
-    period_label: str
-    zone: str
-    counts: Counts
-    companies: tuple[CompanyView, ...]
-    reviews: tuple[ReviewView, ...]
-    pledge_changes: tuple[ChangeView, ...]
-    feeds: tuple[FeedView, ...]
-    base_url: str = ""
-
-    @property
-    def empty(self) -> bool:
-        """Nothing new: no incidents, reviews or pledge changes (feed trouble aside)."""
-        return not (self.companies or self.reviews or self.pledge_changes)
+def is_older_report(first_reported: datetime | None, found: datetime) -> bool:
+    """Reported long before the monitor found it: back-fill, not this week's news."""
+    return first_reported is not None and found - first_reported > OLDER_AFTER
 
 
 def _day(value: datetime | None, zone: ZoneInfo) -> str:
@@ -242,6 +189,9 @@ def _incident(
     )
     first = best.incident_first_seen
     follow_up = first is not None and first < data.period.start(zone)
+    found = min([f.first_raised_at for f in members] + ([first] if first else []))
+    dated = [f.published for f in members if f.published and not f.published_estimated]
+    reported = min(dated) if dated else None
     return IncidentView(
         title=one_line(best.title or best.incident_title),
         kind=best.kind,
@@ -253,13 +203,57 @@ def _incident(
         sources=sources,
         flag_url=flag_url(base_url, best.id),
         follow_up_of=_day(first, zone) if follow_up else None,
+        company=one_line(best.company),
+        pledge_id=best.pledge_id,
+        pledge_title=one_line(best.pledge_title),
+        published=_day(reported, zone),
+        found=_day(found, zone),
+        older=is_older_report(reported, found),
+        new_flags=sum(1 for f in members if data.is_new(f)),
     )
+
+
+def _story_key(flag_id: int, incident_id: int | None) -> int:
+    # A flag outside any incident is a story of its own (negative: never an incident id).
+    return incident_id or -flag_id
+
+
+def _reviewed_stories(
+    reviews: Iterable[ReviewItem], base_url: str, zone: ZoneInfo
+) -> tuple[ReviewView, ...]:
+    by_story: dict[int, list[ReviewItem]] = {}
+    for r in sorted(reviews, key=lambda r: (r.created_at, r.flag_id)):
+        by_story.setdefault(_story_key(r.flag_id, r.incident_id), []).append(r)
+    views = []
+    for items in by_story.values():
+        last = items[-1]  # the story's latest decision this week speaks for it
+        best = max(items, key=lambda r: (r.score, -r.flag_id))
+        decisions = status_summary([r.decision for r in items]) if len(items) > 1 else ""
+        views.append(
+            ReviewView(
+                decision=last.decision,
+                title=one_line(best.title),
+                company=one_line(best.company),
+                pledge_id=best.pledge_id,
+                pledge_title=one_line(best.pledge_title),
+                reviewer=one_line(last.reviewer),
+                note=one_line(last.note) or next((one_line(r.note) for r in items if r.note), ""),
+                date=_day(last.created_at, zone),
+                flag_url=flag_url(base_url, best.flag_id),
+                kind=best.kind,
+                score=best.score,
+                flags=len(items),
+                decisions=decisions if "," in decisions else "",
+            )
+        )
+    views.sort(key=lambda r: (r.decision != "confirmed", *reading_order(r.kind, r.score, r.title)))
+    return tuple(views)
 
 
 def build_digest(
     data: DigestData, *, subscription: Subscription | None = None, base_url: str = ""
 ) -> DigestContent:
-    """One recipient's digest: their subscription applied, flags folded into incidents."""
+    """One recipient's digest: their subscription applied, flags folded into stories."""
     zone = ZoneInfo(data.zone)
     audience = Audience.of(subscription)
 
@@ -269,42 +263,24 @@ def build_digest(
         )
 
     flags = [f for f in data.flags if wanted(f.company, f.pledge_id, f.score)]
-    new_incidents = {f.incident_id or -f.id for f in flags if data.is_new(f)}
+    new_incidents = {_story_key(f.id, f.incident_id) for f in flags if data.is_new(f)}
     groups: dict[int, list[FlagItem]] = {}
     for f in flags:
-        key = f.incident_id or -f.id
+        key = _story_key(f.id, f.incident_id)
         if key in new_incidents:
             groups.setdefault(key, []).append(f)
-    by_pledge: dict[tuple[str, str, str], list[IncidentView]] = {}
-    new_flags = 0
+    stories: list[IncidentView] = []
+    already_dismissed = 0
     for members in groups.values():
-        new_flags += sum(1 for f in members if data.is_new(f))
-        head = members[0]
-        by_pledge.setdefault((head.company, head.pledge_id, head.pledge_title), []).append(
-            _incident(members, data, base_url, zone)
-        )
-    companies: dict[str, list[PledgeView]] = {}
-    for (company, pid, ptitle), incidents in sorted(
-        by_pledge.items(), key=lambda kv: (kv[0][0].casefold(), kv[0][1])
-    ):
-        incidents.sort(key=lambda i: (-i.score, i.title))
-        companies.setdefault(company, []).append(
-            PledgeView(pid, one_line(ptitle), tuple(incidents))
-        )
-    reviews = tuple(
-        ReviewView(
-            decision=r.decision,
-            title=one_line(r.title),
-            company=r.company,
-            pledge_id=r.pledge_id,
-            pledge_title=one_line(r.pledge_title),
-            reviewer=one_line(r.reviewer),
-            note=one_line(r.note),
-            date=_day(r.created_at, zone),
-            flag_url=flag_url(base_url, r.flag_id),
-        )
-        for r in sorted(data.reviews, key=lambda r: (r.created_at, r.flag_id))
-        if wanted(r.company, r.pledge_id, r.score)
+        if all(f.status == "dismissed" for f in members if data.is_new(f)):
+            already_dismissed += 1  # this week's news on it was judged a false alarm
+            continue
+        stories.append(_incident(members, data, base_url, zone))
+    stories.sort(key=lambda i: (*reading_order(i.kind, i.score, i.title), i.company))
+    new = tuple(i for i in stories if not i.older)
+    older = tuple(i for i in stories if i.older)
+    reviews = _reviewed_stories(
+        (r for r in data.reviews if wanted(r.company, r.pledge_id, r.score)), base_url, zone
     )
     changes = tuple(
         ChangeView(
@@ -318,32 +294,42 @@ def build_digest(
         if audience.wants(c.company, data.aliases.get(c.company, ()), c.pledge_id)
     )
     feeds = tuple(_feed_view(p, zone) for p in data.feeds)
-    kinds = [p.incidents for c in companies.values() for p in c]
-    all_incidents = [i for group in kinds for i in group]
     counts = Counts(
-        incidents=len(all_incidents),
-        flags=new_flags,
-        breaches=sum(1 for i in all_incidents if i.kind == "breach"),
-        rollbacks=sum(1 for i in all_incidents if i.kind == "rollback"),
+        incidents=len(new),
+        flags=sum(i.new_flags for i in new),
+        breaches=sum(1 for i in new if i.kind == "breach"),
+        rollbacks=sum(1 for i in new if i.kind == "rollback"),
+        older=len(older),
+        older_breaches=sum(1 for i in older if i.kind == "breach"),
+        older_rollbacks=sum(1 for i in older if i.kind == "rollback"),
+        already_dismissed=already_dismissed,
         confirmed=sum(1 for r in reviews if r.decision == "confirmed"),
         dismissed=sum(1 for r in reviews if r.decision == "dismissed"),
         pledge_changes=len(changes),
-        feeds=len(feeds),
+        feeds=sum(1 for f in feeds if not f.waiting),
+        waiting=sum(1 for f in feeds if f.waiting),
     )
     return DigestContent(
         period=str(data.period),
         period_label=data.period.label(),
         zone=data.zone,
         counts=counts,
-        companies=tuple(CompanyView(name, tuple(p)) for name, p in companies.items()),
+        stories=new,
+        older=older,
         reviews=reviews,
         pledge_changes=changes,
         feeds=feeds,
         base_url=safe_url(base_url) or "",
+        audience=audience.describe(),
+        recipient=one_line(subscription.email) if subscription is not None else "",
     )
 
 
 def _feed_view(p: FeedProblem, zone: ZoneInfo) -> FeedView:
+    name = one_line(p.name) or one_line(p.url)
+    if p.never_fetched and not p.gone:
+        added = f" (added {_day(p.created_at, zone)})" if p.created_at else ""
+        return FeedView(name, one_line(p.url), f"waiting for a first fetch{added}", waiting=True)
     if p.gone:
         problem = "gone (the server says it no longer exists); polling stopped"
     elif p.consecutive_errors:
@@ -356,4 +342,4 @@ def _feed_view(p: FeedProblem, zone: ZoneInfo) -> FeedView:
         problem = "no successful fetch for days"
     if p.last_success_at is not None:
         problem += f" (last success {_day(p.last_success_at, zone)})"
-    return FeedView(name=one_line(p.name) or one_line(p.url), url=one_line(p.url), problem=problem)
+    return FeedView(name=name, url=one_line(p.url), problem=problem)

@@ -16,7 +16,9 @@ from monitor.store.db import as_utc
 from monitor.store.models import Flag, Incident, Review
 from pledges.models import Company, Pledge, PledgeEvent
 
-# A feed with no successful fetch for this long is "not heard from".
+# A feed with no successful fetch for this long is "not heard from" (one never fetched at
+# all is "waiting for a first fetch" instead: the first digest after install is built
+# before the first poll).
 SILENT_AFTER = timedelta(days=3)
 # History events dated this long before the week are catalogue back-fill (a first sync
 # records a pledge's whole history), not news of this week.
@@ -125,6 +127,7 @@ def _flag_items(session: Session, flags: list[Flag]) -> list[FlagItem]:
                 url=art.url if art else None,
                 outlets=tuple(outlets.get(f.article_id, [])),
                 published=_utc(art.published_at) if art else None,
+                published_estimated=bool(art.published_estimated) if art else False,
                 first_raised_at=raised,
                 evidence=tuple(_evidence(f.evidence)),
                 response=f.response,
@@ -170,6 +173,8 @@ def _reviews(session: Session, start: datetime, end: datetime) -> list[ReviewIte
                 company=company.name,
                 title=a.title,
                 score=f.score,
+                kind=f.kind,
+                incident_id=f.incident_id,
             )
         )
     return out
@@ -213,6 +218,8 @@ def _feed_problems(session: Session, now: datetime) -> list[FeedProblem]:
             col(Feed.last_success_at),
             col(Feed.last_error),
             col(Feed.gone),
+            col(Feed.last_fetch_at),
+            col(Feed.created_at),
         )
         .where(
             or_(
@@ -232,6 +239,8 @@ def _feed_problems(session: Session, now: datetime) -> list[FeedProblem]:
             last_success_at=_utc(last_ok),
             error=error,
             gone=gone,
+            never_fetched=fetched is None and last_ok is None and not errors,
+            created_at=_utc(created),
         )
-        for name, url, errors, last_ok, error, gone in rows
+        for name, url, errors, last_ok, error, gone, fetched, created in rows
     ]

@@ -48,6 +48,21 @@ def flag_url(base_url: str, flag_id: int) -> str | None:
     return f"{base.rstrip('/')}/flags/{flag_id}" if base else None
 
 
+def base_url_warning(base_url: str) -> str | None:
+    """Why digest stories will not link to their flag pages, or None when they will."""
+    if not base_url.strip():
+        return (
+            "[digest] base_url is not set (PLEDGEWATCH_DIGEST_BASE_URL), so digest stories "
+            "do not link to their flag pages; set it to the public URL of `pledgewatch serve`"
+        )
+    if safe_url(base_url) is None:
+        return (
+            f"[digest] base_url {one_line(base_url)!r} is not an http(s) URL with a host, so "
+            "digest stories do not link to their flag pages"
+        )
+    return None
+
+
 def emphasise(sentence: str, spans: Sequence[Mapping[str, Any]]) -> tuple[Segment, ...]:
     """Split a sentence into plain and matched runs; bad or overlapping spans are skipped."""
     out: list[Segment] = []

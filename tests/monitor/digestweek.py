@@ -6,8 +6,12 @@ does not move when detection changes. What the week holds, and what must be left
 - a two-outlet Amazon story (flags 1 and 2, one incident), a Google rollback whose title
   carries a CR/LF, and a follow-up source (flag 4) to an Amazon story first seen the week
   before (flag 3);
-- outside the digest: flag 5 raised the week after, flag 6 withdrawn (inactive);
-- reviews: flag 3 confirmed and flag 7 (an old flag) dismissed this week, flag 1
+- an Amazon story carried by two outlets (flags 9 and 10) and dismissed this week through
+  both flags: counted, listed once under reviews, never under new stories;
+- an older report: a Google story published in February 2025 and found this week (flag
+  11, outside any incident), kept apart from the new stories;
+- outside the digest: flag 6 raised the week after, flag 7 withdrawn (inactive);
+- reviews: flag 3 confirmed and flag 8 (an old flag) dismissed this week, flag 1
   dismissed then reopened this week (its last word is not a decision), a review
   the week before;
 - Acme's plastic pledge withdrawn this week (a fresh history event), and the Amazon
@@ -109,7 +113,7 @@ def _day(days: float, hours: float = 9) -> datetime:
 
 
 def build_week(db: Database) -> dict[str, int]:
-    """Write the week; returns flag ids by name (f1..f7)."""
+    """Write the week; returns flag ids by name (f1..f11)."""
     with db.write() as s:
         sync_catalogue(session=s, pledges=pledges(), now=_day(2))
 
@@ -171,6 +175,27 @@ def build_week(db: Database) -> dict[str, int]:
             "The Business Daily",
             _day(-40),
         ),
+        (
+            "a9",
+            "Rekognition still sold to police, says a post later retracted",
+            "https://rumours.example.org/2026/11/18/retracted",
+            "Rumour Mill",
+            _day(2),
+        ),
+        (
+            "a10",
+            "Blog repeats retracted claim on Rekognition and police",
+            "https://blog.example.org/2026/11/18/repeat",
+            "Some Blog",
+            _day(2, 15),
+        ),
+        (
+            "a11",
+            "Google quietly dropped its pledge on AI for weapons, memo shows",
+            "https://archive.example.org/2025/02/05/google-memo",
+            "Archive Desk",
+            datetime(2025, 2, 5, 9, tzinfo=UTC),
+        ),
     ]
     ids: dict[str, int] = {}
     with db.write() as s:
@@ -206,7 +231,10 @@ def build_week(db: Database) -> dict[str, int]:
         inc_google = Incident(
             pledge_id=GOOGLE, title="Google rewrites", first_seen_at=_day(4), last_seen_at=_day(4)
         )
-        for inc in (inc_old, inc_tribunal, inc_google):
+        inc_retracted = Incident(
+            pledge_id=AMAZON, title=articles[8][1], first_seen_at=_day(2), last_seen_at=_day(2)
+        )
+        for inc in (inc_old, inc_tribunal, inc_google, inc_retracted):
             s.add(inc)
         s.flush()
         tribunal = _ev(
@@ -316,6 +344,38 @@ def build_week(db: Database) -> dict[str, int]:
             ("f6", "a6", GOOGLE, "rollback", 0.9, _day(8), None, "open", True, []),
             ("f7", "a7", AMAZON, "breach", 0.6, _day(2), None, "open", False, []),
             ("f8", "a8", GOOGLE, "breach", 0.55, _day(-40), None, "dismissed", True, []),
+            ("f9", "a9", AMAZON, "breach", 0.93, _day(2), inc_retracted, "dismissed", True, []),
+            (
+                "f10",
+                "a10",
+                AMAZON,
+                "breach",
+                0.9,
+                _day(2, 15),
+                inc_retracted,
+                "dismissed",
+                True,
+                [],
+            ),
+            (
+                "f11",
+                "a11",
+                GOOGLE,
+                "rollback",
+                0.66,
+                _day(5),
+                None,
+                "open",
+                True,
+                [
+                    _ev(
+                        "A memo shows Google dropped its pledge on AI for weapons.",
+                        ("Google", "company"),
+                        ("dropped", "rollback"),
+                        ("pledge", "commitment"),
+                    )
+                ],
+            ),
         ]
         rows: dict[str, Flag] = {}
         for name, art, pid, kind, score, raised, inc, status, active, evidence in flags:
@@ -343,6 +403,8 @@ def build_week(db: Database) -> dict[str, int]:
             ("f1", "dismissed", "bob", "", _day(2, 12)),
             ("f1", "open", "alice", "Reopened: needs a second look.", _day(2, 15)),
             ("f3", "dismissed", "carol", "An earlier decision.", _day(-2)),
+            ("f9", "dismissed", "bob", "The post was retracted.", _day(4, 12)),
+            ("f10", "dismissed", "bob", "", _day(4, 13)),
         ]
         for name, decision, who, note, when in reviews:
             s.add(

@@ -1,13 +1,11 @@
 """The HTML digest in headless Chromium: no horizontal overflow on a phone or a desktop.
 
-Uses Debian's chromium (/usr/bin/chromium, installed by .ci/run) through playwright's
-`executable_path`; no browser is downloaded. Screenshots go to test-artifacts/.
+Chromium comes from the `browser` fixture in conftest.py. Screenshots go to
+test-artifacts/.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,10 +16,10 @@ from monitor.digest.content import DigestData, FeedProblem, FlagItem, build_dige
 from monitor.digest.periods import Period
 from monitor.digest.render import render_html
 from tests.conftest import REPO
+from tests.monitor.digest.conftest import WIDER_THAN_VIEWPORT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = REPO / "test-artifacts"
 LONG_WORD = "Rekognition" * 12
 LONG_URL = (
@@ -76,20 +74,6 @@ def _data() -> DigestData:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("headless Chromium not installed (apt-get install chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture(scope="module")
 def digest_file() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "digest.html"
@@ -99,7 +83,7 @@ def digest_file() -> Path:
     return path
 
 
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [320, 390, 1280])
 def test_the_html_digest_has_no_horizontal_overflow(
     browser: Any, digest_file: Path, width: int
 ) -> None:
@@ -107,10 +91,9 @@ def test_the_html_digest_has_no_horizontal_overflow(
     try:
         page.goto(digest_file.as_uri())
         page.screenshot(path=str(ARTIFACTS / f"digest-{width}.png"), full_page=True)
-        scroll_width, inner_width = page.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]"
-        )
-        assert scroll_width <= inner_width, f"{scroll_width} px of content in {inner_width} px"
+        layout = page.evaluate(WIDER_THAN_VIEWPORT)
+        assert layout["scrollWidth"] <= width, f"{layout['scrollWidth']} px in {width} px"
+        assert layout["wide"] == []
         # The escaped script is shown as text and never ran.
         assert page.evaluate("document.querySelectorAll('script').length") == 0
         assert "<script>alert(1)</script>" in page.inner_text("body")

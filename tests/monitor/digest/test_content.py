@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.config import Subscription
-from monitor.digest.content import DigestData, FeedProblem, FlagItem, build_digest
+from monitor.digest.content import (
+    DigestData,
+    FeedProblem,
+    FlagItem,
+    ReviewItem,
+    build_digest,
+    is_older_report,
+)
 from monitor.digest.data import load_digest_data
 from monitor.digest.periods import Period
-from monitor.digest.render import render_html, render_text, subject
+from monitor.digest.render import render_html, render_text, subject, summary
 from monitor.digest.text import Segment, emphasise, one_line, safe_url
 from monitor.store.db import Database
 from tests.conftest import REPO
@@ -58,7 +66,8 @@ def test_an_empty_week_renders_a_short_nothing_new_digest(week_db) -> None:
     db, _ = week_db
     content = build_digest(_load(db, "2026-W30"))
     assert content.empty
-    assert subject(content).endswith("nothing new, 3 feeds not heard from")
+    # The feed never fetched is waiting for its first fetch, not "not heard from".
+    assert subject(content).endswith("nothing new, 2 feeds not heard from")
     _golden("empty-week.txt", render_text(content))
 
 
@@ -66,39 +75,219 @@ def test_the_week_holds_new_stories_reviews_pledge_changes_and_silent_feeds(week
     db, ids = week_db
     data = _load(db)
     # Flags raised this week, and the earlier flag of a story that continued this week.
-    assert {f.id for f in data.flags} == {ids[n] for n in ("f1", "f2", "f3", "f4", "f5")}
+    assert {f.id for f in data.flags} == {
+        ids[n] for n in ("f1", "f2", "f3", "f4", "f5", "f9", "f10", "f11")
+    }
     content = build_digest(data)
     c = content.counts
     assert (c.incidents, c.flags, c.breaches, c.rollbacks) == (3, 4, 2, 1)
-    assert (c.confirmed, c.dismissed, c.pledge_changes, c.feeds) == (1, 1, 1, 3)
-    assert [co.name for co in content.companies] == ["Amazon", "Google"]
-    amazon = content.companies[0].pledges[0]
-    assert [i.title for i in amazon.incidents] == [
-        "Ex-AWS engineer tells tribunal UK police used Rekognition",
-        "More forces named in Rekognition records",
+    assert (c.older, c.older_breaches, c.older_rollbacks, c.already_dismissed) == (1, 0, 1, 1)
+    assert (c.confirmed, c.dismissed, c.pledge_changes, c.feeds, c.waiting) == (1, 2, 1, 2, 1)
+    # Breaches first, then rollbacks, each by score; the company comes along.
+    assert [(i.kind, i.score, i.company, i.title) for i in content.stories] == [
+        ("breach", 0.95, "Amazon", "Ex-AWS engineer tells tribunal UK police used Rekognition"),
+        ("breach", 0.77, "Amazon", "More forces named in Rekognition records"),
+        ("rollback", 0.72, "Google", "Google rewrites its AI principles"),
     ]
-    tribunal, follow_up = amazon.incidents
+    tribunal, follow_up, _ = content.stories
     assert [s.outlet for s in tribunal.sources] == ["Tech Policy Weekly", "The Business Daily"]
     assert tribunal.score == 0.95 and tribunal.status == "open" and tribunal.kind == "breach"
     assert follow_up.follow_up_of == "2026-11-10"
     assert follow_up.status == "1 confirmed, 1 open"
-    assert [r.decision for r in content.reviews] == ["confirmed", "dismissed"]
+    assert not any(i.older for i in content.stories)
+    (older,) = content.older
+    assert (older.published, older.found, older.older) == ("2025-02-05", "2026-11-21", True)
+    # Confirmed stories first; the story dismissed through two flags is listed once.
+    assert [(r.decision, r.title, r.flags) for r in content.reviews] == [
+        ("confirmed", "Police force piloted Rekognition, records show", 1),
+        ("dismissed", "Rekognition still sold to police, says a post later retracted", 2),
+        ("dismissed", "An October story", 1),
+    ]
     assert [p.pledge_id for p in content.pledge_changes] == ["acme-virgin-plastic-halving"]
     assert content.pledge_changes[0].status == "withdrawn"
-    assert [f.name for f in content.feeds] == [
-        "Failing Feed",
-        "https://feeds.example.org/never.xml",
-        "Silent Feed",
+    assert [(f.name, f.waiting) for f in content.feeds] == [
+        ("Failing Feed", False),
+        ("https://feeds.example.org/never.xml", True),
+        ("Silent Feed", False),
     ]
+    assert content.feeds[1].problem == "waiting for a first fetch (added 2026-10-17)"
     assert subject(content) == (
         "pledgewatch 2026-W47 (16-22 Nov 2026): 3 new stories (2 breaches, 1 rollback), "
-        "1 confirmed, 1 dismissed, 1 pledge changed, 3 feeds not heard from"
+        "1 older report (1 rollback), 1 confirmed, 2 dismissed, 1 pledge changed, "
+        "2 feeds not heard from"
     )
+
+
+def test_a_story_dismissed_this_week_is_counted_but_not_listed_as_new(week_db) -> None:
+    db, ids = week_db
+    content = build_digest(_load(db), base_url="https://pw.example.org")
+    retracted = "Rekognition still sold to police, says a post later retracted"
+    assert retracted not in [i.title for i in (*content.stories, *content.older)]
+    assert "1 story found this week and already dismissed (not listed)" in summary(content)
+    text = render_text(content)
+    new_part = text[text.index("NEW STORIES") : text.index("OLDER REPORTS")]
+    assert retracted not in new_part and "Rumour Mill" not in new_part
+    # Listed once under the reviews, with its first flag's page, though both flags were.
+    reviewed = text[text.index("REVIEWED THIS WEEK") :]
+    assert reviewed.count(retracted) == 1
+    assert f"/flags/{ids['f9']}" in reviewed and f"/flags/{ids['f10']}" not in reviewed
+
+
+def test_a_story_with_a_flag_still_open_this_week_stays_new() -> None:
+    t = datetime(2026, 11, 17, 9, tzinfo=UTC)
+
+    def item(n: int, status: str) -> FlagItem:
+        return FlagItem(
+            id=n,
+            incident_id=7,
+            pledge_id=GOOGLE,
+            pledge_title="p",
+            company="Google",
+            kind="rollback",
+            score=0.7,
+            status=status,
+            title=f"story {n}",
+            url=None,
+            outlets=(),
+            published=t,
+            first_raised_at=t,
+        )
+
+    data = DigestData(period=Period.parse(WEEK), zone="UTC")
+    mixed = build_digest(replace(data, flags=(item(1, "dismissed"), item(2, "open"))))
+    assert [i.status for i in mixed.stories] == ["1 dismissed, 1 open"]
+    assert mixed.counts.already_dismissed == 0
+    gone = build_digest(replace(data, flags=(item(1, "dismissed"), item(2, "dismissed"))))
+    assert gone.stories == () and gone.counts.already_dismissed == 1
+
+
+@pytest.mark.parametrize(
+    ("published_days_before", "estimated", "older"),
+    [(0, False, False), (27, False, False), (29, False, True), (800, False, True)],
+)
+def test_a_story_first_published_four_weeks_before_it_was_found_is_an_older_report(
+    published_days_before: int, estimated: bool, older: bool
+) -> None:
+    found = datetime(2026, 11, 17, 9, tzinfo=UTC)
+    published = found - timedelta(days=published_days_before)
+    flag = FlagItem(
+        id=1,
+        incident_id=None,
+        pledge_id=GOOGLE,
+        pledge_title="p",
+        company="Google",
+        kind="rollback",
+        score=0.7,
+        status="open",
+        title="story",
+        url=None,
+        outlets=(),
+        published=published,
+        first_raised_at=found,
+        published_estimated=estimated,
+    )
+    content = build_digest(DigestData(period=Period.parse(WEEK), zone="UTC", flags=(flag,)))
+    assert (len(content.older), len(content.stories)) == ((1, 0) if older else (0, 1))
+
+
+def test_a_guessed_publication_date_never_makes_an_older_report() -> None:
+    found = datetime(2026, 11, 17, 9, tzinfo=UTC)
+    assert is_older_report(found - timedelta(days=400), found)
+    flag = FlagItem(
+        id=1,
+        incident_id=None,
+        pledge_id=GOOGLE,
+        pledge_title="p",
+        company="Google",
+        kind="rollback",
+        score=0.7,
+        status="open",
+        title="story",
+        url=None,
+        outlets=(),
+        published=found - timedelta(days=400),
+        first_raised_at=found,
+        published_estimated=True,
+    )
+    content = build_digest(DigestData(period=Period.parse(WEEK), zone="UTC", flags=(flag,)))
+    assert content.older == () and len(content.stories) == 1
+
+
+def test_the_glance_block_comes_first_breach_first_and_the_details_follow_in_its_order(
+    week_db,
+) -> None:
+    db, ids = week_db
+    text = render_text(build_digest(_load(db), base_url="https://pw.example.org"))
+    lines = text.splitlines()
+    glance = lines.index("AT A GLANCE")
+    assert all(not ln.startswith(("==", "NEW STORIES")) for ln in lines[:glance])
+    stories = [ln for ln in lines[glance + 1 :] if ln.startswith(("BREACH", "ROLLBACK"))]
+    assert stories[0].startswith("BREACH    0.95 Amazon: Ex-AWS engineer tells tribunal")
+    assert len(stories[0]) <= 78 and stories[0].endswith("…")  # cut to fit
+    assert [ln.split()[0] for ln in stories] == ["BREACH", "BREACH", "ROLLBACK", "ROLLBACK"]
+    assert lines[glance + 2] == f"          https://pw.example.org/flags/{ids['f1']}"
+    confirmed = lines.index("Confirmed this week:")
+    assert lines[confirmed + 1].startswith("CONFIRMED 0.81 Amazon: Police force piloted")
+    heads = [ln for ln in lines if ln.startswith("== ")]
+    assert heads == [
+        "== Amazon: BREACH 0.95",
+        "== Amazon: BREACH 0.77",
+        "== Google: ROLLBACK 0.72",
+        "== Google: ROLLBACK 0.66",  # the older report, in its own section
+        "== Amazon: CONFIRMED 0.81",
+        "== Amazon: DISMISSED 0.93",
+        "== Google: DISMISSED 0.55",
+    ]
+    assert lines.index("NEW STORIES") < lines.index("OLDER REPORTS FOUND THIS WEEK")
+    assert "Published 2025-02-05, found this week (2026-11-21)" in text
+
+
+def test_the_text_part_fits_78_columns_with_urls_alone_and_evidence_indented(week_db) -> None:
+    db, _ = week_db
+    text = render_text(build_digest(_load(db), base_url="https://pw.example.org"))
+    for line in text.splitlines():
+        assert len(line) <= 78, line
+        if "://" in line:
+            assert re.fullmatch(r" *https?://\S+", line), line
+    quoted = [ln for ln in text.splitlines() if ln.lstrip().startswith(">")]
+    assert quoted and all(ln.startswith("    > ") for ln in quoted)
+    # The tribunal sentence is longer than a line: wrapped, each piece quoted.
+    assert "    > A former *AWS* engineer told the *tribunal* that UK *police* used" in quoted
+
+
+def test_a_url_longer_than_a_line_is_kept_whole_on_a_line_of_its_own() -> None:
+    url = "https://news.example.org/" + "a-long-path-segment/" * 6
+    data = replace(_hostile(), flags=(replace(_hostile().flags[0], url=url),))
+    text = render_text(build_digest(data))
+    assert f"\n    {url}\n" in text
+
+
+def test_a_subscriber_sees_their_filter_at_the_top_and_how_to_change_it_at_the_end(
+    week_db,
+) -> None:
+    db, _ = week_db
+    sub = Subscription(email="desk@x.org", companies=["Amazon", "Alphabet"], min_score=0.7)
+    content = build_digest(_load(db), subscription=sub)
+    assert content.audience == "Amazon, Alphabet; score >= 0.7"
+    text = render_text(content)
+    assert text.splitlines()[1] == "For you: Amazon, Alphabet; score >= 0.7"
+    footer = " ".join(text[text.index("\n--\n") :].split())
+    assert "[[digest.subscriptions]] entry for desk@x.org" in footer
+    assert "To change it, reply with the companies, pledge ids or minimum score" in footer
+    assert 'reply with "unsubscribe"' in footer
+    html = render_html(content)
+    assert "<strong>For you:</strong> Amazon, Alphabet; score &gt;= 0.7" in html
+    by_pledge = build_digest(
+        _load(db), subscription=Subscription(email="p@x.org", pledges=[GOOGLE])
+    )
+    assert by_pledge.audience == f"pledges {GOOGLE}"
+    everyone = render_text(build_digest(_load(db)))
+    assert "For you:" not in everyone and "You get every story." in everyone
 
 
 def test_the_best_evidence_sentence_is_a_body_sentence_with_a_cue(week_db) -> None:
     db, _ = week_db
-    tribunal = build_digest(_load(db)).companies[0].pledges[0].incidents[0]
+    tribunal = build_digest(_load(db)).stories[0]
     assert "".join(s.text for s in tribunal.evidence).startswith("A former AWS engineer")
     assert not tribunal.in_title
     assert [s.text for s in tribunal.evidence if s.role] == [
@@ -126,7 +315,7 @@ def test_links_to_flag_pages_only_when_base_url_is_set(week_db) -> None:
 
 
 def _incident_titles(content) -> list[str]:
-    return [i.title for c in content.companies for p in c.pledges for i in p.incidents]
+    return [i.title for i in (*content.stories, *content.older)]
 
 
 def test_a_subscription_to_a_company_by_alias_sees_only_that_company(week_db) -> None:
@@ -134,7 +323,7 @@ def test_a_subscription_to_a_company_by_alias_sees_only_that_company(week_db) ->
     content = build_digest(
         _load(db), subscription=Subscription(email="a@x.org", companies=["alphabet"])
     )
-    assert [c.name for c in content.companies] == ["Google"]
+    assert {i.company for i in (*content.stories, *content.older)} == {"Google"}
     assert [r.company for r in content.reviews] == ["Google"]
     assert content.pledge_changes == ()
     assert len(content.feeds) == 3  # the monitor's health goes to everyone
@@ -148,7 +337,7 @@ def test_a_subscription_to_pledges_with_a_minimum_score_drops_weaker_flags(week_
         "Ex-AWS engineer tells tribunal UK police used Rekognition"
     ]
     assert content.counts.flags == 2
-    assert [r.decision for r in content.reviews] == ["confirmed"]
+    assert [r.decision for r in content.reviews] == ["confirmed", "dismissed"]
 
 
 def test_a_subscription_with_nothing_in_it_this_week_gets_the_nothing_new_digest(
@@ -271,13 +460,18 @@ def test_hostile_feed_text_is_escaped_in_html_and_links_never_get_unsafe_schemes
 def test_hostile_titles_stay_on_one_line_in_text_and_subject() -> None:
     content = build_digest(_hostile())
     text = render_text(content)
-    line = next(ln for ln in text.splitlines() if "<script>alert(1)" in ln)
-    assert line.endswith('Bcc: x@example.org "><img src=x onerror=alert(2)>')
+    # The headline is wrapped at spaces only: no line break comes from the feed.
+    head = text.index("BREACH 0.90\n") + len("BREACH 0.90\n")
+    title = " ".join(text[head:].split("\nPledge:")[0].split())
+    assert title == '<script>alert(1)</script> Bcc: x@example.org "><img src=x onerror=alert(2)>'
     assert "\r" not in text
-    sources = [ln for ln in text.splitlines() if ln.startswith("    - ")]
-    assert len(sources) == 3
-    assert sources[-1].endswith(': https://ok.example.org/a"onmouseover="alert(7)')
-    assert not any("javascript" in ln for ln in sources[:2])  # unsafe links: outlet only
+    sources = text[text.index("3 sources:") :].split("\n\n")[0].splitlines()[1:]
+    assert sources == [
+        "  - <i>Outlet</i>, 2026-11-17",
+        "  - <i>Outlet</i>, 2026-11-17",
+        "  - <i>Outlet</i>, 2026-11-17",
+        '    https://ok.example.org/a"onmouseover="alert(7)',
+    ]  # unsafe links: outlet only
     assert "\n" not in subject(content) and "\r" not in subject(content)
 
 
@@ -287,7 +481,8 @@ def test_html_is_phone_friendly_and_dark_mode_safe() -> None:
     assert "color-scheme: light dark" in html
     assert "@media (prefers-color-scheme: dark)" in html
     assert "max-width:640px" in html
-    assert "overflow-wrap:anywhere" in html
+    assert "overflow-wrap:anywhere" in html and "overflow-wrap: anywhere" in html
+    assert "word-break" not in html  # break-all cut headline words in links ("reac hed")
     # No fixed widths or tables that could overflow a 390 px screen.
     assert not re.search(r"(?<!max-)width:\s*\d+px", html)
     assert "<table" not in html
@@ -324,7 +519,7 @@ def test_flags_first_raised_outside_the_week_are_context_only() -> None:
         flags=(item(1, old, 9), item(2, old, None), item(3, t, 9)),
     )
     content = build_digest(data)
-    (incident,) = content.companies[0].pledges[0].incidents
+    (incident,) = content.stories
     assert [s.title for s in incident.sources] == ["story 1", "story 3"]
     assert content.counts.flags == 1
 
@@ -333,3 +528,23 @@ def test_render_needs_no_database_and_is_deterministic() -> None:
     data = _hostile()
     assert render_text(build_digest(data)) == render_text(build_digest(data))
     assert Path(GOLDEN).is_dir()
+
+
+def test_a_week_with_only_a_dismissal_has_no_empty_glance_block() -> None:
+    review = ReviewItem(
+        flag_id=3,
+        decision="dismissed",
+        note="",
+        reviewer="bob",
+        created_at=datetime(2026, 11, 18, 9, tzinfo=UTC),
+        pledge_id=GOOGLE,
+        pledge_title="p",
+        company="Google",
+        title="An old story",
+        score=0.6,
+    )
+    content = build_digest(DigestData(period=Period.parse(WEEK), zone="UTC", reviews=(review,)))
+    assert not content.empty
+    text = render_text(content)
+    assert "AT A GLANCE" not in text and "== Google: DISMISSED 0.60" in text
+    assert "At a glance" not in render_html(content)
