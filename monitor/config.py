@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from feeds.redact import redact_url
+
 DEFAULT_CONFIG_FILE = "pledgewatch.toml"
 # Keys whose values `config check` and logs never show.
 SECRET_KEY = re.compile(r"password|secret|token")
@@ -203,9 +205,8 @@ class Settings(_Section):
             for key, value in values.items():
                 if value and SECRET_KEY.search(key):
                     values[key] = "********"
-        data["database"]["url"] = re.sub(
-            r"//([^:/@]+):[^@]*@", r"//\1:********@", data["database"]["url"]
-        )
+        data["database"]["url"] = redact_url(data["database"]["url"])
+        data["digest"]["base_url"] = redact_url(data["digest"]["base_url"])
         return data
 
 

@@ -138,6 +138,31 @@ def test_environment_wins_over_the_file_and_the_command_line_over_both(tmp_path:
     assert s.database.url == "c.db"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://:SECRET@db.example.org/pw",
+        "postgresql+psycopg://watch@db.example.org/pw?password=SECRET",
+        "postgres://watch:SECRET@db.example.org/pw?sslpassword=SECRET",
+    ],
+)
+def test_config_check_hides_the_database_password_in_every_url_form(url: str) -> None:
+    result = run(["config", "check"], env={"PLEDGEWATCH_DB": url})
+    assert result.exit_code == 0, result.output
+    assert "SECRET" not in result.output
+    assert "db.example.org/pw" in result.output
+
+
+def test_a_database_that_cannot_be_opened_is_named_without_its_password() -> None:
+    # Port 9 on loopback: nothing listens, so the connection is refused at once.
+    url = "postgresql+psycopg://:SECRET@127.0.0.1:9/pw?password=SECRET"
+    result = CliRunner().invoke(cli, ["--db", url, "flags", "list"], env={})
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot open database"), lines
+    assert "SECRET" not in result.output and "127.0.0.1:9/pw" in result.output
+
+
 def test_every_secret_looking_key_is_redacted() -> None:
     s = Settings.model_validate({"smtp": {"password": "x1"}})
     data = s.redacted()
