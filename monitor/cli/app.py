@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Settings
+from monitor.query.export import csv_safe
 from monitor.store.db import Database, DatabaseError, open_database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -146,8 +147,8 @@ def _cell(value: Any) -> str:
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list | tuple | dict):
-        return json.dumps(value, default=_plain, ensure_ascii=False)
-    return _plain(value)
+        return csv_safe(json.dumps(value, default=_plain, ensure_ascii=False))
+    return csv_safe(_plain(value))
 
 
 def parse_date(value: str | None, option: str) -> date | None:
