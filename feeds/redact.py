@@ -27,14 +27,40 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(re.sub(r"[^a-z0-9]", "", unquote_plus(name).lower())))
 
 
-def _redact_params(params: str) -> str:
+def _redact_params(params: str, *, drop: bool = False) -> str:
     parts = []
     for part in params.split("&"):
         name, eq, value = part.partition("=")
         if eq and value and is_secret_name(name):
+            if drop:
+                continue
             part = f"{name}={MASK}"
         parts.append(part)
     return "&".join(parts)
+
+
+def _rewrite(url: str, *, drop: bool) -> str:
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority = re.match(r"[^/?#]*", rest)
+    assert authority is not None  # the pattern matches the empty string
+    netloc, tail = authority.group(0), rest[authority.end() :]
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and drop:
+        netloc = hostport
+    elif at:
+        user, colon, password = userinfo.partition(":")
+        if colon and password:
+            netloc = f"{user}:{MASK}@{hostport}"
+    before_fragment, hash_, fragment = tail.partition("#")
+    path, qmark, query = before_fragment.partition("?")
+    if qmark:
+        query = _redact_params(query, drop=drop)
+        qmark = qmark if query or not drop else ""
+    if hash_ and "=" in fragment:  # OAuth puts tokens in the fragment
+        fragment = _redact_params(fragment, drop=drop)
+    return f"{head}{sep}{netloc}{path}{qmark}{query}{hash_}{fragment}"
 
 
 def redact_url(url: str) -> str:
@@ -43,24 +69,16 @@ def redact_url(url: str) -> str:
     The user name, host, path and other parameters stay, so the URL can still be
     recognised. Text that is not a URL with `://` comes back unchanged.
     """
-    head, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority = re.match(r"[^/?#]*", rest)
-    assert authority is not None  # the pattern matches the empty string
-    netloc, tail = authority.group(0), rest[authority.end() :]
-    userinfo, at, hostport = netloc.rpartition("@")
-    if at:
-        user, colon, password = userinfo.partition(":")
-        if colon and password:
-            netloc = f"{user}:{MASK}@{hostport}"
-    before_fragment, hash_, fragment = tail.partition("#")
-    path, qmark, query = before_fragment.partition("?")
-    if qmark:
-        query = _redact_params(query)
-    if hash_ and "=" in fragment:  # OAuth puts tokens in the fragment
-        fragment = _redact_params(fragment)
-    return f"{head}{sep}{netloc}{path}{qmark}{query}{hash_}{fragment}"
+    return _rewrite(url, drop=False)
+
+
+def without_secrets(url: str) -> str:
+    """`url` with its user info and secret-looking query parameters removed.
+
+    The base that links in a feed are resolved against: a relative link must not
+    inherit the feed's credentials.
+    """
+    return _rewrite(url, drop=True)
 
 
 def redact_text(text: str) -> str:

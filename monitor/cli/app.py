@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from feeds.redact import redact_text
 from monitor.config import Settings
 from monitor.query.export import csv_safe
 from monitor.store.db import Database, DatabaseError, open_database
@@ -72,8 +73,21 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+            data["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data)
+
+
+class RedactSecrets(logging.Filter):
+    """Masks URL credentials in every log line, whichever module logs the URL."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 def setup_logging(level: str, fmt: str) -> None:
@@ -82,6 +96,7 @@ def setup_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -16,6 +16,7 @@ from typing import IO, Any
 from sqlmodel import Session, col, select
 
 from feeds.models import Article, ArticleSource
+from feeds.redact import redact_text, redact_url
 from monitor.query.filters import FlagFilter, start_of_day
 from monitor.query.flags import list_flags
 from monitor.store.db import as_utc
@@ -138,11 +139,11 @@ def iter_articles(session: Session, since: date | None = None) -> Iterator[dict[
         for s in session.exec(
             select(ArticleSource).where(col(ArticleSource.article_id).in_(ids))
         ).all():
-            outlets.setdefault(s.article_id, []).append(s.outlet or s.source)
+            outlets.setdefault(s.article_id, []).append(s.outlet or redact_url(s.source))
         for a in batch:
             yield {
                 "id": a.id,
-                "key": a.key,
+                "key": redact_text(a.key),
                 "url": a.url,
                 "title": a.title,
                 "published_at": as_utc(a.published_at),

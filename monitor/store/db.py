@@ -41,7 +41,7 @@ class DatabaseError(Exception):
     """The database could not be opened or upgraded."""
 
 
-def describe_error(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
     """A driver's error as one line with any URL in it redacted.
 
     Drivers answer in several lines (a hint, SQLAlchemy's background link); a command
@@ -114,7 +114,7 @@ class Database:
             self.engine = make_engine(self.url, echo=echo)
         except Exception as exc:  # an unknown dialect or driver, a malformed URL
             raise DatabaseError(
-                f"cannot open database {self.safe_url}: {describe_error(exc)} "
+                f"cannot open database {self.safe_url}: {error_line(exc)} "
                 "(give a SQLite path or a URL such as postgresql+psycopg://user@host/db)"
             ) from exc
         self.is_sqlite = self.engine.dialect.name == "sqlite"
@@ -162,9 +162,7 @@ class Database:
         except DatabaseError:
             raise
         except Exception as exc:
-            raise DatabaseError(
-                f"cannot open database {self.safe_url}: {describe_error(exc)}"
-            ) from exc
+            raise DatabaseError(f"cannot open database {self.safe_url}: {error_line(exc)}") from exc
 
     @property
     def safe_url(self) -> str:

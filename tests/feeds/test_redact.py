@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.redact import redact_text, redact_url
+from feeds.redact import redact_text, redact_url, without_secrets
 
 
 @pytest.mark.parametrize(
@@ -12,8 +12,14 @@ from feeds.redact import redact_text, redact_url
     [
         ("https://alice:s3cret@example.org/feed", "https://alice:********@example.org/feed"),
         ("https://:s3cret@example.org/feed", "https://:********@example.org/feed"),
-        ("https://example.org/rss?apikey=s3cret&q=x", "https://example.org/rss?apikey=********&q=x"),
-        ("https://example.org/rss?q=x&API_KEY=s3cret", "https://example.org/rss?q=x&API_KEY=********"),
+        (
+            "https://example.org/rss?apikey=s3cret&q=x",
+            "https://example.org/rss?apikey=********&q=x",
+        ),
+        (
+            "https://example.org/rss?q=x&API_KEY=s3cret",
+            "https://example.org/rss?q=x&API_KEY=********",
+        ),
         ("https://e.org/?access_token=s3cret#x", "https://e.org/?access_token=********#x"),
         ("https://e.org/?X-Amz-Signature=s3cret", "https://e.org/?X-Amz-Signature=********"),
         ("https://e.org/?sig=s3cret&se=2030", "https://e.org/?sig=********&se=2030"),
@@ -43,3 +49,15 @@ def test_urls_inside_text_are_redacted() -> None:
     assert redact_text(text) == (
         "redirect to 'https://u:********@e.org/x?token=********' refused (was https://e.org/)"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("https://alice:s3cret@e.org/feed?apikey=s3cret&lang=en", "https://e.org/feed?lang=en"),
+        ("https://e.org/feed?token=s3cret", "https://e.org/feed"),
+        ("https://e.org/feed?lang=en", "https://e.org/feed?lang=en"),
+    ],
+)
+def test_the_base_for_relative_links_carries_no_credentials(url: str, base: str) -> None:
+    assert without_secrets(url) == base
