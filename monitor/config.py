@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from email.errors import HeaderParseError
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -100,6 +100,8 @@ def check_address(value: str, *, display_name: bool = False) -> str:
     try:
         if display_name:
             header = HeaderRegistry()("From", value)
+            if not isinstance(header, AddressHeader):  # "From" always parses as one
+                raise ValueError
             if len(header.addresses) != 1 or header.defects:
                 raise ValueError
             spec = header.addresses[0].addr_spec
