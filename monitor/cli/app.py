@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
-from feeds.redact import redact_text
+from feeds.redact import redact_text, redact_url
 from monitor.config import Settings
 from monitor.query.export import csv_safe
-from monitor.store.db import Database, DatabaseError, open_database
+from monitor.store.db import Database, DatabaseError, error_line, open_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +61,27 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+# Driver messages that mean the same thing whatever the command, with what to check.
+_DATABASE_HINTS = {
+    "readonly database": "the database is read-only: check the permissions of the file "
+    "and its folder",
+    "database is locked": "another process holds the write lock for too long",
+    "disk I/O error": "check the disk and the file system",
+    "database or disk is full": "free some space",
+}
+
+
+def error_message(exc: Exception, app: App | None) -> str:
+    """One line for an error no command turned into a message itself."""
+    line = error_line(exc)
+    if isinstance(exc, SQLAlchemyError):
+        where = redact_url(app.settings.database.url) if app is not None else "the database"
+        hint = next((h for k, h in _DATABASE_HINTS.items() if k in line), None)
+        return f"database {where}: {line}" + (f" ({hint})" if hint else "")
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {line} (--log-level DEBUG shows where it happened)"
 
 
 class JsonFormatter(logging.Formatter):
