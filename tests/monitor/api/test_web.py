@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlmodel import select
 
-from feeds.models import Article
+from feeds.models import Article, ArticleSource
 from monitor.auth.tokens import revoke_token
 from monitor.store.db import as_utc
 from monitor.store.models import Flag, WebSession
@@ -192,3 +192,20 @@ def test_sign_in_needs_the_form_token_of_its_own_page(api: Live):
         right = client.post("/signin", data={"token": token, "csrf": _csrf(page.text)})
         assert right.status_code == 303
         assert "Signed in as" in client.get("/inbox").text
+
+
+def test_a_feed_password_in_an_article_source_is_masked_on_pages_and_the_api(api: Live):
+    fid = flag_ids(api.db, AMAZON)[0]
+    with api.db.write() as s:
+        flag = s.get(Flag, fid)
+        assert flag is not None
+        for source in s.exec(
+            select(ArticleSource).where(ArticleSource.article_id == flag.article_id)
+        ).all():
+            source.source = "https://alice:s3cret@news.example.org/rss?apikey=s3cret"
+            source.outlet = ""
+            s.add(source)
+    page = api.client.get(f"/flags/{fid}").text
+    answer = api.client.get(f"/api/flags/{fid}").text
+    assert "s3cret" not in page and "s3cret" not in answer
+    assert "alice:********@news.example.org/rss?apikey=********" in page
