@@ -338,8 +338,8 @@ def load_settings(
         if where is None:
             where = f"{path or 'config'}: [{loc[0]}] {'.'.join(loc[1:])}" if loc else None
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = msg.removeprefix("Value error, ")  # pydantic's wording, not the user's concern
         if where is None:  # a rule across keys: its message names them, and we their source
-            msg = msg.removeprefix("Value error, ")
             given = [v for (sec, key), v in sources.items() if f"[{sec}] {key}" in msg]
             hint = f" (set by {', '.join(given)})" if given else ""
             raise ConfigError(f"{path or 'configuration'}: {msg}{hint}") from exc
