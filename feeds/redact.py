@@ -9,6 +9,7 @@ real thing.
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import unquote_plus
 
@@ -86,3 +87,16 @@ def redact_text(text: str) -> str:
     if "://" not in text:
         return text
     return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+class RedactSecrets(logging.Filter):
+    """A log handler filter: URL secrets masked in every line, whichever module logs them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        return True

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from feeds.redact import redact_text, redact_url
+from feeds.redact import RedactSecrets, redact_url
 from monitor.config import Settings
 from monitor.query.export import csv_safe
 from monitor.store.db import Database, DatabaseError, error_line, open_database
@@ -97,19 +97,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data)
-
-
-class RedactSecrets(logging.Filter):
-    """Masks URL credentials in every log line, whichever module logs the URL."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_text(message)
-        if redacted != message:
-            record.msg, record.args = redacted, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
-        return True
 
 
 def setup_logging(level: str, fmt: str) -> None:
