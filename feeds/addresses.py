@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from feeds.errors import FetchError, UnsafeURLError
+from feeds.redact import redact_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -126,7 +127,10 @@ def check_addresses(
 def check_url(url: str) -> str:
     """A feed URL normalised (scheme and host lower-cased, no fragment); refused if not http(s)."""
     raw = url.strip()
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:  # an unclosed "[" of an IPv6 literal, and the like
+        raise UnsafeURLError(f"{redact_url(raw)!r} is not a valid URL: {exc}", url=url) from exc
     scheme = parts.scheme.lower()
     if not scheme or "://" not in raw:
         raise UnsafeURLError(
@@ -141,9 +145,11 @@ def check_url(url: str) -> str:
         host = parts.hostname
         _ = parts.port  # raises on a port that is not a number in range
     except ValueError as exc:
-        raise UnsafeURLError(f"{url!r} has an invalid host or port: {exc}", url=url) from exc
+        raise UnsafeURLError(
+            f"{redact_url(url)!r} has an invalid host or port: {exc}", url=url
+        ) from exc
     if not host or any(ch.isspace() for ch in host):
-        raise UnsafeURLError(f"{url!r} has no valid host", url=url)
+        raise UnsafeURLError(f"{redact_url(url)!r} has no valid host", url=url)
     netloc = parts.netloc.rsplit("@", 1)
     hostport = netloc[-1].lower()
     userinfo = netloc[0] + "@" if len(netloc) == 2 else ""

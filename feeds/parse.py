@@ -39,6 +39,7 @@ import nh3
 from feedparser.encodings import convert_to_utf8
 
 from feeds.errors import ParseError
+from feeds.redact import without_secrets
 
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
@@ -460,7 +461,7 @@ def _build(
     feed = parsed.get("feed") or {}
     # feedparser resolved links against xml:base; what is still relative resolves against
     # the document's URL, or for a local file (no URL) against the feed's own link.
-    doc_url = url if _HTTP.match(url) else None
+    doc_url = without_secrets(url) if _HTTP.match(url) else None
     link = safe_link(_str(feed.get("link")), doc_url)
     result = ParsedFeed(
         title=plain_text(_str(feed.get("title")), MAX_TITLE),

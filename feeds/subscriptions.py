@@ -17,6 +17,7 @@ from feeds.errors import FeedError
 from feeds.health import health_state
 from feeds.models import ArticleSource, Feed
 from feeds.opml import OpmlFeed
+from feeds.redact import redact_text, redact_url
 
 
 class FeedExistsError(FeedError):
@@ -125,11 +126,11 @@ def list_feeds(session: Session) -> list[Feed]:
 
 
 def feed_health(feed: Feed) -> dict[str, Any]:
-    """The health of one feed as a plain dict (CLI table, JSON, API)."""
+    """The health of one feed as a plain dict (CLI table, JSON, API), secrets masked."""
     return {
         "id": feed.id,
         "name": feed.name or "",
-        "url": feed.url,
+        "url": redact_url(feed.url),
         "category": feed.category or "",
         "state": health_state(feed),
         "last_fetch": _as_utc(feed.last_fetch_at),
@@ -140,15 +141,16 @@ def feed_health(feed: Feed) -> dict[str, Any]:
         "next_due": _as_utc(feed.next_due_at),
         "entries": feed.entry_count,
         "error_kind": feed.error_kind or "",
-        "last_error": feed.last_error or "",
+        "last_error": redact_text(feed.last_error or ""),
         "degraded": feed.degraded_reason or "",
         "gone": feed.gone,
     }
 
 
-def to_opml_feeds(feeds: list[Feed]) -> list[OpmlFeed]:
-    """Feeds in the shape OPML export takes."""
+def to_opml_feeds(feeds: list[Feed], *, include_secrets: bool = False) -> list[OpmlFeed]:
+    """Feeds in the shape OPML export takes; credentials in URLs masked unless asked for."""
+    show = (lambda url: url) if include_secrets else redact_url
     return [
-        OpmlFeed(url=f.url, title=f.name or "", site_url=f.site_url, category=f.category)
+        OpmlFeed(url=show(f.url), title=f.name or "", site_url=f.site_url, category=f.category)
         for f in feeds
     ]

@@ -12,6 +12,8 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from email.errors import HeaderParseError
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from feeds.redact import redact_url
 
 DEFAULT_CONFIG_FILE = "pledgewatch.toml"
 # Keys whose values `config check` and logs never show.
@@ -84,11 +88,43 @@ class DetectSettings(_Section):
     min_score: float = Field(0.5, ge=0, le=1, description="Findings below this are not flagged")
 
 
+def check_address(value: str, *, display_name: bool = False) -> str:
+    """One email address (`name@domain`; also `Name <name@domain>` if `display_name`).
+
+    A mail header is built from it, so CR, LF and other control characters are refused
+    here, and so is a list of addresses where one is expected.
+    """
+    value = value.strip()
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError(f"not an email address (control character in it): {value!r}")
+    try:
+        if display_name:
+            header = HeaderRegistry()("From", value)
+            if not isinstance(header, AddressHeader):  # "From" always parses as one
+                raise ValueError
+            if len(header.addresses) != 1 or header.defects:
+                raise ValueError
+            spec = header.addresses[0].addr_spec
+        else:
+            spec = value
+        addr = Address(addr_spec=spec)
+        if not addr.username or not addr.domain or addr.addr_spec != spec:
+            raise ValueError
+    except (ValueError, IndexError, HeaderParseError) as exc:
+        raise ValueError(f"not an email address: {value!r}") from exc
+    return value
+
+
 class Subscription(_Section):
     email: str
     companies: list[str] = Field(default_factory=list)
     pledges: list[str] = Field(default_factory=list)
     min_score: float = Field(0.0, ge=0, le=1)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return check_address(v)
 
 
 class DigestSettings(_Section):
@@ -104,6 +140,16 @@ class DigestSettings(_Section):
         8, ge=1, le=100, description="Tries before a week that cannot be built is marked failed"
     )
     subscriptions: list[Subscription] = Field(default_factory=list)
+
+    @field_validator("from_addr")
+    @classmethod
+    def _from(cls, v: str) -> str:
+        return check_address(v, display_name=True)
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, v: list[str]) -> list[str]:
+        return [check_address(a) for a in v]
 
     @field_validator("weekday")
     @classmethod
@@ -203,9 +249,8 @@ class Settings(_Section):
             for key, value in values.items():
                 if value and SECRET_KEY.search(key):
                     values[key] = "********"
-        data["database"]["url"] = re.sub(
-            r"//([^:/@]+):[^@]*@", r"//\1:********@", data["database"]["url"]
-        )
+        data["database"]["url"] = redact_url(data["database"]["url"])
+        data["digest"]["base_url"] = redact_url(data["digest"]["base_url"])
         return data
 
 
@@ -293,8 +338,8 @@ def load_settings(
         if where is None:
             where = f"{path or 'config'}: [{loc[0]}] {'.'.join(loc[1:])}" if loc else None
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = msg.removeprefix("Value error, ")  # pydantic's wording, not the user's concern
         if where is None:  # a rule across keys: its message names them, and we their source
-            msg = msg.removeprefix("Value error, ")
             given = [v for (sec, key), v in sources.items() if f"[{sec}] {key}" in msg]
             hint = f" (set by {', '.join(given)})" if given else ""
             raise ConfigError(f"{path or 'configuration'}: {msg}{hint}") from exc

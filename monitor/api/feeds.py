@@ -13,6 +13,7 @@ from feeds.addresses import AddressPolicy, check_feed_url
 from feeds.errors import FeedError
 from feeds.health import health_state
 from feeds.models import ArticleSource, Feed
+from feeds.redact import redact_text, redact_url
 from monitor.api.deps import MAX_ID, Limit, Offset, Reader, SessionDep, Writer, context
 from monitor.api.errors import READ_ERRORS, WRITE_ERRORS, responses
 from monitor.api.schemas import FeedIn, FeedOut, Page
@@ -27,7 +28,7 @@ FeedState = Literal["new", "ok", "degraded", "failing", "gone"]
 def feed_dict(f: Feed) -> dict[str, Any]:
     return {
         "id": f.id,
-        "url": f.url,
+        "url": redact_url(f.url),
         "name": f.name,
         "state": health_state(f),
         "created_at": as_utc(f.created_at),
@@ -37,7 +38,7 @@ def feed_dict(f: Feed) -> dict[str, Any]:
         "consecutive_errors": f.consecutive_errors,
         "failing_since": as_utc(f.failing_since),
         "error_kind": f.error_kind,
-        "last_error": f.last_error,
+        "last_error": redact_text(f.last_error) if f.last_error else None,
         "degraded_reason": f.degraded_reason,
         "next_due_at": as_utc(f.next_due_at),
         "interval_seconds": f.interval_seconds,
@@ -55,7 +56,7 @@ def checked_url(url: str, settings: Settings) -> str:
     try:
         return check_feed_url(url, policy)
     except FeedError as exc:
-        raise HTTPException(422, f"feed URL refused: {exc}") from exc
+        raise HTTPException(422, f"feed URL refused: {redact_text(str(exc))}") from exc
 
 
 @router.get("/feeds", response_model=Page[FeedOut])
@@ -98,7 +99,7 @@ def add_feed(request: Request, _: Writer, body: FeedIn) -> dict[str, Any]:
     minutes = body.interval_minutes or ctx.settings.feeds.interval_minutes
     with ctx.db.write() as session:
         if session.exec(select(Feed).where(Feed.url == url)).first() is not None:
-            raise HTTPException(409, f"feed {url} is already subscribed")
+            raise HTTPException(409, f"feed {redact_url(url)} is already subscribed")
         row = Feed(
             url=url, name=body.name, created_at=now, interval_seconds=minutes * 60, next_due_at=now
         )

@@ -9,11 +9,14 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from typing import Any
 
 import click
 
-from monitor.cli.app import App, setup_logging
+from monitor.cli.app import App, error_message, setup_logging
 from monitor.config import ConfigError, load_settings
+
+log = logging.getLogger(__name__)
 
 # Command name -> (module, attribute). Modules load only when their command runs, so a
 # quick `flags list` does not pay for importing the daemon, the API and the mailer.
@@ -41,7 +44,21 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class LazyGroup(click.Group):
-    """A group whose subcommands are imported on first use."""
+    """A group whose subcommands are imported on first use.
+
+    It is also where any error a command did not turn into a message becomes one line
+    and exit 1, instead of a traceback.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            app = ctx.obj if isinstance(ctx.obj, App) else None
+            log.debug("command failed", exc_info=True)
+            raise click.ClickException(error_message(exc, app)) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})

@@ -15,9 +15,12 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from feeds.redact import RedactSecrets, redact_url
 from monitor.config import Settings
-from monitor.store.db import Database, DatabaseError, open_database
+from monitor.query.export import csv_safe
+from monitor.store.db import Database, DatabaseError, error_line, open_database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +62,27 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+# Driver messages that mean the same thing whatever the command, with what to check.
+_DATABASE_HINTS = {
+    "readonly database": "the database is read-only: check the permissions of the file "
+    "and its folder",
+    "database is locked": "another process holds the write lock for too long",
+    "disk I/O error": "check the disk and the file system",
+    "database or disk is full": "free some space",
+}
+
+
+def error_message(exc: Exception, app: App | None) -> str:
+    """One line for an error no command turned into a message itself."""
+    line = error_line(exc)
+    if isinstance(exc, SQLAlchemyError):
+        where = redact_url(app.settings.database.url) if app is not None else "the database"
+        hint = next((h for k, h in _DATABASE_HINTS.items() if k in line), None)
+        return f"database {where}: {line}" + (f" ({hint})" if hint else "")
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {line} (--log-level DEBUG shows where it happened)"
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per log line, for log aggregation."""
@@ -71,7 +95,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+            data["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data)
 
 
@@ -81,6 +105,7 @@ def setup_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -146,8 +171,8 @@ def _cell(value: Any) -> str:
 
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list | tuple | dict):
-        return json.dumps(value, default=_plain, ensure_ascii=False)
-    return _plain(value)
+        return csv_safe(json.dumps(value, default=_plain, ensure_ascii=False))
+    return csv_safe(_plain(value))
 
 
 def parse_date(value: str | None, option: str) -> date | None:

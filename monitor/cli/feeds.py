@@ -10,6 +10,7 @@ import click
 from feeds.addresses import AddressPolicy, check_feed_url, check_url
 from feeds.errors import FeedError, UnsafeURLError
 from feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from feeds.redact import redact_text, redact_url
 from feeds.subscriptions import (
     FeedExistsError,
     add_feed,
@@ -48,10 +49,10 @@ def checked_url(url: str, policy: AddressPolicy) -> tuple[str, str | None]:
     try:
         return check_feed_url(url, policy), None
     except UnsafeURLError as exc:
-        raise click.ClickException(f"{url}: {exc}") from exc
+        raise click.ClickException(redact_text(f"{url}: {exc}")) from exc
     except FeedError as exc:
         if exc.kind != "dns":
-            raise click.ClickException(f"{url}: {exc}") from exc
+            raise click.ClickException(redact_text(f"{url}: {exc}")) from exc
         return check_url(url), f"{exc}; added anyway, it is checked again at every fetch"
 
 
@@ -78,10 +79,12 @@ def add(app: App, url: str, name: str | None, category: str | None) -> None:
                 interval_seconds=app.settings.feeds.interval_minutes * 60,
             )
     except FeedExistsError as exc:
-        raise click.ClickException(f"{normal}: {exc}") from exc
+        raise click.ClickException(f"{redact_url(normal)}: {exc}") from exc
     if note:
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"added feed {feed.id}: {feed.url} (polled on the next `pledgewatch poll`)")
+        click.echo(f"note: {redact_text(note)}", err=True)
+    click.echo(
+        f"added feed {feed.id}: {redact_url(feed.url)} (polled on the next `pledgewatch poll`)"
+    )
 
 
 @feeds.command("import")
@@ -107,7 +110,7 @@ def import_(app: App, opml_file: Path) -> None:
             refused.append(exc.message)
             continue
         if note:
-            click.echo(f"note: {entry.url}: {note}", err=True)
+            click.echo(redact_text(f"note: {entry.url}: {note}"), err=True)
         accepted.append(dataclasses.replace(entry, url=normal))
     with app.db.write() as session:
         report = import_feeds(
@@ -130,11 +133,28 @@ def import_(app: App, opml_file: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of stdout.",
 )
+@click.option(
+    "--include-secrets",
+    is_flag=True,
+    help="Keep passwords and API keys in feed URLs (default: masked).",
+)
 @pass_app
-def export(app: App, output: Path | None) -> None:
-    """Write every subscription as OPML 2.0 (to stdout by default)."""
+def export(app: App, output: Path | None, include_secrets: bool) -> None:
+    """Write every subscription as OPML 2.0 (to stdout by default).
+
+    Passwords and secret-looking query parameters (apikey, token...) in feed URLs are
+    masked unless --include-secrets is given, so an export can be shared safely.
+    """
     with app.db.session() as session:
-        data = write_opml(to_opml_feeds(list_feeds(session)))
+        feeds = list_feeds(session)
+        data = write_opml(to_opml_feeds(feeds, include_secrets=include_secrets))
+    masked = sum(1 for f in feeds if redact_url(f.url) != f.url)
+    if masked and not include_secrets:
+        click.echo(
+            f"note: {masked} feed URLs carry credentials, masked here; "
+            "--include-secrets keeps them (for a backup)",
+            err=True,
+        )
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
@@ -165,7 +185,7 @@ def remove(app: App, id_or_url: str) -> None:
             )
         feed_id, url = feed.id, feed.url
         remove_feed(session, feed)
-    click.echo(f"removed feed {feed_id}: {url} (its articles are kept)")
+    click.echo(f"removed feed {feed_id}: {redact_url(url)} (its articles are kept)")
 
 
 @feeds.command()

@@ -178,9 +178,9 @@ def show(app: App, flag_id: int, fmt: str) -> None:
 
 @flags.command()
 @click.argument("flag_id", type=int)
-@click.option("--confirm", "decision", flag_value="confirmed", help="It is a breach or rollback.")
-@click.option("--dismiss", "decision", flag_value="dismissed", help="It is not.")
-@click.option("--reopen", "decision", flag_value="open", help="Back to open.")
+@click.option("--confirm", is_flag=True, help="It is a breach or rollback.")
+@click.option("--dismiss", is_flag=True, help="It is not.")
+@click.option("--reopen", is_flag=True, help="Back to open.")
 @click.option("--note", default="", help="Why (kept in the review log).")
 @click.option("--reviewer", envvar="PLEDGEWATCH_REVIEWER", default="", help="Who decides.")
 @click.option(
@@ -199,7 +199,9 @@ def show(app: App, flag_id: int, fmt: str) -> None:
 def review(
     app: App,
     flag_id: int,
-    decision: str | None,
+    confirm: bool,
+    dismiss: bool,
+    reopen: bool,
     note: str,
     reviewer: str,
     response: str | None,
@@ -210,6 +212,14 @@ def review(
 
     With --response (and --response-source) the company's reply is recorded too, or alone.
     """
+    # Separate flags, not one shared destination, so that two decisions are refused
+    # instead of the last one silently winning.
+    given = [
+        d for d, on in (("confirmed", confirm), ("dismissed", dismiss), ("open", reopen)) if on
+    ]
+    if len(given) > 1:
+        raise click.UsageError("--confirm, --dismiss and --reopen are mutually exclusive")
+    decision = given[0] if given else None
     if decision is None and response is None:
         raise click.UsageError("give one of --confirm, --dismiss or --reopen, or --response")
     import getpass

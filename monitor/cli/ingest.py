@@ -29,6 +29,7 @@ from monitor.ingest.pipeline import (
     is_url,
 )
 from monitor.poll.settings import fetch_options
+from monitor.store.db import error_line
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +134,8 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
         except Exception as exc:
             log.debug("ingest stopped", exc_info=True)
             raise click.ClickException(
-                f"ingest stopped ({type(exc).__name__}: {exc}); articles of the batches "
-                "written so far are kept, and running the same ingest again completes it"
+                f"ingest stopped ({type(exc).__name__}: {error_line(exc)}); articles of the "
+                "batches written so far are kept, and running the same ingest again completes it"
             ) from exc
         finally:
             pipeline_log.setLevel(level)

@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from feeds.models import Article
 from monitor.config import Settings
-from monitor.store.db import Database
+from monitor.store.db import Database, error_line
 from monitor.store.models import DaemonHeartbeat, Flag, JobRun
 from pledges.detect import Detector
 
@@ -67,7 +67,9 @@ class MaintenanceReport:
 
 def describe_error(exc: BaseException) -> str:
     """One line naming the exception class and its message (bounded)."""
-    text = " ".join(str(exc).split()) or "(no message)"
+    # Job errors are kept in the database and shown by `status`: the driver's own line
+    # (not the SQL and its parameters), no URL secrets.
+    text = " ".join(error_line(exc).split()) or "(no message)"
     return f"{type(exc).__name__}: {text}"[:MAX_ERROR_CHARS]
 
 

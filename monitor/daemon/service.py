@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from feeds.redact import redact_url
 from monitor.config import ConfigError, Settings
 from monitor.daemon.instance import DaemonError, InstanceLock, check_local_filesystem, read_mounts
 from monitor.daemon.jobs import JOB_MAINTENANCE, describe_error, maintain, run_digests, run_poll
@@ -321,7 +322,7 @@ def _open_when_reachable(url: str, *, wait: bool) -> Database | None:
         except DatabaseError as exc:
             if not wait or not isinstance(exc.__cause__, OperationalError):
                 raise DaemonError(str(exc)) from exc
-            where = make_url(normalise_url(url)).render_as_string(hide_password=True)
+            where = redact_url(normalise_url(url))  # ?password= too, not only user:pw@
             log.error(
                 "cannot reach the database %s: %s; retrying in %.0fs",
                 where,

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from feeds.models import Feed
+from feeds.redact import redact_text, redact_url
 from monitor.daemon.jobs import JOBS
 from monitor.store.db import as_utc
 from monitor.store.models import DaemonHeartbeat, Digest, Flag, JobRun
@@ -213,12 +214,12 @@ def _failing_feeds(session: Session) -> list[dict[str, Any]]:
     return [
         {
             "id": f.id,
-            "url": f.url,
+            "url": redact_url(f.url),
             "name": f.name,
             "failing_since": as_utc(f.failing_since),
             "consecutive_errors": f.consecutive_errors,
             "error_kind": f.error_kind,
-            "last_error": f.last_error,
+            "last_error": redact_text(f.last_error) if f.last_error else None,
             "last_success_at": as_utc(f.last_success_at),
             "next_due_at": as_utc(f.next_due_at),
             "gone": f.gone,

@@ -10,6 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, or_, select
 
 from feeds.models import Article, ArticleSource, Feed
+from feeds.redact import redact_text, redact_url
 from monitor.digest.content import DigestData, FeedProblem, FlagItem, PledgeChange, ReviewItem
 from monitor.digest.periods import Period
 from monitor.store.db import as_utc
@@ -93,7 +94,7 @@ def _flag_items(session: Session, flags: list[Flag]) -> list[FlagItem]:
         .where(col(ArticleSource.article_id).in_(article_ids))
         .order_by(col(ArticleSource.id))
     ).all():
-        name = s.outlet or s.source
+        name = s.outlet or redact_url(s.source)
         if name not in outlets.setdefault(s.article_id, []):
             outlets[s.article_id].append(name)
     incidents = {
@@ -234,10 +235,10 @@ def _feed_problems(session: Session, now: datetime) -> list[FeedProblem]:
     return [
         FeedProblem(
             name=name or "",
-            url=url,
+            url=redact_url(url),
             consecutive_errors=errors,
             last_success_at=_utc(last_ok),
-            error=error,
+            error=redact_text(error) if error else error,
             gone=gone,
             never_fetched=fetched is None and last_ok is None and not errors,
             created_at=_utc(created),

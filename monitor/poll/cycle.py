@@ -41,6 +41,7 @@ from feeds.health import (
 )
 from feeds.models import Feed
 from feeds.parse import ParsedFeed, parse
+from feeds.redact import redact_text, redact_url
 from monitor.config import Settings
 from monitor.flags.detection import load_detector
 from monitor.poll.claims import claim_feeds, default_owner, release_dead_owners, renew_leases
@@ -222,7 +223,8 @@ class _Poll:
     async def poll_feed(self, fetcher: Fetcher, feed: Feed) -> FeedPollResult:
         """Fetch, parse and store one feed; never raises."""
         assert feed.id is not None
-        res = FeedPollResult(feed_id=feed.id, url=feed.url)
+        # What a poll reports and logs shows the URL with its credentials masked.
+        res = FeedPollResult(feed_id=feed.id, url=redact_url(feed.url))
         # The row as claimed (we hold its lease): failures are recorded on this copy, so a
         # store that failed after a 200 leaves the old validators.
         claimed = _snapshot(feed)
@@ -338,7 +340,7 @@ class _Poll:
             )
             return
         move_feed(feed, target)
-        res.moved_to = target
+        res.moved_to = redact_url(target)
 
     def _url_taken(self, feed_id: int, url: str) -> bool:
         with self.db.session() as session:
@@ -375,7 +377,7 @@ class _Poll:
         retry_after: float | None = None,
     ) -> None:
         res.error_kind = kind
-        res.error = message
+        res.error = redact_text(message)
         res.gone = kind == "gone"
         feed = Feed(**claimed)
         record_failure(

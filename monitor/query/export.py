@@ -16,12 +16,15 @@ from typing import IO, Any
 from sqlmodel import Session, col, select
 
 from feeds.models import Article, ArticleSource
+from feeds.redact import redact_text, redact_url
 from monitor.query.filters import FlagFilter, start_of_day
 from monitor.query.flags import list_flags
 from monitor.store.db import as_utc
 from pledges.models import Company, Pledge
 
 BATCH = 1000
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 WHAT = ("pledges", "flags", "articles")
 FORMATS = ("csv", "json", "jsonl")
 
@@ -136,11 +139,11 @@ def iter_articles(session: Session, since: date | None = None) -> Iterator[dict[
         for s in session.exec(
             select(ArticleSource).where(col(ArticleSource.article_id).in_(ids))
         ).all():
-            outlets.setdefault(s.article_id, []).append(s.outlet or s.source)
+            outlets.setdefault(s.article_id, []).append(s.outlet or redact_url(s.source))
         for a in batch:
             yield {
                 "id": a.id,
-                "key": a.key,
+                "key": redact_text(a.key),
                 "url": a.url,
                 "title": a.title,
                 "published_at": as_utc(a.published_at),
@@ -159,12 +162,23 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot export {type(value).__name__}")
 
 
+def csv_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: a leading quote before a formula start.
+
+    Feed titles and evidence are written by strangers; `=HYPERLINK(...)` must not run
+    when an analyst opens an export. Numbers stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple | dict):
-        return json.dumps(value, default=_plain, ensure_ascii=False)
+        return csv_safe(json.dumps(value, default=_plain, ensure_ascii=False))
     if isinstance(value, datetime | date):
         return value.isoformat()
-    return value
+    return csv_safe(value)
 
 
 def write_rows(rows: Iterator[dict[str, Any]], out: IO[str], fmt: str, columns: list[str]) -> int:

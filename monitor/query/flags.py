@@ -10,6 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from feeds.models import Article, ArticleSource
+from feeds.redact import redact_url
 from monitor.query.filters import FlagFilter, flag_filters
 from monitor.store.db import as_utc
 from monitor.store.models import Flag, Review
@@ -40,7 +41,7 @@ def article_sources(session: Session, article_ids: list[int]) -> dict[int, list[
     ).all()
     for article_id, outlet, source, seen_at in rows:
         out.setdefault(article_id, []).append(
-            {"outlet": outlet, "source": source, "seen_at": as_utc(seen_at)}
+            {"outlet": outlet, "source": redact_url(source), "seen_at": as_utc(seen_at)}
         )
     return out
 

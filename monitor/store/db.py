@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
+from feeds.redact import redact_text, redact_url
 from monitor.store.fulltext import ensure_search_index, search_index_present
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///pledgewatch.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration revision; tests check it matches monitor/store/migrations/versions.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 # Long enough for a CLI review to wait out a poll's write batch (RELIABILITY rows 41-43).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -38,6 +39,17 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 class DatabaseError(Exception):
     """The database could not be opened or upgraded."""
+
+
+def error_line(exc: BaseException) -> str:
+    """A driver's error as one line with any URL in it redacted.
+
+    Drivers answer in several lines (a hint, SQLAlchemy's background link); a command
+    prints one line, and no password may reach it.
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0].strip() if text else type(exc).__name__
+    return redact_text(first)
 
 
 def normalise_url(url: str) -> str:
@@ -98,7 +110,13 @@ class Database:
 
     def __init__(self, url: str = DEFAULT_URL, *, echo: bool = False) -> None:
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        try:
+            self.engine = make_engine(self.url, echo=echo)
+        except Exception as exc:  # an unknown dialect or driver, a malformed URL
+            raise DatabaseError(
+                f"cannot open database {self.safe_url}: {error_line(exc)} "
+                "(give a SQLite path or a URL such as postgresql+psycopg://user@host/db)"
+            ) from exc
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_engine = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -144,11 +162,12 @@ class Database:
         except DatabaseError:
             raise
         except Exception as exc:
-            raise DatabaseError(f"cannot open database {self.safe_url}: {exc}") from exc
+            raise DatabaseError(f"cannot open database {self.safe_url}: {error_line(exc)}") from exc
 
     @property
     def safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL as it may be shown: password and secret parameters masked."""
+        return redact_url(self.url)
 
     def dispose(self) -> None:
         self.engine.dispose()

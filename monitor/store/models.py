@@ -1,4 +1,5 @@
-"""Monitor tables: flags, incidents, reviews, the digest outbox, daemon state, API tokens."""
+"""Monitor tables: flags, incidents, reviews, the digest outbox, daemon state, API tokens
+and web sign-in sessions."""
 
 from __future__ import annotations
 
@@ -137,3 +138,16 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts())
     last_used_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: its cookie holds a random id, this row only the id's hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(unique=True)
+    token_id: int = Field(foreign_key="api_tokens.id", index=True)
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+    expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts())

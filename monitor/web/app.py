@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from feeds.redact import RedactSecrets
 from monitor.api import digests, feeds, flags, pledges, poll, search
 from monitor.api.cache import DataVersion, ReadCache
 from monitor.api.deps import ApiContext
@@ -92,5 +94,13 @@ def _data_version(settings: Settings, db: Database) -> DataVersion | None:
 
 def create_app_from_env() -> FastAPI:
     """App factory for `uvicorn --factory` and worker processes: settings from the env."""
+    root = logging.getLogger()
+    if not root.handlers:
+        # A worker process does not inherit the CLI's log handler, and the bare fallback
+        # handler would print URL secrets as they are.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactSecrets())
+        root.addHandler(handler)
     settings = load_settings(os.environ.get("PLEDGEWATCH_CONFIG") or None)
     return create_app(settings, open_database(settings.database.url))

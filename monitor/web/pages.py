@@ -24,10 +24,13 @@ from monitor.web.render import render
 from monitor.web.session import (
     WebUser,
     current_user,
+    offer_signin,
     safe_next,
     sign_in,
     sign_out,
+    signin_token,
     valid_form,
+    valid_signin,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -247,11 +250,27 @@ def search_page(
     )
 
 
+def _signin_page(
+    request: Request, next: str | None, status_code: int = 200, problem: str | None = None
+) -> Response:
+    csrf = signin_token(request)
+    user = current_user(request) if status_code == 200 else None
+    out = _page(
+        request,
+        "signin.html.j2",
+        user,
+        status_code,
+        next=safe_next(next),
+        problem=problem,
+        signin_csrf=csrf,
+    )
+    offer_signin(out, request, csrf)
+    return out
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, next: str | None = None) -> Response:
-    return _page(
-        request, "signin.html.j2", current_user(request), next=safe_next(next), problem=None
-    )
+    return _signin_page(request, next)
 
 
 @router.post("/signin", response_class=HTMLResponse)
@@ -259,25 +278,22 @@ def signin(
     request: Request,
     token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
+    # Without this, another site could sign a browser in under the attacker's token.
+    if not valid_signin(request, csrf):
+        return _signin_page(request, next, 403, "The sign-in form expired. Enter your token again.")
     token = clean(token) or ""
     result = check_caller(context(request), token)
-    if not result.ok:
+    if not result.ok or result.token_id is None:
         problem = (
             "That token has been revoked."
             if result.status == "revoked"
             else "That token is not valid."
         )
-        return _page(
-            request,
-            "signin.html.j2",
-            None,
-            403 if result.status == "revoked" else 401,
-            next=safe_next(next),
-            problem=problem,
-        )
+        return _signin_page(request, next, 403 if result.status == "revoked" else 401, problem)
     out = RedirectResponse(safe_next(next, "/inbox"), status_code=303)
-    sign_in(out, request, token)
+    sign_in(out, request, result.token_id)
     return out
 
 
@@ -288,5 +304,5 @@ def signout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
             request, current_user(request), 403, "Form expired", "Reload the page and try again."
         )
     out = RedirectResponse("/", status_code=303)
-    sign_out(out)
+    sign_out(out, request)
     return out

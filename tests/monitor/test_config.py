@@ -138,6 +138,31 @@ def test_environment_wins_over_the_file_and_the_command_line_over_both(tmp_path:
     assert s.database.url == "c.db"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://:SECRET@db.example.org/pw",
+        "postgresql+psycopg://watch@db.example.org/pw?password=SECRET",
+        "postgres://watch:SECRET@db.example.org/pw?sslpassword=SECRET",
+    ],
+)
+def test_config_check_hides_the_database_password_in_every_url_form(url: str) -> None:
+    result = run(["config", "check"], env={"PLEDGEWATCH_DB": url})
+    assert result.exit_code == 0, result.output
+    assert "SECRET" not in result.output
+    assert "db.example.org/pw" in result.output
+
+
+def test_a_database_that_cannot_be_opened_is_named_without_its_password() -> None:
+    # Port 9 on loopback: nothing listens, so the connection is refused at once.
+    url = "postgresql+psycopg://:SECRET@127.0.0.1:9/pw?password=SECRET"
+    result = CliRunner().invoke(cli, ["--db", url, "flags", "list"], env={})
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot open database"), lines
+    assert "SECRET" not in result.output and "127.0.0.1:9/pw" in result.output
+
+
 def test_every_secret_looking_key_is_redacted() -> None:
     s = Settings.model_validate({"smtp": {"password": "x1"}})
     data = s.redacted()
@@ -191,3 +216,41 @@ def test_the_example_server_config_is_valid() -> None:
     s = load_settings(REPO / "deploy" / "pledgewatch.toml.example", env={})
     assert s.database.url.startswith("postgresql+psycopg://")
     assert s.digest.weekday == "monday" and s.smtp.security == "starttls"
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("PLEDGEWATCH_DIGEST_TO", "a@example.org\r\nBcc: everyone@example.org"),
+        ("PLEDGEWATCH_DIGEST_TO", "a@example.org, not-an-address"),
+        ("PLEDGEWATCH_DIGEST_FROM", "watch@example.org\nBcc: x@example.org"),
+        ("PLEDGEWATCH_DIGEST_FROM", "watch@"),
+        ("PLEDGEWATCH_DIGEST_FROM", "a@example.org, b@example.org"),
+    ],
+)
+def test_a_bad_digest_address_is_refused_naming_the_variable(var: str, value: str) -> None:
+    result = CliRunner().invoke(cli, ["config", "check"], env={var: value})
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {var}: "), lines
+    assert "not an email address" in lines[0]
+    with pytest.raises(ConfigError, match=var):
+        load_settings(env={var: value})
+
+
+def test_a_bad_subscriber_address_is_refused_naming_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "pledgewatch.toml"
+    cfg.write_text('[[digest.subscriptions]]\nemail = "desk@example.org\\r\\nBcc: x@y"\n')
+    with pytest.raises(ConfigError, match=r"subscriptions\.0\.email: .*not an email address"):
+        load_settings(cfg, env={})
+
+
+def test_good_addresses_pass_with_a_display_name_on_from() -> None:
+    s = load_settings(
+        env={
+            "PLEDGEWATCH_DIGEST_FROM": '"Pledge watch, NGO" <watch@example.org>',
+            "PLEDGEWATCH_DIGEST_TO": "a@example.org, b.c+news@example.co.uk",
+        }
+    )
+    assert s.digest.to == ["a@example.org", "b.c+news@example.co.uk"]
+    assert s.digest.from_addr.endswith("<watch@example.org>")

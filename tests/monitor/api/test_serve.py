@@ -148,3 +148,25 @@ def test_a_reviewer_confirms_a_flag_in_chromium_and_the_pledge_page_shows_it(ser
             browser.close()
     flag = httpx.get(f"{served.url}/api/flags/{fid}").json()
     assert flag["status"] == "confirmed" and flag["reviews"][-1]["reviewer"] == "reviewer"
+
+
+def test_a_worker_process_masks_url_secrets_in_its_log_lines(tmp_path: Path) -> None:
+    """`serve --workers N` builds each worker's app from the environment, in a new process."""
+    script = (
+        "import logging\n"
+        "from monitor.web.app import create_app_from_env\n"
+        "create_app_from_env()\n"
+        "logging.getLogger('monitor.api').warning(\n"
+        "    'cannot fetch %s', 'https://alice:s3cret@example.org/feed?apikey=s3cret')\n"
+    )
+    env = {
+        **os.environ,
+        "PLEDGEWATCH_DB": f"sqlite:///{tmp_path / 'pw.db'}",
+        "PLEDGEWATCH_CONFIG": "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cannot fetch https://alice:********@example.org/feed?apikey=********" in done.stderr
+    assert "s3cret" not in done.stderr

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlmodel import select
 
-from feeds.models import Article
-from monitor.store.models import Flag
+from feeds.models import Article, ArticleSource
+from monitor.auth.tokens import revoke_token
+from monitor.store.db import as_utc
+from monitor.store.models import Flag, WebSession
 from tests.monitor.api.conftest import Live
 from tests.monitor.querydata import AMAZON, flag_ids
 
@@ -23,10 +27,16 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _sign_in(client: httpx.Client, token: str, next: str = "/inbox") -> httpx.Response:
+    """Post the sign-in form as a browser does: with the form token its page carried."""
+    form = client.get("/signin")
+    return client.post("/signin", data={"token": token, "next": next, "csrf": _csrf(form.text)})
+
+
 @contextmanager
 def _signed_in(live: Live) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, timeout=30) as client:
-        r = client.post("/signin", data={"token": live.tokens["writer"], "next": "/inbox"})
+        r = _sign_in(client, live.tokens["writer"])
         assert r.status_code == 303 and r.headers["location"] == "/inbox"
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
@@ -70,9 +80,9 @@ def test_hostile_article_text_is_escaped_everywhere(api: Live):
 
 def test_sign_in_refuses_wrong_and_revoked_tokens(api: Live):
     c = api.client
-    assert c.post("/signin", data={"token": "pw_wrong"}).status_code == 401
-    assert c.post("/signin", data={"token": api.tokens["revoked"]}).status_code == 403
-    good = c.post("/signin", data={"token": api.tokens["writer"], "next": "//evil.example"})
+    assert _sign_in(c, "pw_wrong").status_code == 401
+    assert _sign_in(c, api.tokens["revoked"]).status_code == 403
+    good = _sign_in(c, api.tokens["writer"], next="//evil.example")
     assert good.status_code == 303 and good.headers["location"] == "/inbox"
 
 
@@ -117,3 +127,85 @@ def test_signing_out_needs_the_form_token(api: Live):
         assert client.post("/signout", data={"csrf": "nope"}).status_code == 403
         out = client.post("/signout", data={"csrf": _csrf(html)})
         assert out.status_code == 303 and "pw_session" in out.headers["set-cookie"]
+
+
+def _cookie(r: httpx.Response, name: str = "pw_session") -> str:
+    found = re.search(rf"{name}=([^;]*)", r.headers.get("set-cookie", ""))
+    assert found, r.headers
+    return found.group(1)
+
+
+def test_the_cookie_holds_a_session_id_stored_hashed_never_the_token(api: Live):
+    token = api.tokens["writer"]
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        session_id = _cookie(_sign_in(client, token))
+    assert token not in session_id and len(session_id) >= 40
+    with api.db.session() as s:
+        rows = s.exec(select(WebSession)).all()
+    assert [r.session_hash for r in rows] == [hashlib.sha256(session_id.encode()).hexdigest()]
+    assert all(session_id not in str(r.model_dump()) for r in rows)
+    (row,) = rows
+    lifetime = as_utc(row.expires_at) - as_utc(row.created_at)
+    assert lifetime == timedelta(days=14)
+
+
+def test_signing_out_ends_the_session_on_the_server(api: Live):
+    fid = flag_ids(api.db, AMAZON)[0]
+    with _signed_in(api) as client:
+        session_id = client.cookies["pw_session"]
+        html = client.get("/").text
+        assert client.post("/signout", data={"csrf": _csrf(html)}).status_code == 303
+    # A copy of the cookie taken before sign-out no longer signs anyone in.
+    with httpx.Client(base_url=api.url, timeout=30, cookies={"pw_session": session_id}) as copy:
+        assert "Signed in as" not in copy.get("/inbox").text
+        replay = copy.post(f"/flags/{fid}/review", data={"decision": "confirmed"})
+        assert replay.status_code == 401
+
+
+def test_an_expired_session_or_a_revoked_token_signs_out(api: Live):
+    with _signed_in(api) as client:
+        assert "Signed in as" in client.get("/inbox").text
+        with api.db.write() as s:
+            for row in s.exec(select(WebSession)).all():
+                row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+                s.add(row)
+        assert "Signed in as" not in client.get("/inbox").text
+    with _signed_in(api) as client:
+        with api.db.write() as s:
+            revoke_token(session=s, name="writer")
+        assert "Signed in as" not in client.get("/inbox").text
+
+
+def test_sign_in_needs_the_form_token_of_its_own_page(api: Live):
+    """Login CSRF: a form posted from elsewhere cannot sign the browser in."""
+    token = api.tokens["writer"]
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        # No sign-in page seen: no cookie, whatever form token is made up.
+        bare = client.post("/signin", data={"token": token, "csrf": "a" * 48})
+        assert bare.status_code == 403 and "pw_session" not in bare.headers.get("set-cookie", "")
+        page = client.get("/signin")
+        assert "pw_signin" in page.headers["set-cookie"]
+        wrong = client.post("/signin", data={"token": token, "csrf": "b" * 48})
+        assert wrong.status_code == 403 and "Signed in as" not in client.get("/inbox").text
+        missing = client.post("/signin", data={"token": token})
+        assert missing.status_code == 403
+        right = client.post("/signin", data={"token": token, "csrf": _csrf(page.text)})
+        assert right.status_code == 303
+        assert "Signed in as" in client.get("/inbox").text
+
+
+def test_a_feed_password_in_an_article_source_is_masked_on_pages_and_the_api(api: Live):
+    fid = flag_ids(api.db, AMAZON)[0]
+    with api.db.write() as s:
+        flag = s.get(Flag, fid)
+        assert flag is not None
+        for source in s.exec(
+            select(ArticleSource).where(ArticleSource.article_id == flag.article_id)
+        ).all():
+            source.source = "https://alice:s3cret@news.example.org/rss?apikey=s3cret"
+            source.outlet = ""
+            s.add(source)
+    page = api.client.get(f"/flags/{fid}").text
+    answer = api.client.get(f"/api/flags/{fid}").text
+    assert "s3cret" not in page and "s3cret" not in answer
+    assert "alice:********@news.example.org/rss?apikey=********" in page

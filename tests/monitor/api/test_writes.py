@@ -176,3 +176,38 @@ def test_a_triggered_poll_fetches_a_feed_served_on_loopback(sample_db):
     finally:
         httpd.shutdown()
         thread.join(5)
+
+
+def test_feed_credentials_never_leave_through_the_api(sample_db):
+    """Password and API key of a feed URL are masked in every answer, token or not."""
+    secret_url = "http://alice:s3cret@127.0.0.1:9/a.xml?apikey=s3cret&lang=en"
+    with live_app(sample_db, feeds__allow_private_addresses=True) as live:
+        c = live.client
+        added = c.post("/api/feeds", json={"url": secret_url}, headers=live.auth())
+        assert added.status_code == 201
+        fid = added.json()["id"]
+        answers = [
+            added,
+            c.post("/api/feeds", json={"url": secret_url}, headers=live.auth()),  # 409
+            c.get("/api/feeds"),
+            c.get(f"/api/feeds/{fid}"),
+            c.get("/api/feeds", headers=live.auth()),
+            c.post(  # refused by the scheme rule: 422, and the message names the URL
+                "/api/feeds",
+                json={"url": "ftp://alice:s3cret@example.org/a.xml?token=s3cret"},
+                headers=live.auth(),
+            ),
+        ]
+        assert answers[1].status_code == 409
+        assert [a.status_code for a in answers[2:]] == [200, 200, 200, 422]
+        assert not [a.text for a in answers if "s3cret" in a.text]
+        assert answers[3].json()["url"] == (
+            "http://alice:********@127.0.0.1:9/a.xml?apikey=********&lang=en"
+        )
+
+
+@pytest.mark.parametrize("url", ["http://[::1/", "http://[zz]/feed", "http://example.org:99999/"])
+def test_a_malformed_feed_url_is_a_422_not_a_500(api: Live, url: str):
+    r = api.client.post("/api/feeds", json={"url": url}, headers=api.auth())
+    assert r.status_code == 422, r.text
+    assert "refused" in r.json()["detail"]

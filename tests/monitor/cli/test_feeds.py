@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,58 @@ def test_recorded_news_search_answers_are_ingested(run, feed_server) -> None:
         for a in articles
     )
     assert all("<font" not in a.summary_html for a in articles)
+
+
+SECRET = "s3cret"
+
+
+def with_credentials(url: str) -> str:
+    return url.replace("http://", f"http://alice:{SECRET}@", 1)
+
+
+def test_feed_credentials_never_leave_through_the_cli(run, feed_server, tmp_path: Path) -> None:
+    """A feed URL's password and API key are masked in output, logs, errors and exports."""
+    relative = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Private</title>'
+        b"<item><guid>p-1</guid><title>One</title><link>/stories/1</link>"
+        b"<description>Text.</description></item></channel></rss>"
+    )
+    ok = with_credentials(feed_server.route(f"/ok?apikey={SECRET}", Reply(body=relative)))
+    bad = with_credentials(feed_server.route(f"/bad?apikey={SECRET}", Reply(status=500)))
+    outputs = [run("feeds", "add", url, env=LOOPBACK_ENV).output for url in (ok, bad)]
+    outputs.append(run("--log-level", "INFO", "poll", env=LOOPBACK_ENV).output)
+    outputs.append(run("feeds", "add", ok, env=LOOPBACK_ENV).output)  # already subscribed
+    for fmt in ("table", "json", "csv"):
+        outputs.append(run("feeds", "list", "--format", fmt).output)
+    outputs.append(run("status", "--format", "json").output)
+    outputs.append(run("export", "articles", "--format", "json").output)
+    exported = run("feeds", "export")
+    outputs.append(exported.output)
+    leaked = [out for out in outputs if SECRET in out]
+    assert not leaked
+    assert "alice:********@" in exported.stdout and "apikey=********" in exported.stdout
+    assert "masked" in exported.stderr
+    # Links relative to the feed do not inherit its credentials.
+    articles = json.loads(run("export", "articles", "--format", "json").output)
+    assert [a["url"] for a in articles] == [feed_server.url("/stories/1")]
+    # The operator can still take a full backup.
+    full = run("feeds", "export", "--include-secrets").stdout
+    assert [f.url for f in read_opml(full.encode())] == [ok, bad]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_lines_mask_url_secrets_whoever_logs_them(fmt: str, capsys) -> None:
+    from monitor.cli.app import setup_logging
+
+    setup_logging("INFO", fmt)
+    log = logging.getLogger("some.library")
+    url = f"https://alice:{SECRET}@example.org/feed?access_token={SECRET}"
+    log.warning("fetch failed url=%s", url)
+    try:
+        raise ConnectionError(f"cannot reach {url}")
+    except ConnectionError:
+        log.exception("poll crashed")
+    err = capsys.readouterr().err
+    assert SECRET not in err
+    # The message line and the exception line of the traceback.
+    assert err.count("alice:********@example.org/feed?access_token=********") == 2

