@@ -25,7 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from localfiles import LocalFileError, read_local_text
+
 DEFAULT_CONFIG_FILE = "pledgewatch.toml"
+# A config file is a few KB; the cap keeps a mistyped path (a device, a dump) harmless.
+MAX_CONFIG_BYTES = 1_000_000
 # Keys whose values `config check` and logs never show.
 SECRET_KEY = re.compile(r"password|secret|token")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -250,9 +254,9 @@ def load_settings(
         path = Path(DEFAULT_CONFIG_FILE)
     if path is not None:
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+            raw = tomllib.loads(read_local_text(path, max_bytes=MAX_CONFIG_BYTES))
+        except LocalFileError as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc.reason}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
         for section, values in raw.items():

@@ -9,7 +9,7 @@ import click
 
 from feeds.addresses import AddressPolicy, check_feed_url, check_url
 from feeds.errors import FeedError, UnsafeURLError
-from feeds.opml import OpmlError, OpmlFeed, read_opml, write_opml
+from feeds.opml import MAX_OPML_BYTES, OpmlError, OpmlFeed, read_opml, write_opml
 from feeds.subscriptions import (
     FeedExistsError,
     add_feed,
@@ -20,6 +20,7 @@ from feeds.subscriptions import (
     remove_feed,
     to_opml_feeds,
 )
+from localfiles import LocalFileError, read_local_file
 from monitor.cli.app import FORMATS, App, emit, pass_app
 from monitor.poll.settings import address_policy
 from monitor.query.suggest import UnknownPledgeError, suggest_feeds
@@ -85,7 +86,7 @@ def add(app: App, url: str, name: str | None, category: str | None) -> None:
 
 
 @feeds.command("import")
-@click.argument("opml_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("opml_file", type=click.Path(path_type=Path))
 @pass_app
 def import_(app: App, opml_file: Path) -> None:
     """Subscribe to every feed in an OPML file (Miniflux, FreshRSS, Feedly and others).
@@ -94,7 +95,9 @@ def import_(app: App, opml_file: Path) -> None:
     (each named with its reason); the others are added.
     """
     try:
-        entries = read_opml(opml_file.read_bytes())
+        entries = read_opml(read_local_file(opml_file, max_bytes=MAX_OPML_BYTES))
+    except LocalFileError as exc:
+        raise click.ClickException(str(exc)) from exc
     except OpmlError as exc:
         raise click.ClickException(f"{opml_file}: {exc}") from exc
     policy = address_policy(app.settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,22 @@ def test_a_bad_opml_file_is_a_clear_error(run, tmp_path: Path) -> None:
     result = run("feeds", "import", str(bad))
     assert result.exit_code == 1 and "not an OPML document" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.timeout(30)
+def test_opml_import_of_no_regular_file_is_one_line_not_a_hang(run, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.opml")
+    (tmp_path / "zero.opml").symlink_to("/dev/zero")
+    for path, what in [
+        (tmp_path / "pipe.opml", "a FIFO (named pipe)"),
+        (tmp_path / "zero.opml", "a character device"),
+        (tmp_path, "a directory"),
+    ]:
+        result = run("feeds", "import", str(path))
+        assert result.exit_code == 1
+        assert result.output == f"Error: {path}: not a regular file ({what}); refused\n"
+    missing = run("feeds", "import", str(tmp_path / "missing.opml"))
+    assert missing.output == f"Error: {tmp_path / 'missing.opml'}: no such file\n"
 
 
 def test_poll_prints_a_line_per_feed_and_exits_0_when_some_fail(run, feed_server) -> None:

@@ -127,6 +127,23 @@ def test_rejected_inputs_are_named_with_their_reason_and_the_rest_are_stored(
     )
 
 
+@pytest.mark.timeout(30)
+def test_devices_fifos_and_folders_named_as_files_are_refused_not_read(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A FIFO without a writer must not hang ingest, /dev/zero must not be read to the end."""
+    os.mkfifo(tmp_path / "pipe.xml")
+    (tmp_path / "zero.xml").symlink_to("/dev/zero")
+    refused = [str(tmp_path / "pipe.xml"), str(tmp_path / "zero.xml")]
+    result = invoke(db_path, "ingest", *refused, str(DATA / "rss-basic.xml"))
+    assert result.exit_code == 1
+    for path in refused:
+        assert f"ingest failed source={path} error=not_a_file message=not a regular file" in (
+            result.stderr
+        )
+    assert "ingested 1/3 inputs" in result.stdout
+
+
 def test_no_inputs_is_a_usage_error(db_path: Path) -> None:
     assert invoke(db_path, "ingest").exit_code == 2
 
