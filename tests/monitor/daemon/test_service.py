@@ -274,6 +274,39 @@ def test_sigterm_during_a_poll_exits_0_within_10s_and_releases_leases(
     db.dispose()
 
 
+@pytest.mark.parametrize("spread", ["3", "0"], ids=["workers-at-start", "workers-in-a-poll"])
+def test_sigterm_exits_0_and_releases_leases_with_parse_workers_running(
+    tmp_path: Path, daemons, news, spread: str
+) -> None:
+    """64 due feeds or more start parse worker processes (at start with a start spread,
+    else in the first poll). Starting them spawns multiprocessing's resource tracker,
+    which unblocked SIGTERM in the starting thread: the daemon died with 143, leases held."""
+    server = news(feeds=70, latency=0.3)
+    url = sqlite_url(tmp_path)
+    db = prepare(url, feeds=[server.url(i) for i in range(70)], catalogue=False)
+    env = {
+        **feed_env(),
+        "PLEDGEWATCH_DAEMON_STARTUP_SPREAD_SECONDS": spread,
+        "PLEDGEWATCH_DAEMON_SHUTDOWN_GRACE_SECONDS": "1",
+    }
+    d = daemons(url, extra=env).start()
+    owner = owner_of(db, d)
+    d.wait_log("started on")
+    wait_for(lambda: len(server.requests) >= 8, 30, "polls under way", d.log)
+    d.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    d.signal(signal.SIGTERM)  # a second one while stopping changes nothing
+    rc = d.wait(15)
+    assert rc == 0, d.log()
+    assert f"daemon {owner} stopped" in d.run_log()
+    with db.session() as s:
+        leased = s.exec(select(Feed).where(Feed.lease_owner.is_not(None))).all()  # type: ignore[union-attr]
+        beat = s.get(DaemonHeartbeat, owner)
+    assert leased == []
+    assert beat is not None and beat.stopped_at is not None
+    db.dispose()
+
+
 def test_sighup_reloads_the_config_file_and_recompiles_the_catalogue(
     tmp_path: Path, daemons, news
 ) -> None:
