@@ -207,6 +207,23 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_status_tracks_health(
     assert {d["state"] for d in data["daemons"]} == {"stopped", "dead"}
 
 
+def test_a_second_daemon_through_a_symlink_to_the_file_or_its_folder_refuses(
+    tmp_path: Path, daemons
+) -> None:
+    url = sqlite_url(tmp_path)
+    prepare(url).dispose()
+    first = daemons(url, "first").start()
+    first.wait_log("started on")
+    (tmp_path / "link.db").symlink_to(tmp_path / "pledgewatch.db")
+    (tmp_path / "linked-folder").symlink_to(tmp_path, target_is_directory=True)
+    for other in [tmp_path / "link.db", tmp_path / "linked-folder" / "pledgewatch.db"]:
+        second = cli(["daemon"], db_url=f"sqlite:///{other}", cwd=tmp_path, timeout=30)
+        assert second.returncode == 1, second.stderr
+        assert "another pledgewatch daemon is already running" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+    assert first.alive()
+
+
 def test_the_daemon_refuses_a_sqlite_file_on_a_network_filesystem(tmp_path: Path) -> None:
     mounts = (
         "/dev/sda1 / ext4 rw,relatime 0 0\n"
