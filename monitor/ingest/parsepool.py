@@ -28,6 +28,7 @@ from typing import Any
 from feeds.decode import DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FeedError
 from feeds.parse import ParsedFeed, parse
+from feeds.parseworker import exit_with_parent
 from localfiles import LocalFileError, read_local_file
 from pledges.detect import Detector, Finding
 
@@ -118,9 +119,12 @@ def default_workers() -> int:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any, now: datetime, max_bytes: int) -> None:
+def _init_worker(queue: Any, now: datetime, max_bytes: int, parent_pid: int) -> None:
     # Ctrl-C is for the parent, which stops the pool; workers print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker waiting for work never sees the queue close when the ingest is
+    # killed (its siblings hold the pipe open too): it watches its parent instead.
+    exit_with_parent(parent_pid)
     _worker.update(queue=queue, now=now, max_bytes=max_bytes, detector=None, waited=False)
 
 
@@ -176,7 +180,7 @@ class ParsePool:
             max_workers=workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self._queue, now, max_bytes),
+            initargs=(self._queue, now, max_bytes, os.getpid()),
         )
         for _ in range(workers * WINDOW):
             if not self._submit():
