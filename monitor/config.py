@@ -62,6 +62,9 @@ class FeedSettings(_Section):
     read_timeout: float = Field(10.0, gt=0, description="Seconds between bytes")
     total_timeout: float = Field(30.0, gt=0, description="Wall-clock seconds per fetch")
     interval_minutes: int = Field(30, ge=5, description="Default polling interval per feed")
+    max_opml_outlines: int = Field(
+        10_000, ge=1, description="Outlines an OPML file may hold for `feeds import`"
+    )
     min_interval_seconds: int = Field(
         300,
         ge=1,
