@@ -114,7 +114,8 @@ def import_(app: App, opml_file: Path) -> None:
     except LocalFileError as exc:
         raise click.ClickException(str(exc)) from exc
     except OpmlError as exc:
-        hint = " (raise [feeds] max_opml_outlines to import it)" if "outlines" in str(exc) else ""
+        capped = f"over {cap} outlines" in str(exc)
+        hint = " (raise [feeds] max_opml_outlines to import it)" if capped else ""
         raise click.ClickException(f"{opml_file}: {exc}{hint}") from exc
     policy = address_policy(app.settings)
     interval = app.settings.feeds.interval_minutes * 60

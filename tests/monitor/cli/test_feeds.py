@@ -164,6 +164,11 @@ def test_an_opml_file_over_the_outline_cap_is_refused_at_once_storing_nothing(
         "(raise [feeds] max_opml_outlines to import it)\n"
     )
     assert feeds_in(run.db_url) == []
+    deep = tmp_path / "deep.opml"
+    deep.write_text("<opml><body>" + '<outline text="a">' * 100_000 + "</outline>" * 100_000
+                    + "</body></opml>")  # fmt: skip
+    nested = run("feeds", "import", str(deep))
+    assert nested.output == f"Error: {deep}: OPML outlines are nested over 50 deep\n"
     small = tmp_path / "small.opml"
     small.write_text(opml_of([f"f{i}.example.invalid" for i in range(6)]))
     capped = run("feeds", "import", str(small), env={"PLEDGEWATCH_FEEDS_MAX_OPML_OUTLINES": "5"})
