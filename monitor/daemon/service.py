@@ -5,7 +5,8 @@ upgrade the database; write a heartbeat row (`host:pid:random@scope`, also the o
 every lease this daemon takes); spread the first polls; start the scheduler.
 
 Signals are handled in the main thread with `sigtimedwait` (they are blocked in every
-other thread), so nothing runs inside a signal handler:
+other thread, and starting parse worker processes cannot unblock them: see run_daemon),
+so nothing runs inside a signal handler:
 - SIGTERM, SIGINT: stop scheduling, let running jobs finish for up to
   `daemon.shutdown_grace_seconds` (each feed and each digest commits on its own, so
   work already done is kept), abandon the rest (its open transaction rolls back),
