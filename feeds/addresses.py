@@ -14,7 +14,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -222,13 +222,19 @@ def _lookup(host_port: tuple[str, int]) -> list[str] | FetchError:
 
 
 def check_feed_urls(
-    urls: Sequence[str], policy: AddressPolicy, *, concurrency: int = 16
+    urls: Sequence[str],
+    policy: AddressPolicy,
+    *,
+    concurrency: int = 16,
+    timeout: float | None = None,
 ) -> list[str | FeedError]:
     """check_feed_url for many URLs: each host resolved once, `concurrency` at a time.
 
     Returns, in input order, each normalised URL or the error check_feed_url would raise
     for it (FetchError kind ``dns`` for a host that does not resolve now). One lookup
-    after another made a 100,000-outline OPML file take longer than anyone waits.
+    after another made a 100,000-outline OPML file take longer than anyone waits. A
+    host not resolved within `timeout` seconds of the call counts as not resolving now
+    (getaddrinfo cannot be interrupted: its thread finishes on its own).
     """
     checked: list[str | FeedError] = []
     for url in urls:
@@ -239,12 +245,25 @@ def check_feed_urls(
         except ValueError as exc:  # urlsplit on a malformed host, e.g. "http://[::1/"
             checked.append(UnsafeURLError(f"{url!r} is not a valid URL: {exc}", url=url))
     hosts = list(dict.fromkeys(_host_port(c) for c in checked if isinstance(c, str)))
-    resolved: dict[tuple[str, int], list[str] | FetchError] = {}
+    # Address literals need no lookup (nor a thread).
+    resolved: dict[tuple[str, int], list[str] | FetchError] = {
+        h: [str(ip)] for h in hosts if (ip := _literal(h[0])) is not None
+    }
+    hosts = [h for h in hosts if h not in resolved]
     if hosts:
-        with ThreadPoolExecutor(
+        pool = ThreadPoolExecutor(
             max_workers=max(1, min(concurrency, len(hosts))), thread_name_prefix="dns"
-        ) as pool:
-            resolved = dict(zip(hosts, pool.map(_lookup, hosts), strict=True))
+        )
+        futures = {host: pool.submit(_lookup, host) for host in hosts}
+        wait(futures.values(), timeout=timeout)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for host, future in futures.items():
+            if future.done() and not future.cancelled():
+                resolved[host] = future.result()
+            else:
+                resolved[host] = FetchError(
+                    f"cannot resolve host {host[0]}: no answer within {timeout:g}s", kind="dns"
+                )
     out: list[str | FeedError] = []
     for item in checked:
         if not isinstance(item, str):

@@ -137,3 +137,15 @@ def test_many_urls_are_checked_as_one_url_is_each_host_resolved_once() -> None:
             assert (type(outcome), outcome.kind, str(outcome)) == (type(exc), exc.kind, str(exc))
     assert isinstance(got[-1], UnsafeURLError) and "not a valid URL" in str(got[-1])
     assert check_feed_urls([], policy) == []
+
+
+def test_hosts_not_answered_in_time_count_as_not_resolving_now() -> None:
+    """A slow name server cannot hold up a large import: past the time allowed, a host
+    is a `dns` error (the caller adds it with a note), literals need no lookup at all."""
+    policy = AddressPolicy.build(allow_private=False)
+    urls = [f"https://h{i}.example.invalid/rss" for i in range(40)] + ["https://1.1.1.1/rss"]
+    got = check_feed_urls(urls, policy, concurrency=2, timeout=0)
+    assert got[-1] == "https://1.1.1.1/rss"
+    for outcome in got[:-1]:
+        assert isinstance(outcome, FetchError) and outcome.kind == "dns"
+    assert any("no answer within 0s" in str(o) for o in got[:-1])
