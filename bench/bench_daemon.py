@@ -65,6 +65,7 @@ def _poller_main(
         os.sched_setaffinity(0, {cpu})
     from monitor.config import Settings
     from monitor.daemon.jobs import run_poll
+    from monitor.daemon.rows import beat, mark_stopped
     from monitor.flags.detection import load_detector
     from monitor.poll.workers import ParseWorkers
     from monitor.store.db import Database
@@ -77,10 +78,13 @@ def _poller_main(
     workers = ParseWorkers()
     for ready in workers.start(feeds):
         ready.result()
+    # and a heartbeat: live daemons split each round of due feeds between them.
+    beat(db, owner=owner, settings=settings, started=True)
     barrier.wait()
     outcome = run_poll(
         db=db, settings=settings, detector=detector, owner=owner, parse_executor=workers
     )
+    mark_stopped(db, owner=owner)
     workers.close(wait=True)
     report = outcome.result
     polled = len(report.results) if report is not None else 0

@@ -14,10 +14,11 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from feeds.errors import FetchError, UnsafeURLError
+from feeds.errors import FeedError, FetchError, UnsafeURLError
 from feeds.redact import redact_url
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -212,3 +213,76 @@ def check_feed_url(url: str, policy: AddressPolicy) -> str:
     addresses = resolve(host, parts.port or _default_port(parts.scheme))
     check_addresses(host, addresses, policy, url=normal)
     return normal
+
+
+def _host_port(normal: str) -> tuple[str, int]:
+    parts = urlsplit(normal)
+    return parts.hostname or "", parts.port or _default_port(parts.scheme)
+
+
+def _lookup(host_port: tuple[str, int]) -> list[str] | FetchError:
+    try:
+        return resolve(*host_port)
+    except FetchError as exc:
+        return exc
+
+
+def check_feed_urls(
+    urls: Sequence[str],
+    policy: AddressPolicy,
+    *,
+    concurrency: int = 16,
+    timeout: float | None = None,
+) -> list[str | FeedError]:
+    """check_feed_url for many URLs: each host resolved once, `concurrency` at a time.
+
+    Returns, in input order, each normalised URL or the error check_feed_url would raise
+    for it (FetchError kind ``dns`` for a host that does not resolve now). One lookup
+    after another made a 100,000-outline OPML file take longer than anyone waits. A
+    host not resolved within `timeout` seconds of the call counts as not resolving now
+    (getaddrinfo cannot be interrupted: its thread finishes on its own).
+    """
+    checked: list[str | FeedError] = []
+    for url in urls:
+        try:
+            checked.append(check_url(url))
+        except FeedError as exc:
+            checked.append(exc)
+        except ValueError as exc:  # urlsplit on a malformed host, e.g. "http://[::1/"
+            checked.append(UnsafeURLError(f"{url!r} is not a valid URL: {exc}", url=url))
+    hosts = list(dict.fromkeys(_host_port(c) for c in checked if isinstance(c, str)))
+    # Address literals need no lookup (nor a thread).
+    resolved: dict[tuple[str, int], list[str] | FetchError] = {
+        h: [str(ip)] for h in hosts if (ip := _literal(h[0])) is not None
+    }
+    hosts = [h for h in hosts if h not in resolved]
+    if hosts:
+        pool = ThreadPoolExecutor(
+            max_workers=max(1, min(concurrency, len(hosts))), thread_name_prefix="dns"
+        )
+        futures = {host: pool.submit(_lookup, host) for host in hosts}
+        wait(futures.values(), timeout=timeout)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for host, future in futures.items():
+            if future.done() and not future.cancelled():
+                resolved[host] = future.result()
+            else:
+                resolved[host] = FetchError(
+                    f"cannot resolve host {host[0]}: no answer within {timeout:g}s", kind="dns"
+                )
+    out: list[str | FeedError] = []
+    for item in checked:
+        if not isinstance(item, str):
+            out.append(item)
+            continue
+        host_port = _host_port(item)
+        addresses = resolved[host_port]
+        try:
+            if isinstance(addresses, FetchError):
+                raise FetchError(str(addresses), url=item, kind="dns")
+            check_addresses(host_port[0], addresses, policy, url=item)
+        except FeedError as exc:
+            out.append(exc)
+        else:
+            out.append(item)
+    return out

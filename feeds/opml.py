@@ -18,6 +18,11 @@ from email.utils import format_datetime
 from feeds.errors import FeedError
 
 MAX_OPML_BYTES = 10_000_000
+# Subscription lists hold hundreds of feeds; a cap keeps a hostile file from costing
+# a DNS lookup and a row for each of 100,000 outlines. Callers may raise it.
+MAX_OUTLINES = 10_000
+# Folders in folders: real readers nest two or three deep.
+MAX_DEPTH = 50
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -50,8 +55,12 @@ def _label(el: ET.Element) -> str:
     return " ".join((_attr(el, "title") or _attr(el, "text")).split())
 
 
-def read_opml(data: bytes) -> list[OpmlFeed]:
-    """The subscriptions in an OPML document, in order, each URL once."""
+def read_opml(data: bytes, *, max_outlines: int = MAX_OUTLINES) -> list[OpmlFeed]:
+    """The subscriptions in an OPML document, in order, each URL once.
+
+    Raises OpmlError for a document over MAX_OPML_BYTES, with more than `max_outlines`
+    outlines (folders count) or nested over MAX_DEPTH deep.
+    """
     if len(data) > MAX_OPML_BYTES:
         raise OpmlError(f"OPML file is over {MAX_OPML_BYTES} bytes")
     if _DTD.search(data):
@@ -67,17 +76,29 @@ def read_opml(data: bytes) -> list[OpmlFeed]:
         raise OpmlError("OPML document has no <body>")
     seen: set[str] = set()
     out: list[OpmlFeed] = []
-    for feed in _walk(body, ()):
+    for feed in _walk(body, max_outlines):
         if feed.url not in seen:
             seen.add(feed.url)
             out.append(feed)
     return out
 
 
-def _walk(parent: ET.Element, path: tuple[str, ...]) -> Iterator[OpmlFeed]:
-    for el in parent:
+def _walk(body: ET.Element, max_outlines: int) -> Iterator[OpmlFeed]:
+    """Feeds in document order; a stack, not recursion, so no depth can overflow it."""
+    outlines = 0
+    # Each entry: the children still to visit at one level, and that level's folder path.
+    stack: list[tuple[Iterator[ET.Element], tuple[str, ...]]] = [(iter(body), ())]
+    while stack:
+        children, path = stack[-1]
+        el = next(children, None)
+        if el is None:
+            stack.pop()
+            continue
         if _local(el.tag) != "outline":
             continue
+        outlines += 1
+        if outlines > max_outlines:
+            raise OpmlError(f"OPML file has over {max_outlines} outlines")
         url = _attr(el, "xmlurl")
         if url:
             # Some readers also name the folder in a `category` attribute ("/News,/Tech").
@@ -88,8 +109,11 @@ def _walk(parent: ET.Element, path: tuple[str, ...]) -> Iterator[OpmlFeed]:
                 site_url=_attr(el, "htmlurl") or None,
                 category=category or None,
             )
-        label = _label(el)
-        yield from _walk(el, (*path, label) if label and not url else path)
+        if len(el):
+            if len(stack) > MAX_DEPTH:
+                raise OpmlError(f"OPML outlines are nested over {MAX_DEPTH} deep")
+            label = _label(el)
+            stack.append((iter(el), (*path, label) if label and not url else path))
 
 
 def _category_attr(el: ET.Element) -> str:

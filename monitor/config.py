@@ -28,8 +28,11 @@ from pydantic import (
 )
 
 from feeds.redact import redact_url
+from localfiles import LocalFileError, read_local_text
 
 DEFAULT_CONFIG_FILE = "pledgewatch.toml"
+# A config file is a few KB; the cap keeps a mistyped path (a device, a dump) harmless.
+MAX_CONFIG_BYTES = 1_000_000
 # Keys whose values `config check` and logs never show.
 SECRET_KEY = re.compile(r"password|secret|token")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -62,6 +65,9 @@ class FeedSettings(_Section):
     read_timeout: float = Field(10.0, gt=0, description="Seconds between bytes")
     total_timeout: float = Field(30.0, gt=0, description="Wall-clock seconds per fetch")
     interval_minutes: int = Field(30, ge=5, description="Default polling interval per feed")
+    max_opml_outlines: int = Field(
+        10_000, ge=1, description="Outlines an OPML file may hold for `feeds import`"
+    )
     min_interval_seconds: int = Field(
         300,
         ge=1,
@@ -295,9 +301,9 @@ def load_settings(
         path = Path(DEFAULT_CONFIG_FILE)
     if path is not None:
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from exc
+            raw = tomllib.loads(read_local_text(path, max_bytes=MAX_CONFIG_BYTES))
+        except LocalFileError as exc:
+            raise ConfigError(f"{path}: cannot read config file: {exc.reason}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
         for section, values in raw.items():

@@ -1,4 +1,9 @@
-"""Load and validate a folder of pledge YAML files (pure: reads files, touches no database)."""
+"""Load and validate a folder of pledge YAML files (reads files, touches no database).
+
+`parse_pledge` is pure (text in); `load_catalogue` reads each file through
+`localfiles`, so a symlink to a device, a FIFO or an oversized file is one problem
+line, never a hang or a process grown until the kernel kills it.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from localfiles import LocalFileError, read_local_text
 from pledges.errors import CatalogueError, Problem
 from pledges.models import PledgeIn
 
 SHIPPED = Path(__file__).parent / "catalogue"
+# The biggest shipped pledge is a few KB; a megabyte is room for any honest one.
+MAX_PLEDGE_FILE_BYTES = 1_000_000
 
 
 class _Loader(yaml.SafeLoader):
@@ -43,6 +51,15 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 def parse_pledge(text: str, path: str) -> tuple[PledgeIn | None, list[Problem]]:
     """Parse one YAML document into a pledge, or return every problem in it."""
+    try:
+        return _parse_pledge(text, path)
+    except RecursionError:
+        # PyYAML composes nodes recursively: a document nested thousands deep (never a
+        # real pledge) exhausts the stack; it is one problem, not a traceback.
+        return None, [Problem(path, "(file)", "invalid YAML: nested too deeply")]
+
+
+def _parse_pledge(text: str, path: str) -> tuple[PledgeIn | None, list[Problem]]:
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -129,9 +146,9 @@ def load_catalogue(folder: Path) -> list[PledgeIn]:
     loaded: list[tuple[str, PledgeIn]] = []
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(str(file), "(file)", f"unreadable: {exc}"))
+            text = read_local_text(file, max_bytes=MAX_PLEDGE_FILE_BYTES)
+        except LocalFileError as exc:
+            problems.append(Problem(str(file), "(file)", exc.reason))
             continue
         pledge, errs = parse_pledge(text, str(file))
         problems.extend(errs)

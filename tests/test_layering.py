@@ -1,6 +1,7 @@
 """The import direction of ../shared/DESIGN.md and the README's picture of `monitor/`.
 
-`feeds` and `pledges` never import each other; `monitor` is rooms stacked in one
+`localfiles` (reading a file a user named) sits below everything and imports none of
+ours; `feeds` and `pledges` never import each other; `monitor` is rooms stacked in one
 direction: each room imports only the rooms listed under it in `ALLOWED`, so a newcomer
 can read a room knowing what it can reach. Module-level and function-level imports count
 alike, so a cycle cannot hide inside a function.
@@ -59,6 +60,11 @@ def test_feeds_knows_nothing_of_pledges_or_monitor() -> None:
 
 def test_pledges_knows_nothing_of_feeds_or_monitor() -> None:
     assert not imported_packages("pledges") & {"feeds", "monitor"}
+
+
+def test_localfiles_sits_below_every_package() -> None:
+    """The local-file reader is shared by all three packages, so it imports none of them."""
+    assert not imported_packages("localfiles") & {"feeds", "pledges", "monitor"}
 
 
 def room_of(module: str) -> str | None:

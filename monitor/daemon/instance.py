@@ -2,8 +2,9 @@
 
 SQLite's locks are only as good as the filesystem's: on NFS, CIFS or SSHFS they may be
 ignored, and two writers corrupt the file. So the daemon refuses such a file (unless the
-operator insists), and takes an exclusive OS lock on `<db file>.daemon.lock` so that a
-second daemon on the same file refuses to start. The lock is `flock`: the kernel drops it
+operator insists), and takes an exclusive OS lock on `<db file>.daemon.lock` (beside the
+file its path resolves to) so that a second daemon on the same file, by whatever name,
+refuses to start. The lock is `flock`: the kernel drops it
 when the process ends, however it ends (kill -9 included), so a stale lock cannot block a
 restart. PostgreSQL needs neither: several daemons share it through row leases.
 """
@@ -97,7 +98,13 @@ def check_local_filesystem(db_file: Path, *, allow_network: bool, mounts_text: s
 
 
 def lock_path_for(db_file: Path) -> Path:
-    return db_file.with_name(db_file.name + ".daemon.lock")
+    """`<db file>.daemon.lock` beside the file itself, symlinks resolved.
+
+    Two names for one file (a symlink to it, or to a folder above it) must meet at one
+    lock, or a second daemon started through the other name runs beside the first.
+    """
+    real = Path(os.path.realpath(db_file))
+    return real.with_name(real.name + ".daemon.lock")
 
 
 class InstanceLock:

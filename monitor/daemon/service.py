@@ -5,7 +5,8 @@ upgrade the database; write a heartbeat row (`host:pid:random@scope`, also the o
 every lease this daemon takes); spread the first polls; start the scheduler.
 
 Signals are handled in the main thread with `sigtimedwait` (they are blocked in every
-other thread), so nothing runs inside a signal handler:
+other thread, and starting parse worker processes cannot unblock them: see run_daemon),
+so nothing runs inside a signal handler:
 - SIGTERM, SIGINT: stop scheduling, let running jobs finish for up to
   `daemon.shutdown_grace_seconds` (each feed and each digest commits on its own, so
   work already done is kept), abandon the rest (its open transaction rolls back),
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +267,15 @@ def run_daemon(
     file, a network filesystem, a database that cannot be opened). A database server
     that does not answer yet is waited for.
     """
+    # multiprocessing's resource tracker unblocks SIGINT and SIGTERM in the thread that
+    # starts it (the first parse worker pool would): started here, before the signals
+    # are blocked, it is already running then and no thread's mask is touched.
+    resource_tracker.ensure_running()
     # Block the signals before any thread exists, so only sigtimedwait below sees them.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+    # Should a library unblock one in some thread all the same, it is caught there and
+    # acted on here, instead of ending the process with leases held.
+    previous_handlers = _catch_stray_signals()
     lock: InstanceLock | None = None
     abandoned: list[str] = []
     try:
@@ -299,6 +308,12 @@ def run_daemon(
     finally:
         if lock is not None:
             lock.release()
+        # A second SIGTERM sent while stopping waits, blocked; unblocking it with the old
+        # mask would end a clean stop with 143. It was answered by the stop under way.
+        while signal.sigtimedwait(HANDLED_SIGNALS, 0) is not None:
+            pass
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
     if abandoned and hard_exit:
         # Abandoned job threads would keep the interpreter alive; their work is safe to drop.
@@ -331,22 +346,52 @@ def _open_when_reachable(url: str, *, wait: bool) -> Database | None:
             )
         deadline = time.monotonic() + delay
         while (left := deadline - time.monotonic()) > 0:
-            info = signal.sigtimedwait(HANDLED_SIGNALS, left)
-            if info is not None and info.si_signo in STOP_SIGNALS:
+            signo = _next_signal(min(left, 1.0))
+            if signo in STOP_SIGNALS:
                 return None
         delay = min(delay * 2, MAX_OPEN_RETRY_SECONDS)
 
 
+# Signals that reached a thread where they were not blocked (see _catch_stray_signals).
+_stray: list[int] = []
+
+
+def _note_stray_signal(signum: int, frame: object) -> None:
+    _stray.append(signum)
+
+
+def _catch_stray_signals() -> dict[int, Any]:
+    """Note the handled signals instead of taking their default action; the old handlers.
+
+    Blocked signals still wait for sigtimedwait; only one delivered to a thread that
+    unblocked it lands here (run by Python in the main thread, between waits).
+    """
+    _stray.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # handlers can only be set from the main thread (in-process tests)
+    return {signum: signal.signal(signum, _note_stray_signal) for signum in HANDLED_SIGNALS}
+
+
+def _next_signal(timeout: float) -> int | None:
+    """The next handled signal within `timeout` seconds, or None."""
+    if _stray:
+        return _stray.pop(0)
+    info = signal.sigtimedwait(HANDLED_SIGNALS, timeout)
+    if info is not None:
+        return info.si_signo
+    return _stray.pop(0) if _stray else None
+
+
 def _wait_for_stop(daemon: Daemon) -> int:
     while True:
-        info = signal.sigtimedwait(HANDLED_SIGNALS, 1.0)
-        if info is None:
+        signo = _next_signal(1.0)
+        if signo is None:
             continue
-        if info.si_signo == signal.SIGHUP:
+        if signo == signal.SIGHUP:
             log.info("received SIGHUP: reloading")
             daemon.reload()
             continue
-        return info.si_signo
+        return signo
 
 
 def _start_watchdog(seconds: float) -> threading.Timer:

@@ -13,11 +13,15 @@ from typing import Any
 from sqlmodel import col, select
 
 from feeds.models import Article
+from localfiles import LocalFileError, read_local_text
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import open_database
 from monitor.store.models import Flag
 from pledges.catalogue import load_catalogue
 from pledges.store import sync_catalogue
+
+# A labels file lists a few hundred items; the cap keeps a wrong path harmless.
+MAX_LABELS_BYTES = 50_000_000
 
 
 class CorpusError(Exception):
@@ -98,11 +102,13 @@ class EvalReport:
 
 def load_labels(path: Path) -> list[dict[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_local_text(path, max_bytes=MAX_LABELS_BYTES))
         items = data["items"]
         assert isinstance(items, list)
         return items
-    except (OSError, ValueError, KeyError, AssertionError) as exc:
+    except LocalFileError as exc:
+        raise CorpusError(str(exc)) from exc
+    except (ValueError, KeyError, AssertionError) as exc:
         raise CorpusError(f"{path}: not a labels file ({exc})") from exc
 
 

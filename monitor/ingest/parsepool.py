@@ -22,13 +22,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_all_start_methods, get_context
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from feeds.decode import DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FeedError
 from feeds.parse import ParsedFeed, parse
+from feeds.parseworker import exit_with_parent
+from localfiles import LocalFileError, read_local_file
 from pledges.detect import Detector, Finding
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,9 @@ class Scanned:
 def read_source(path_or_url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a local feed file, gunzipped if it is gzip (URLs are fetched by the feeds package).
 
-    `max_bytes` caps what a gzip file decompresses to, as for a gzip response body.
+    Only regular files are read (localfiles: no device, FIFO or directory, at most
+    MAX_FILE_BYTES); `max_bytes` caps what a gzip file decompresses to, as for a gzip
+    response body.
     """
     if path_or_url.lower().startswith(("http://", "https://")):
         raise FeedError(
@@ -68,26 +71,17 @@ def read_source(path_or_url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
             url=path_or_url,
             kind="not_a_file",
         )
-    path = Path(path_or_url)
-    if not path.is_file():
-        raise FeedError("no such file", url=path_or_url, kind="not_found")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise FeedError(
-            f"file is {size} bytes, over the {MAX_FILE_BYTES} byte cap",
-            url=path_or_url,
-            kind="too_large",
-        )
-    with path.open("rb") as fh:
-        head = fh.read(len(GZIP_MAGIC))
-        if head != GZIP_MAGIC:
-            return head + fh.read()
-        # Decompressed in steps: a gzip bomb stops at the cap, never held whole in memory.
-        decoder = BodyDecoder("gzip", max_bytes=max_bytes, url=path_or_url, what="file")
-        decoder.feed(head)
-        while chunk := fh.read(READ_CHUNK):
-            decoder.feed(chunk)
-        return decoder.finish()
+    try:
+        data = read_local_file(path_or_url, max_bytes=MAX_FILE_BYTES)
+    except LocalFileError as exc:
+        raise FeedError(exc.reason, url=path_or_url, kind=exc.kind) from exc
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    # Decompressed in steps: a gzip bomb stops at the cap, never held whole in memory.
+    decoder = BodyDecoder("gzip", max_bytes=max_bytes, url=path_or_url, what="file")
+    for start in range(0, len(data), READ_CHUNK):
+        decoder.feed(data[start : start + READ_CHUNK])
+    return decoder.finish()
 
 
 def parse_file(path: str, now: datetime, max_bytes: int = DEFAULT_MAX_BYTES) -> Scanned:
@@ -125,9 +119,12 @@ def default_workers() -> int:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any, now: datetime, max_bytes: int) -> None:
+def _init_worker(queue: Any, now: datetime, max_bytes: int, parent_pid: int) -> None:
     # Ctrl-C is for the parent, which stops the pool; workers print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker waiting for work never sees the queue close when the ingest is
+    # killed (its siblings hold the pipe open too): it watches its parent instead.
+    exit_with_parent(parent_pid)
     _worker.update(queue=queue, now=now, max_bytes=max_bytes, detector=None, waited=False)
 
 
@@ -183,7 +180,7 @@ class ParsePool:
             max_workers=workers,
             mp_context=ctx,
             initializer=_init_worker,
-            initargs=(self._queue, now, max_bytes),
+            initargs=(self._queue, now, max_bytes, os.getpid()),
         )
         for _ in range(workers * WINDOW):
             if not self._submit():

@@ -44,7 +44,13 @@ from feeds.parse import ParsedFeed, parse
 from feeds.redact import redact_text, redact_url
 from monitor.config import Settings
 from monitor.flags.detection import load_detector
-from monitor.poll.claims import claim_feeds, default_owner, release_dead_owners, renew_leases
+from monitor.poll.claims import (
+    claim_feeds,
+    claim_share,
+    default_owner,
+    release_dead_owners,
+    renew_leases,
+)
 from monitor.poll.report import FeedPollResult, PollReport
 from monitor.poll.settings import fetch_options, health_policy
 from monitor.poll.store import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
@@ -154,7 +160,12 @@ class _Poll:
         exhausted = False
         while True:
             if not exhausted and len(pending) < low_water:
-                want = len(feed_ids) if feed_ids is not None else batch
+                if feed_ids is not None:
+                    want = len(feed_ids)
+                else:  # this poller's share of the round, so live daemons split it
+                    want = await self.writer.call(
+                        claim_share, db=self.db, owner=self.owner, now=self.now(), batch=batch
+                    )
                 if limit is not None:
                     want = min(want, limit - claimed)
                 feeds: list[Feed] = []

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from feeds.parseworker import exit_with_parent, warm_up
@@ -45,17 +47,35 @@ def _workers() -> int:
     return min(MAX_PARSE_PROCESSES, default_workers())
 
 
+@contextmanager
+def signal_mask_kept() -> Iterator[None]:
+    """Give the calling thread back its signal mask on the way out.
+
+    The first spawn pool starts multiprocessing's resource tracker, which then unblocks
+    SIGINT and SIGTERM in the calling thread. A daemon blocks them in every thread so
+    that only its main thread's sigtimedwait sees them; an unblocked thread would take
+    SIGTERM's default action and end the process at once, leases held.
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def _process_pool() -> ProcessPoolExecutor:
     # One worker per core, not one fewer. (500 new feeds on 2 cores: 5.7-6.7 s with one
     # worker, 4.8-5.6 s with two.) spawn: workers start clean, never from a fork of this
     # process (which may hold locks in other threads, e.g. a daemon's scheduler), and
-    # leave if this process dies.
-    return ProcessPoolExecutor(
-        max_workers=_workers(),
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=exit_with_parent,
-        initargs=(os.getpid(),),
-    )
+    # leave if this process dies. The pool's manager thread starts on the first submit,
+    # after the mask is back, so it inherits the caller's mask.
+    with signal_mask_kept():
+        return ProcessPoolExecutor(
+            max_workers=_workers(),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
 
 def parse_pool(feeds: int) -> Executor:

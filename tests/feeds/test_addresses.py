@@ -6,7 +6,14 @@ import ipaddress
 
 import pytest
 
-from feeds.addresses import AddressPolicy, check_addresses, check_feed_url, check_url, unsafe_reason
+from feeds.addresses import (
+    AddressPolicy,
+    check_addresses,
+    check_feed_url,
+    check_feed_urls,
+    check_url,
+    unsafe_reason,
+)
 from feeds.errors import FetchError, UnsafeURLError
 
 UNSAFE = {
@@ -106,3 +113,39 @@ def test_an_unresolvable_input_url_is_a_dns_error_for_the_caller_to_judge() -> N
     with pytest.raises(FetchError) as info:
         check_feed_url("http://no-such-host.invalid/feed", AddressPolicy())
     assert info.value.kind == "dns"
+
+
+def test_many_urls_are_checked_as_one_url_is_each_host_resolved_once() -> None:
+    urls = [
+        "https://93.184.216.34/rss",
+        "HTTP://LOCALHOST/feed",
+        "http://localhost/other",
+        "http://10.1.2.3/rss",
+        "file:///etc/passwd",
+        "https://news.example.invalid/rss",
+        "https://news.example.invalid/other",
+        "http://[::1/",
+    ]
+    policy = AddressPolicy.build(allow_private=False)
+    got = check_feed_urls(urls, policy, concurrency=3)
+    assert len(got) == len(urls)
+    for url, outcome in zip(urls[:-1], got, strict=False):
+        try:
+            assert outcome == check_feed_url(url, policy)
+        except FetchError as exc:
+            assert isinstance(outcome, FetchError)
+            assert (type(outcome), outcome.kind, str(outcome)) == (type(exc), exc.kind, str(exc))
+    assert isinstance(got[-1], UnsafeURLError) and "not a valid URL" in str(got[-1])
+    assert check_feed_urls([], policy) == []
+
+
+def test_hosts_not_answered_in_time_count_as_not_resolving_now() -> None:
+    """A slow name server cannot hold up a large import: past the time allowed, a host
+    is a `dns` error (the caller adds it with a note), literals need no lookup at all."""
+    policy = AddressPolicy.build(allow_private=False)
+    urls = [f"https://h{i}.example.invalid/rss" for i in range(40)] + ["https://1.1.1.1/rss"]
+    got = check_feed_urls(urls, policy, concurrency=2, timeout=0)
+    assert got[-1] == "https://1.1.1.1/rss"
+    for outcome in got[:-1]:
+        assert isinstance(outcome, FetchError) and outcome.kind == "dns"
+    assert any("no answer within 0s" in str(o) for o in got[:-1])

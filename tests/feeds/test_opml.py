@@ -99,3 +99,27 @@ def test_written_opml_has_the_shape_readers_expect() -> None:
 def test_bad_opml_is_refused_with_a_reason(data: bytes, message: str) -> None:
     with pytest.raises(OpmlError, match=message):
         read_opml(data)
+
+
+def flat(n: int) -> bytes:
+    body = "".join(
+        f'<outline text="f{i}" xmlUrl="https://f{i}.example.org/rss"/>' for i in range(n)
+    )
+    return f"<opml version='2.0'><body>{body}</body></opml>".encode()
+
+
+def test_outlines_past_the_cap_refuse_the_file_naming_the_cap() -> None:
+    assert len(read_opml(flat(10_000))) == 10_000
+    with pytest.raises(OpmlError, match="^OPML file has over 10000 outlines$"):
+        read_opml(flat(10_001))
+    with pytest.raises(OpmlError, match="over 5 outlines"):
+        read_opml(flat(6), max_outlines=5)
+
+
+def test_outlines_nested_a_hundred_thousand_deep_are_an_error_not_a_recursion_error() -> None:
+    deep = b"<opml><body>" + b'<outline text="a">' * 100_000 + b"</outline>" * 100_000
+    deep += b"</body></opml>"
+    with pytest.raises(OpmlError, match="^OPML outlines are nested over 50 deep$"):
+        read_opml(deep)
+    with pytest.raises(OpmlError, match="nested over 50 deep"):
+        read_opml(deep, max_outlines=1_000_000)

@@ -114,6 +114,19 @@ def test_an_unknown_key_in_the_file_is_named(tmp_path: Path) -> None:
     assert "[daemon] poll_tick_secs: unknown key" in result.output
 
 
+@pytest.mark.timeout(10)
+def test_a_config_path_that_is_no_regular_file_is_one_line_not_a_hang(tmp_path: Path) -> None:
+    """/dev/zero never ends and a FIFO without a writer blocks an ordinary open."""
+    os.mkfifo(tmp_path / "pipe.toml")
+    for path, what in [("/dev/zero", "a character device"), (tmp_path / "pipe.toml", "a FIFO")]:
+        with pytest.raises(ConfigError) as info:
+            load_settings(path, env={})
+        assert str(info.value).startswith(f"{path}: cannot read config file: not a regular file")
+        assert what in str(info.value)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_settings(tmp_path / "missing.toml", env={})
+
+
 def test_short_environment_forms_are_accepted() -> None:
     s = load_settings(None, env={
         "PLEDGEWATCH_DB": "postgresql://u@h/db",

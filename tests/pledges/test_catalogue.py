@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from pledges.catalogue import catalogue_schema, load_catalogue, shipped_catalogue
+from pledges.catalogue import (
+    MAX_PLEDGE_FILE_BYTES,
+    catalogue_schema,
+    load_catalogue,
+    shipped_catalogue,
+)
 from pledges.errors import CatalogueError
 
 GOOD = """\
@@ -194,3 +200,40 @@ def test_the_schema_is_json_schema_that_accepts_the_shipped_files() -> None:
         data = json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str))
         errors = list(validator.iter_errors(data))
         assert not errors, (path, errors[:1])
+
+
+def test_a_symlink_to_a_device_is_one_problem_not_a_runaway_read(tmp_path: Path) -> None:
+    """/dev/zero never ends: reading it whole grew the process until the kernel killed it."""
+    write(tmp_path, "acme-promise.yaml", good())
+    (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+    assert problems_for(tmp_path, "acme-promise.yaml", good()) == [
+        f"{tmp_path / 'zero.yaml'}: (file): not a regular file (a character device); refused"
+    ]
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    assert problems_for(tmp_path, "acme-promise.yaml", good()) == [
+        f"{tmp_path / 'pipe.yaml'}: (file): not a regular file (a FIFO (named pipe)); refused"
+    ]
+
+
+def test_a_folder_named_like_a_pledge_and_an_oversized_file_are_problems(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "dir.yaml").mkdir()
+    write(tmp_path, "big.yaml", "# " + "x" * MAX_PLEDGE_FILE_BYTES)
+    assert problems_for(tmp_path, "acme-promise.yaml", good()) == [
+        f"{tmp_path / 'big.yaml'}: (file): file is {MAX_PLEDGE_FILE_BYTES + 2} bytes, "
+        f"over the {MAX_PLEDGE_FILE_BYTES} byte cap",
+        f"{tmp_path / 'dir.yaml'}: (file): not a regular file (a directory); refused",
+    ]
+
+
+@pytest.mark.parametrize("opener", ["[", "{a: ", "- "])
+def test_yaml_nested_a_hundred_thousand_deep_is_one_problem(tmp_path: Path, opener: str) -> None:
+    text = opener * 100_000
+    assert problems_for(tmp_path, "acme-promise.yaml", text) == [
+        f"{tmp_path / 'acme-promise.yaml'}: (file): invalid YAML: nested too deeply"
+    ]

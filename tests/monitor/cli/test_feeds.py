@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,101 @@ def test_a_bad_opml_file_is_a_clear_error(run, tmp_path: Path) -> None:
     result = run("feeds", "import", str(bad))
     assert result.exit_code == 1 and "not an OPML document" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.timeout(30)
+def test_opml_import_of_no_regular_file_is_one_line_not_a_hang(run, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.opml")
+    (tmp_path / "zero.opml").symlink_to("/dev/zero")
+    for path, what in [
+        (tmp_path / "pipe.opml", "a FIFO (named pipe)"),
+        (tmp_path / "zero.opml", "a character device"),
+        (tmp_path, "a directory"),
+    ]:
+        result = run("feeds", "import", str(path))
+        assert result.exit_code == 1
+        assert result.output == f"Error: {path}: not a regular file ({what}); refused\n"
+    missing = run("feeds", "import", str(tmp_path / "missing.opml"))
+    assert missing.output == f"Error: {tmp_path / 'missing.opml'}: no such file\n"
+
+
+def opml_of(hosts: list[str]) -> str:
+    body = "".join(f'<outline text="{h}" xmlUrl="https://{h}/rss"/>' for h in hosts)
+    return f"<opml version='2.0'><body>{body}</body></opml>"
+
+
+@pytest.mark.timeout(60)
+def test_an_opml_file_over_the_outline_cap_is_refused_at_once_storing_nothing(
+    run, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.opml"
+    big.write_text(opml_of([f"f{i}.example.invalid" for i in range(100_000)]))
+    result = run("feeds", "import", str(big))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {big}: OPML file has over 10000 outlines "
+        "(raise [feeds] max_opml_outlines to import it)\n"
+    )
+    assert feeds_in(run.db_url) == []
+    deep = tmp_path / "deep.opml"
+    deep.write_text("<opml><body>" + '<outline text="a">' * 100_000 + "</outline>" * 100_000
+                    + "</body></opml>")  # fmt: skip
+    nested = run("feeds", "import", str(deep))
+    assert nested.output == f"Error: {deep}: OPML outlines are nested over 50 deep\n"
+    small = tmp_path / "small.opml"
+    small.write_text(opml_of([f"f{i}.example.invalid" for i in range(6)]))
+    capped = run("feeds", "import", str(small), env={"PLEDGEWATCH_FEEDS_MAX_OPML_OUTLINES": "5"})
+    assert capped.exit_code == 1 and "over 5 outlines" in capped.output
+    ok = run("feeds", "import", str(small), env={"PLEDGEWATCH_FEEDS_MAX_OPML_OUTLINES": "6"})
+    assert ok.exit_code == 0 and "imported 6 feeds" in ok.output
+
+
+@pytest.mark.timeout(120)
+def test_a_large_opml_import_checks_hosts_together_and_shows_a_bar_on_a_terminal(
+    tmp_path: Path,
+) -> None:
+    import pty
+    import subprocess
+    import sys
+    import threading
+
+    # 1,200 feeds in three batches; public address literals need no DNS (this test stays
+    # off the network), one feed on a private address is refused.
+    opml = tmp_path / "many.opml"
+    hosts = [f"93.184.{i // 200}.{i % 200 + 1}" for i in range(1_199)] + ["10.0.0.1"]
+    opml.write_text(opml_of(hosts))
+    db = f"sqlite:///{tmp_path / 'pw.db'}"
+    leader, follower = pty.openpty()
+    shown = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLEDGEWATCH_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor", "--db", db, "feeds", "import", str(opml)],
+        stdout=subprocess.PIPE, stderr=follower, cwd=tmp_path, timeout=100,
+        env={**env, "COLUMNS": "120", "PYTHONPATH": str(Path(__file__).parents[3])},
+    )  # fmt: skip
+    os.close(follower)
+    reader.join(timeout=10)
+    os.close(leader)
+    assert proc.returncode == 1, shown.decode(errors="replace")[-2000:]
+    assert b"importing" in shown and b"Traceback" not in shown
+    assert b"refused https://10.0.0.1/rss: 10.0.0.1 resolves to 10.0.0.1, a private" in shown
+    assert f"imported 1199 feeds (0 already subscribed, 1 refused) from {opml}" in (
+        proc.stdout.decode()
+    )
+    assert len(feeds_in(db)) == 1_199
 
 
 def test_poll_prints_a_line_per_feed_and_exits_0_when_some_fail(run, feed_server) -> None:

@@ -207,6 +207,23 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_status_tracks_health(
     assert {d["state"] for d in data["daemons"]} == {"stopped", "dead"}
 
 
+def test_a_second_daemon_through_a_symlink_to_the_file_or_its_folder_refuses(
+    tmp_path: Path, daemons
+) -> None:
+    url = sqlite_url(tmp_path)
+    prepare(url).dispose()
+    first = daemons(url, "first").start()
+    first.wait_log("started on")
+    (tmp_path / "link.db").symlink_to(tmp_path / "pledgewatch.db")
+    (tmp_path / "linked-folder").symlink_to(tmp_path, target_is_directory=True)
+    for other in [tmp_path / "link.db", tmp_path / "linked-folder" / "pledgewatch.db"]:
+        second = cli(["daemon"], db_url=f"sqlite:///{other}", cwd=tmp_path, timeout=30)
+        assert second.returncode == 1, second.stderr
+        assert "another pledgewatch daemon is already running" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+    assert first.alive()
+
+
 def test_the_daemon_refuses_a_sqlite_file_on_a_network_filesystem(tmp_path: Path) -> None:
     mounts = (
         "/dev/sda1 / ext4 rw,relatime 0 0\n"
@@ -270,6 +287,39 @@ def test_sigterm_during_a_poll_exits_0_within_10s_and_releases_leases(
     assert (feed.lease_owner, feed.lease_until) == (None, None)
     assert feed.last_success_at is None  # nothing marked done that was not done
     assert (digest.lease_owner, digest.lease_until) == (None, None)
+    assert beat is not None and beat.stopped_at is not None
+    db.dispose()
+
+
+@pytest.mark.parametrize("spread", ["3", "0"], ids=["workers-at-start", "workers-in-a-poll"])
+def test_sigterm_exits_0_and_releases_leases_with_parse_workers_running(
+    tmp_path: Path, daemons, news, spread: str
+) -> None:
+    """64 due feeds or more start parse worker processes (at start with a start spread,
+    else in the first poll). Starting them spawns multiprocessing's resource tracker,
+    which unblocked SIGTERM in the starting thread: the daemon died with 143, leases held."""
+    server = news(feeds=70, latency=0.3)
+    url = sqlite_url(tmp_path)
+    db = prepare(url, feeds=[server.url(i) for i in range(70)], catalogue=False)
+    env = {
+        **feed_env(),
+        "PLEDGEWATCH_DAEMON_STARTUP_SPREAD_SECONDS": spread,
+        "PLEDGEWATCH_DAEMON_SHUTDOWN_GRACE_SECONDS": "1",
+    }
+    d = daemons(url, extra=env).start()
+    owner = owner_of(db, d)
+    d.wait_log("started on")
+    wait_for(lambda: len(server.requests) >= 8, 30, "polls under way", d.log)
+    d.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    d.signal(signal.SIGTERM)  # a second one while stopping changes nothing
+    rc = d.wait(15)
+    assert rc == 0, d.log()
+    assert f"daemon {owner} stopped" in d.run_log()
+    with db.session() as s:
+        leased = s.exec(select(Feed).where(Feed.lease_owner.is_not(None))).all()  # type: ignore[union-attr]
+        beat = s.get(DaemonHeartbeat, owner)
+    assert leased == []
     assert beat is not None and beat.stopped_at is not None
     db.dispose()
 

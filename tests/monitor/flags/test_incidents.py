@@ -164,6 +164,40 @@ def test_stories_chain_through_their_members() -> None:
     assert g.new_groups == [[1, 2, 3]]
 
 
+@pytest.mark.timeout(60)
+def test_a_flood_of_one_story_groups_in_near_linear_time() -> None:
+    """20,000 copies of one story, a word changed in each: one incident, in seconds.
+
+    Comparing each copy with every earlier one is 2e8 comparisons (hours); the word
+    index compares each with a few of the latest copies."""
+    copies = [_story(i, AMAZON, i / 2000, f"{TRIBUNAL} case{i} ref{i * 7}") for i in range(20_000)]
+    g = group_stories([], copies)
+    assert g.new_groups == [list(range(20_000))]
+
+
+def own_words(i: int, n: int = 60) -> str:
+    """`n` words whose first four letters (what grouping compares) belong to story `i`."""
+    words = []
+    for k in range(i * n, (i + 1) * n):
+        letters = ""
+        for _ in range(4):
+            k, r = divmod(k, 26)
+            letters += chr(ord("a") + r)
+        words.append(letters + "x")
+    return " ".join(words)
+
+
+@pytest.mark.timeout(60)
+def test_a_flood_of_distinct_stories_stays_apart_in_near_linear_time() -> None:
+    """Words every story shares stop being candidates; each story's own words still are."""
+    shared = "Amazon police facial recognition"
+    stories = [_story(i, AMAZON, i / 500, f"{shared} {own_words(i)}") for i in range(5_000)]
+    late_copy = _story(99_999, AMAZON, 9, f"{shared} {own_words(5)}")
+    g = group_stories([], [*stories, late_copy])
+    assert len(g.new_groups) == 5_000
+    assert g.new_groups[5] == [5, 99_999]
+
+
 # --- the database side ------------------------------------------------------------------
 
 

@@ -127,6 +127,23 @@ def test_rejected_inputs_are_named_with_their_reason_and_the_rest_are_stored(
     )
 
 
+@pytest.mark.timeout(30)
+def test_devices_fifos_and_folders_named_as_files_are_refused_not_read(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """A FIFO without a writer must not hang ingest, /dev/zero must not be read to the end."""
+    os.mkfifo(tmp_path / "pipe.xml")
+    (tmp_path / "zero.xml").symlink_to("/dev/zero")
+    refused = [str(tmp_path / "pipe.xml"), str(tmp_path / "zero.xml")]
+    result = invoke(db_path, "ingest", *refused, str(DATA / "rss-basic.xml"))
+    assert result.exit_code == 1
+    for path in refused:
+        assert f"ingest failed source={path} error=not_a_file message=not a regular file" in (
+            result.stderr
+        )
+    assert "ingested 1/3 inputs" in result.stdout
+
+
 def test_no_inputs_is_a_usage_error(db_path: Path) -> None:
     assert invoke(db_path, "ingest").exit_code == 2
 
@@ -255,6 +272,51 @@ def test_kill_9_in_the_middle_then_the_same_ingest_leaves_no_duplicates_and_no_g
     con.close()
     assert dup_flags == 0 and unflagged == 0
     assert after["flags"] > 0
+
+
+def children_of(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_parse_workers_exit_when_ingest_is_killed_9(db_path: Path, tmp_path: Path) -> None:
+    write_feeds(tmp_path / "feeds", files=200, items=30, seed=5)
+    cmd = [sys.executable, "-m", "monitor", "--db", str(db_path), "ingest",
+           str(tmp_path / "feeds"), "--workers", "2", "--batch-entries", "60"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and len(workers) < 2:
+            workers = children_of(proc.pid)
+            time.sleep(0.05)
+        assert len(workers) == 2, "the parse workers did not start"
+        proc.kill()  # the ingest alone: its workers are not told
+    finally:
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(w) for w in workers):
+        time.sleep(0.1)
+    left = [w for w in workers if alive(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    assert left == [], "parse workers outlived the ingest"
 
 
 def test_an_updated_entry_is_rescanned_and_flagged_without_a_duplicate(

@@ -19,10 +19,10 @@ from sqlmodel import col, func, select
 from feeds.models import Article, ArticleSource, Feed
 from feeds.subscriptions import add_feed
 from monitor.config import FeedSettings, Settings
-from monitor.poll.claims import claim_feeds, release_leases
+from monitor.poll.claims import claim_feeds, claim_share, release_leases
 from monitor.poll.cycle import poll_due_feeds, poll_feeds_now
 from monitor.store.db import Database, as_utc
-from monitor.store.models import Flag
+from monitor.store.models import DaemonHeartbeat, Flag
 from monitor.store.owners import owner_name, parse_owner
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.store import sync_catalogue
@@ -371,6 +371,37 @@ def test_pollers_claiming_at_the_same_time_never_share_a_feed(db: Database) -> N
     with db.session() as session:
         owners = session.exec(select(Feed.id, Feed.lease_owner)).all()
     assert all(got[owner].count(fid) == 1 for fid, owner in owners if owner)
+
+
+def test_live_daemons_split_a_round_of_due_feeds_instead_of_the_first_taking_a_batch(
+    db: Database,
+) -> None:
+    subscribe(db, *(f"https://n{i}.example.org/rss" for i in range(300)))
+    now = datetime.now(UTC)
+    beat = {"hostname": "h", "pid": 1, "heartbeat_seconds": 10, "started_at": now}
+    with db.write() as session:
+        session.add(DaemonHeartbeat(id="a", seen_at=now, **beat))
+        session.add(DaemonHeartbeat(id="b", seen_at=now - timedelta(seconds=20), **beat))
+        # Neither a stopped daemon nor one silent for three intervals takes a share.
+        session.add(DaemonHeartbeat(id="c", seen_at=now, stopped_at=now, **beat))
+        session.add(DaemonHeartbeat(id="d", seen_at=now - timedelta(seconds=31), **beat))
+
+    def claim(owner: str) -> int:
+        share = claim_share(db=db, owner=owner, now=now, batch=256)
+        return len(claim_feeds(db=db, owner=owner, now=now, lease_seconds=300, limit=share))
+
+    assert claim("a") == 150  # half the round, not a batch of 256
+    assert claim("b") == 150  # the round counts the feeds "a" holds
+    assert claim("a") == 0
+    release_leases(db=db, owner="a")
+    release_leases(db=db, owner="b")
+    with db.write() as session:
+        for stale in ("a", "b"):
+            row = session.get(DaemonHeartbeat, stale)
+            assert row is not None
+            row.stopped_at = now
+    # No live daemon (a `poll` from the command line): one batch, as before.
+    assert claim_share(db=db, owner="cli", now=now, batch=256) == 256
 
 
 def test_leases_of_feeds_waiting_behind_a_slow_host_are_renewed_until_polled(
