@@ -79,12 +79,13 @@ def preview(
     """Render a week's digest without sending it."""
     fmt = fmt or format_for(out)
     period = _week(app, week)
-    warning = base_url_warning(app.settings.digest.base_url)
-    if warning:
-        click.echo(f"warning: {warning}", err=True)
     sub = _subscription(app, recipient)
     with app.db.session() as session:
         data = load_digest_data(session, period, zone=app.settings.digest.timezone)
+    # Warned once the digest could be built, so a failure stays a one-line error.
+    warning = base_url_warning(app.settings.digest.base_url)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     content = build_digest(data, subscription=sub, base_url=app.settings.digest.base_url)
     body = render_html(content) if fmt == "html" else render_text(content)
     if out is None:
