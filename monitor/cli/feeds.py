@@ -21,6 +21,7 @@ from feeds.subscriptions import (
     to_opml_feeds,
 )
 from monitor.cli.app import FORMATS, App, emit, pass_app
+from monitor.cli.tables import Col
 from monitor.poll.settings import address_policy
 from monitor.query.suggest import UnknownPledgeError, suggest_feeds
 
@@ -35,6 +36,19 @@ LIST_COLUMNS = [
     "next_due",
     "entries",
     "last_error",
+]
+# On a narrow terminal the name is cut and the rest of a feed's health goes below it.
+LIST_TABLE = [
+    Col("id", fixed=True, right=True),
+    Col("state", fixed=True),
+    Col("http_status", fixed=True, header="http"),
+    Col("consecutive_errors", fixed=True, header="errors", right=True),
+    Col("last_fetch", fixed=True),
+    Col("next_due", fixed=True),
+    Col("name"),
+    Col("last_success", second=True, labelled=True, header="last success"),
+    Col("entries", second=True, labelled=True),
+    Col("last_error", second=True),
 ]
 SUGGESTED_CATEGORY = "News searches"
 
@@ -149,7 +163,7 @@ def list_(app: App, fmt: str) -> None:
     """Feeds with their health: last fetch and success, HTTP status, errors, next poll."""
     with app.db.session() as session:
         rows = [feed_health(f) for f in list_feeds(session)]
-    emit(rows, LIST_COLUMNS, fmt, title="Feeds")
+    emit(rows, LIST_TABLE if fmt == "table" else LIST_COLUMNS, fmt, title="Feeds")
 
 
 @feeds.command()

@@ -108,7 +108,7 @@ def test_a_review_form_needs_the_session_and_its_form_token(api: Live):
     assert api_flag["status"] == "confirmed"
     assert api_flag["reviews"][0]["reviewer"] == "writer"
     assert api_flag["reviews"][0]["note"] == "seen the filing"
-    assert "Confirmed breaches and rollbacks (1)" in page
+    assert "1 story confirmed: 1 breach, 0 rollbacks" in page
 
 
 def test_signing_out_needs_the_form_token(api: Live):
