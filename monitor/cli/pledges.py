@@ -15,7 +15,7 @@ LIST_TABLE = [
     Col("id", fixed=True),
     Col("status", fixed=True),
     Col("made_on", fixed=True),
-    Col("company"),
+    Col("company", second=True),
     Col("open_stories", second=True, header="open", labelled=True, right=True),
     Col("confirmed_breaches", second=True, header="breaches", labelled=True, right=True),
     Col("confirmed_rollbacks", second=True, header="rollbacks", labelled=True, right=True),
