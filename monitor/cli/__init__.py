@@ -54,6 +54,15 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        from monitor.query.filters import UnknownFilterValue
+
+        try:
+            return super().invoke(ctx)
+        except UnknownFilterValue as exc:
+            # A mistyped --pledge or --company must not look like "no flags".
+            raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc
+
 
 @click.group(
     cls=LazyGroup,

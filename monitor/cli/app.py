@@ -18,7 +18,13 @@ from rich.table import Table
 
 from monitor.cli.tables import Col, print_table
 from monitor.config import Settings
-from monitor.store.db import Database, DatabaseError, open_database
+from monitor.store.db import (
+    NEXT_STEP,
+    Database,
+    DatabaseError,
+    open_database,
+    open_existing_database,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +56,26 @@ class App:
                 self._db = open_database(self.settings.database.url)
             except DatabaseError as exc:
                 raise click.ClickException(str(exc)) from exc
+        return self._db
+
+    def reader(self, *, catalogue: bool = True) -> Database:
+        """The database for a read command: never created; with `catalogue`, not empty."""
+        if self._db is None:
+            try:
+                self._db = open_existing_database(self.settings.database.url)
+            except DatabaseError as exc:
+                raise click.ClickException(str(exc)) from exc
+        if catalogue:
+            from sqlmodel import func, select
+
+            from pledges.models import Pledge
+
+            with self._db.session() as session:
+                if not session.exec(select(func.count()).select_from(Pledge)).one():
+                    raise click.ClickException(
+                        f"database {self._db.safe_url} holds no pledges yet; "
+                        + NEXT_STEP.replace("create it", "load them")
+                    )
         return self._db
 
     def close(self) -> None:

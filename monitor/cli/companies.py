@@ -45,7 +45,7 @@ def companies() -> None:
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """List companies with their pledges and their open and confirmed stories."""
-    with app.db.session() as session:
+    with app.reader().session() as session:
         rows = list_companies(session)
     emit(rows, LIST_TABLE if fmt == "table" else LIST_COLUMNS, fmt, title="Companies")
 
@@ -56,7 +56,7 @@ def list_(app: App, fmt: str) -> None:
 @pass_app
 def show(app: App, company: str, fmt: str) -> None:
     """Show a company (by id, name or alias): aliases, products, pledges, incidents."""
-    with app.db.session() as session:
+    with app.reader().session() as session:
         data = get_company(session, company)
     if data is None:
         raise click.ClickException(f"no company {company!r} (see `pledgewatch companies list`)")

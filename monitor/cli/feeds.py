@@ -147,7 +147,7 @@ def import_(app: App, opml_file: Path) -> None:
 @pass_app
 def export(app: App, output: Path | None) -> None:
     """Write every subscription as OPML 2.0 (to stdout by default)."""
-    with app.db.session() as session:
+    with app.reader(catalogue=False).session() as session:
         data = write_opml(to_opml_feeds(list_feeds(session)))
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
@@ -161,7 +161,7 @@ def export(app: App, output: Path | None) -> None:
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """Feeds with their health: last fetch and success, HTTP status, errors, next poll."""
-    with app.db.session() as session:
+    with app.reader(catalogue=False).session() as session:
         rows = [feed_health(f) for f in list_feeds(session)]
     emit(rows, LIST_TABLE if fmt == "table" else LIST_COLUMNS, fmt, title="Feeds")
 

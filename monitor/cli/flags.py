@@ -112,7 +112,7 @@ def list_(
         since=parse_date(since, "--since"),
         limit=None if group else limit,
     )
-    with app.db.session() as session:
+    with app.reader().session() as session:
         rows = list_flags(session, filt)
     if group:
         _emit_incidents(group_flag_rows(rows)[:limit], fmt)
@@ -170,7 +170,7 @@ def _highlight(ev: dict[str, Any]) -> Text:
 @pass_app
 def show(app: App, flag_id: int, fmt: str) -> None:
     """Show a flag: score, reasons, evidence sentences and reviews."""
-    with app.db.session() as session:
+    with app.reader().session() as session:
         f = get_flag(session, flag_id)
     if f is None:
         raise click.ClickException(f"no flag with id {flag_id} (see `pledgewatch flags list`)")
@@ -254,7 +254,7 @@ def review(
 
     reviewer = reviewer or getpass.getuser()
     try:
-        with app.db.write() as session:
+        with app.reader().write() as session:
             review_flag(
                 session=session,
                 flag_id=flag_id,

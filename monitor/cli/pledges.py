@@ -51,7 +51,7 @@ def pledges() -> None:
 @pass_app
 def list_(app: App, company: str | None, status: str | None, retired: bool, fmt: str) -> None:
     """List pledges with their status and their open and confirmed stories."""
-    with app.db.session() as session:
+    with app.reader().session() as session:
         rows = list_pledges(session, company=company, status=status, include_retired=retired)
     emit(rows, LIST_TABLE if fmt == "table" else LIST_COLUMNS, fmt, title="Pledges")
 
@@ -62,7 +62,7 @@ def list_(app: App, company: str | None, status: str | None, retired: bool, fmt:
 @pass_app
 def show(app: App, pledge_id: str, fmt: str) -> None:
     """Show one pledge: statement, sources, timeline, confirmed breaches and flags."""
-    with app.db.session() as session:
+    with app.reader().session() as session:
         data = get_pledge(session, pledge_id)
     if data is None:
         raise click.ClickException(

@@ -65,7 +65,7 @@ def rescan_(
     detector = _detector_from(folder, pledge_ids) if folder is not None else None
     try:
         report = rescan(
-            db=app.db,
+            db=app.reader(),
             pledge_ids=list(pledge_ids) or None,
             since=parse_date(since, "--since"),
             dry_run=dry_run,

@@ -41,7 +41,7 @@ def search(
     PostgreSQL (web-search syntax); anything else is taken as plain words.
     """
     since_d, until_d = parse_date(since, "--since"), parse_date(until, "--until")
-    with app.db.session() as session:
+    with app.reader().session() as session:
         rows = search_articles(
             session,
             text,

@@ -152,3 +152,56 @@ def test_rescan_dry_run_as_json_and_a_backtest_of_a_folder(run, tmp_path: Path):
     refused = run("rescan", "--catalogue", str(folder), ok=False)
     assert refused.exit_code == 2 and "--dry-run" in refused.output
     assert "scanned" in run("rescan", "--since", "2024-01-01").output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("flags", "list"),
+        ("pledges", "list"),
+        ("companies", "list"),
+        ("search", "tribunal"),
+        ("flags", "show", "1"),
+        ("feeds", "list"),
+    ],
+)
+def test_read_commands_never_create_a_database(tmp_path: Path, args: tuple[str, ...]):
+    missing = tmp_path / "typo" / "pledgewatch.db"
+    result = CliRunner().invoke(cli, ["--db", str(missing), *args])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: no database at {missing}; create it with `pledgewatch catalogue sync`"
+    ]
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_an_empty_database_names_the_next_command(tmp_path: Path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = CliRunner().invoke(cli, ["--db", str(empty), "flags", "list"])
+    assert result.exit_code != 0 and "`pledgewatch catalogue sync`" in result.output
+    assert empty.stat().st_size == 0
+    schema_only = tmp_path / "schema.db"
+    assert CliRunner().invoke(cli, ["--db", str(schema_only), "db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--db", str(schema_only), "pledges", "list"])
+    assert result.exit_code != 0
+    assert "holds no pledges yet; load them with `pledgewatch catalogue sync`" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("flags", "list", "--company", "amazn"), "no company 'amazn'; nearest: Amazon"),
+        (
+            ("flags", "list", "--pledge", "rekognition"),
+            f"no pledge 'rekognition'; nearest: {AMAZON}",
+        ),
+        (("pledges", "list", "--company", "Gogle"), "no company 'Gogle'; nearest: Google"),
+        (("search", "police", "--pledge", "amazon-rekog"), f"nearest: {AMAZON}"),
+        (("search", "police", "--company", "nobody-at-all"), "no company 'nobody-at-all'"),
+    ],
+)
+def test_unknown_filter_values_are_errors_with_the_nearest_matches(run, args, expected):
+    result = run(*args, ok=False)
+    assert result.exit_code == 2
+    assert expected in result.output and "Invalid value for --" in result.output
