@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from feeds.models import Article
+from feeds.models import Article, ArticleSource
 from monitor.store.models import Flag
 from pledges.models import Company, Pledge
 
@@ -32,6 +32,15 @@ class FlagFilter:
     include_inactive: bool = False
     until: date | None = None
     incident: int | None = None
+    min_score: float | None = None
+    feed: int | None = None
+    raised_since: date | None = None
+    # Newest first by: "published" (the article's date), "raised" (when the flag was
+    # raised) or "score" (highest first).
+    order: str = "published"
+
+
+FLAG_ORDERS = ("published", "raised", "score")
 
 
 class UnknownFilterValue(ValueError):
@@ -127,6 +136,13 @@ def flag_filters(session: Session, stmt: Any, f: FlagFilter) -> Any:
         stmt = stmt.where(Flag.status == f.status)
     if f.incident is not None:
         stmt = stmt.where(Flag.incident_id == f.incident)
+    if f.min_score is not None:
+        stmt = stmt.where(col(Flag.score) >= f.min_score)
+    if f.feed is not None:
+        seen_in = select(ArticleSource.article_id).where(ArticleSource.feed_id == f.feed)
+        stmt = stmt.where(col(Flag.article_id).in_(seen_in))
+    if f.raised_since:
+        stmt = stmt.where(col(Flag.first_raised_at) >= start_of_day(f.raised_since))
     if f.since:
         stmt = stmt.where(col(Article.published_at) >= start_of_day(f.since))
     if f.until and end_of_day(f.until) is not None:

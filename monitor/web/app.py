@@ -40,6 +40,7 @@ def _version() -> str:
 def create_app(settings: Settings, db: Database) -> FastAPI:
     """Build the ASGI app serving /api/, /openapi.json, /docs and the web pages."""
     from monitor.web.pages import router as web_router
+    from monitor.web.triage import router as triage_router
 
     app = FastAPI(
         title="pledgewatch",
@@ -54,6 +55,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     for module in (pledges, flags, search, feeds, digests, poll):
         app.include_router(module.router)
     app.include_router(web_router)
+    app.include_router(triage_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     counter = _data_version(settings, db)
     if counter is not None:

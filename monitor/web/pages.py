@@ -16,10 +16,11 @@ from monitor.flags.review import (
     UnknownFlagError,
     review_flag,
 )
-from monitor.query.filters import FlagFilter
-from monitor.query.flags import count_flags, get_flag, list_flags
+from monitor.query.flags import get_flag
 from monitor.query.pledges import get_pledge, list_pledges
 from monitor.query.search import count_articles, search_articles
+from monitor.store.models import Flag
+from monitor.web.flash import flash_from, next_open_flag, with_flash
 from monitor.web.render import render
 from monitor.web.session import (
     WebUser,
@@ -31,7 +32,6 @@ from monitor.web.session import (
 )
 
 router = APIRouter(include_in_schema=False)
-INBOX_PAGE = 25
 SEARCH_PAGE = 20
 
 
@@ -113,7 +113,12 @@ def flag_page(request: Request, flag_id: str) -> Response:
             data = get_flag(session, fid)
     if data is None:
         return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
-    return _page(request, "flag.html.j2", user, f=data)
+    flash = flash_from(request)
+    upcoming = None
+    if flash is not None:
+        with context(request).db.session() as session:
+            upcoming = next_open_flag(session, {data["id"], *flash["flags"]})
+    return _page(request, "flag.html.j2", user, f=data, flash=flash, upcoming=upcoming)
 
 
 @router.post("/flags/{flag_id}/review", response_class=HTMLResponse)
@@ -151,6 +156,8 @@ def review_post(
         return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
     try:
         with context(request).db.write() as session:
+            row = session.get(Flag, fid)
+            before = row.status if row is not None else "open"
             review_flag(
                 session=session,
                 flag_id=fid,
@@ -175,28 +182,11 @@ def review_post(
         )
     except ReviewError as exc:
         return _error(request, user, 422, "Review not recorded", str(exc))
-    return RedirectResponse(safe_next(next, f"/flags/{fid}"), status_code=303)
-
-
-@router.get("/inbox", response_class=HTMLResponse)
-def inbox(request: Request, page: str | None = None) -> Response:
-    user, redirect = _viewer(request)
-    if redirect is not None:
-        return redirect
-    number = max(1, _int(page, 1) or 1)
-    filt = FlagFilter(status="open", limit=INBOX_PAGE, offset=(number - 1) * INBOX_PAGE)
-    with context(request).db.session() as session:
-        flags = list_flags(session, filt)
-        total = count_flags(session, filt)
-    return _page(
-        request,
-        "inbox.html.j2",
-        user,
-        flags=flags,
-        total=total,
-        page=number,
-        pages=max(1, -(-total // INBOX_PAGE)),
-    )
+    target = safe_next(next, f"/flags/{fid}")
+    if decision:
+        # Back with what was done, so the page can offer Undo and the next open flag.
+        target = with_flash(target, decision, [fid], [before])
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/search", response_class=HTMLResponse)
