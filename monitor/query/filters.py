@@ -35,6 +35,7 @@ class FlagFilter:
     min_score: float | None = None
     feed: int | None = None
     raised_since: date | None = None
+    article: int | None = None
     # Newest first by: "published" (the article's date), "raised" (when the flag was
     # raised) or "score" (highest first).
     order: str = "published"
@@ -136,6 +137,8 @@ def flag_filters(session: Session, stmt: Any, f: FlagFilter) -> Any:
         stmt = stmt.where(Flag.status == f.status)
     if f.incident is not None:
         stmt = stmt.where(Flag.incident_id == f.incident)
+    if f.article is not None:
+        stmt = stmt.where(Flag.article_id == f.article)
     if f.min_score is not None:
         stmt = stmt.where(col(Flag.score) >= f.min_score)
     if f.feed is not None:

@@ -17,6 +17,8 @@ from monitor.api.errors import install_error_handlers
 from monitor.api.limits import BodyLimit
 from monitor.config import Settings, load_settings
 from monitor.store.db import Database, open_database
+from monitor.web.docs import install_docs
+from monitor.web.errors import install_html_errors
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -47,11 +49,13 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         version=_version(),
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ctx = ApiContext(settings=settings, db=db)
     install_error_handlers(app)
+    install_html_errors(app)
+    install_docs(app)
     for module in (pledges, flags, search, feeds, digests, poll):
         app.include_router(module.router)
     app.include_router(web_router)

@@ -16,6 +16,9 @@ from monitor.flags.review import (
     UnknownFlagError,
     review_flag,
 )
+from monitor.query.articles import get_article
+from monitor.query.companies import get_company, list_companies
+from monitor.query.filters import UnknownFilterValue
 from monitor.query.flags import get_flag
 from monitor.query.pledges import get_pledge, list_pledges
 from monitor.query.search import count_articles, search_articles
@@ -85,6 +88,48 @@ def index(request: Request) -> Response:
     with context(request).db.session() as session:
         pledges = list_pledges(session)
     return _page(request, "pledges.html.j2", user, pledges=pledges)
+
+
+@router.get("/companies", response_class=HTMLResponse)
+def companies_page(request: Request) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    with context(request).db.session() as session:
+        rows = list_companies(session)
+    return _page(request, "companies.html.j2", user, companies=rows)
+
+
+@router.get("/companies/{key}", response_class=HTMLResponse)
+def company_page(request: Request, key: str) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    name = clean(key) or ""
+    data = None
+    if name and len(name) <= 200:
+        with context(request).db.session() as session:
+            data = get_company(session, name)
+    if data is None:
+        return _error(request, user, 404, "Company not found", f"There is no company “{key}”.")
+    return _page(request, "company.html.j2", user, c=data)
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, article_id: str) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    number = _int(article_id)
+    data = None
+    if number is not None:
+        with context(request).db.session() as session:
+            data = get_article(session, number)
+    if data is None:
+        return _error(
+            request, user, 404, "Article not found", f"There is no article “{article_id}”."
+        )
+    return _page(request, "article.html.j2", user, a=data)
 
 
 @router.get("/pledges/{pledge_id}", response_class=HTMLResponse)
@@ -204,6 +249,11 @@ def search_page(
         return redirect
     text = clean(q) or ""
     number = max(1, _int(page, 1) or 1)
+    problems = [
+        f"“{value}” is not a date; write it as YYYY-MM-DD (for example 2024-06-01)."
+        for value in (since, until)
+        if value and value.strip() and _date(value) is None
+    ]
     args: dict[str, Any] = {
         "company": clean(company),
         "pledge": clean(pledge),
@@ -212,12 +262,20 @@ def search_page(
     }
     hits: list[dict[str, Any]] = []
     total = 0
-    if text:
-        with context(request).db.session() as session:
-            hits = search_articles(
-                session, text, limit=SEARCH_PAGE, offset=(number - 1) * SEARCH_PAGE, **args
-            )
-            total = count_articles(session, text, **args)
+    with context(request).db.session() as session:
+        choices = {
+            "companies": [c["name"] for c in list_companies(session)],
+            "pledges": [(p["id"], f"{p['company']}: {p['title']}") for p in list_pledges(session)],
+        }
+        if text and not problems:
+            try:
+                hits = search_articles(
+                    session, text, limit=SEARCH_PAGE, offset=(number - 1) * SEARCH_PAGE, **args
+                )
+                total = count_articles(session, text, **args)
+            except UnknownFilterValue as exc:
+                nearest = f" Did you mean {' or '.join(exc.nearest)}?" if exc.nearest else ""
+                problems.append(f"There is no {exc.field} “{exc.value}”.{nearest}")
     form = {
         "q": text,
         "company": company or "",
@@ -229,11 +287,14 @@ def search_page(
         request,
         "search.html.j2",
         user,
+        422 if problems else 200,
         form=form,
         hits=hits,
         total=total,
         page=number,
         pages=max(1, -(-total // SEARCH_PAGE)),
+        problems=problems,
+        **choices,
     )
 
 

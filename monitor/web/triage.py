@@ -145,6 +145,9 @@ def inbox(request: Request) -> Response:
     if redirect is not None:
         return redirect
     query = read_query(request)
+    if any(k in request.query_params and not request.query_params[k] for k in FILTER_KEYS):
+        # A submitted filter form names every field; the permalink keeps only those set.
+        return RedirectResponse(query.link(), status_code=302)
     problems = list(query.problems)
     flags: list[dict[str, Any]] = []
     total = 0
