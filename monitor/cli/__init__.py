@@ -18,6 +18,7 @@ from monitor.config import ConfigError, load_settings
 # Command name -> (module, attribute). Modules load only when their command runs, so a
 # quick `flags list` does not pay for importing the daemon, the API and the mailer.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "articles": ("articles", "articles"),
     "catalogue": ("catalogue", "catalogue"),
     "companies": ("companies", "companies"),
     "config": ("config", "config"),

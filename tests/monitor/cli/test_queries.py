@@ -205,3 +205,26 @@ def test_unknown_filter_values_are_errors_with_the_nearest_matches(run, args, ex
     result = run(*args, ok=False)
     assert result.exit_code == 2
     assert expected in result.output and "Invalid value for --" in result.output
+
+
+def test_search_takes_several_words_and_names_articles_that_open(run):
+    result = run("search", "rekognition", "police", "--format", "json")
+    hits = json.loads(result.output)
+    assert hits and all("rekognition" in (h["title"] + h["snippet"]).lower() for h in hits)
+    assert hits == json.loads(run("search", "rekognition police", "--format", "json").output)
+    text = run("search", "rekognition", "police").output
+    assert f"article {hits[0]['id']} ·" in text and "pledgewatch articles show ID" in text
+    assert "Query syntax" in run("search", "--help").output
+
+
+def test_articles_show_opens_an_article_with_its_flags(run):
+    fid = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)[0]
+    flag = json.loads(run("flags", "show", str(fid), "--format", "json").output)
+    article_id = flag["article"]["id"]
+    data = json.loads(run("articles", "show", str(article_id), "--format", "json").output)
+    assert data["title"] == flag["article"]["title"]
+    assert fid in [f["id"] for f in data["flags"]]
+    text = run("articles", "show", str(article_id)).output
+    assert f"flag #{fid} breach" in text and data["title"] in text
+    missing = run("articles", "show", "999999", ok=False)
+    assert missing.exit_code == 1 and "no article with id 999999" in missing.output
