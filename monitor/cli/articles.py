@@ -53,7 +53,8 @@ def show(app: App, article_id: int, fmt: str) -> None:
         )
     text = data["text"]
     out.print(Text("\nText", style="bold"))
-    out.print(Text(text[:TEXT_PREVIEW] + ("…" if len(text) > TEXT_PREVIEW else "") or "(none kept)"))
+    shown = text[:TEXT_PREVIEW] + ("…" if len(text) > TEXT_PREVIEW else "")
+    out.print(Text(shown or "(none kept)"))
 
 
 COMMANDS = [articles]
