@@ -228,3 +228,26 @@ def test_articles_show_opens_an_article_with_its_flags(run):
     assert f"flag #{fid} breach" in text and data["title"] in text
     missing = run("articles", "show", "999999", ok=False)
     assert missing.exit_code == 1 and "no article with id 999999" in missing.output
+
+
+def test_flags_csv_has_a_column_per_field_a_reviewer_reports_on(run):
+    fid = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)[0]
+    run("flags", "review", str(fid), "--confirm", "--note", "filing seen", "--reviewer", "ana")
+    run("flags", "review", str(fid), "--response", "denied", "--reviewer", "ben")
+    rows = list(csv.DictReader(io.StringIO(run("export", "flags", "--format", "csv").output)))
+    row = next(r for r in rows if r["id"] == str(fid))
+    assert row["pledge_title"].startswith("Moratorium on police use of Amazon Rekognition")
+    # The latest decision, not the later response-only review.
+    assert (row["decision"], row["reviewer"], row["review_note"]) == (
+        "confirmed",
+        "ana",
+        "filing seen",
+    )
+    assert row["reviewed_at"][:4].isdigit() and row["response"] == "denied"
+    # Evidence and reasons are plain text, not JSON.
+    assert not row["evidence"].startswith(("[", "{")) and "Rekognition" in row["evidence"]
+    assert not row["reasons"].startswith("[") and "; " in row["reasons"]
+    untouched = next(r for r in rows if r["id"] != str(fid))
+    assert untouched["decision"] == untouched["reviewer"] == ""
+    data = json.loads(run("export", "flags", "--format", "json").output)
+    assert isinstance(next(d for d in data if d["id"] == fid)["evidence"], list)
