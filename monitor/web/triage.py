@@ -89,7 +89,10 @@ def read_query(request: Request) -> InboxQuery:
         try:
             min_score = float(values["min_score"])
         except ValueError:
+            min_score = None
+        if min_score is None or not 0 <= min_score <= 1:
             problems.append(f"Score “{values['min_score']}” is not a number between 0 and 1.")
+            min_score = None
     feed = None
     if values["feed"]:
         feed = _int(values["feed"])
