@@ -118,3 +118,15 @@ def test_signing_out_needs_the_form_token(api: Live):
         assert client.post("/signout", data={"csrf": "nope"}).status_code == 403
         out = client.post("/signout", data={"csrf": _csrf(html)})
         assert out.status_code == 303 and "pw_session" in out.headers["set-cookie"]
+
+
+def test_search_says_what_is_wrong_with_a_date_or_a_filter(api_readonly: Live):
+    c = api_readonly.client
+    bad = c.get("/search", params={"q": "police", "since": "2024-02-30"})
+    assert bad.status_code == 422
+    assert "“2024-02-30” is not a date; write it as YYYY-MM-DD" in bad.text
+    typo = c.get("/search", params={"q": "police", "pledge": "amazon-rekognition"})
+    assert typo.status_code == 422 and f"Did you mean {AMAZON}" in typo.text
+    good = c.get("/search", params={"q": "rekognition police", "pledge": AMAZON})
+    assert good.status_code == 200 and f'<option value="{AMAZON}" selected>' in good.text
+    assert "How to search" in good.text and 'href="/articles/' in good.text
