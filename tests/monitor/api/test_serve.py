@@ -130,6 +130,13 @@ def test_a_reviewer_confirms_a_story_in_chromium_undoes_it_and_the_pledge_counts
             expect(page.get_by_text("Signed in as")).to_be_visible()
             expect(page).to_have_url(f"{served.url}/")
 
+            # Signed in, every row has its buttons; on a phone they still fit.
+            page.set_viewport_size({"width": 390, "height": 800})
+            page.goto(f"{served.url}/inbox")
+            page.screenshot(path=str(ARTIFACTS / "inbox-signed-in-390.png"), full_page=True)
+            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert width[0] <= width[1], width
+            page.set_viewport_size({"width": 1280, "height": 800})
             page.goto(f"{served.url}/inbox")
             rows = page.locator("li.flag-row")
             assert rows.count() >= 10
