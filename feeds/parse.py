@@ -153,15 +153,43 @@ def clean_text(value: str, limit: int = MAX_TEXT) -> str:
 
 
 def plain_text(fragment: str, limit: int = MAX_TEXT) -> str:
-    """HTML fragment (or text) to one line of safe plain text."""
-    text = _TAG.sub(" ", fragment) if "<" in fragment else fragment
+    """HTML fragment (or text) to one line of safe plain text.
+
+    Tags are dropped, also escaped ones (`&lt;script&gt;` is markup once unescaped),
+    unless they are all there is: a title `</example>` is about that text, so it stays,
+    defanged.
+    """
+    text = _drop_tags(fragment) if "<" in fragment else fragment
     if "&" in text:
         text = html.unescape(text)
-        # Escaped markup (`&lt;script&gt;`) is markup once unescaped: drop it too.
         if "<" in text:
-            text = _TAG.sub(" ", text)
+            text = _drop_tags(text)
     text = " ".join(clean_text(text, limit * 2).split())
     return defang(text)[:limit]
+
+
+def _drop_tags(text: str) -> str:
+    stripped = _TAG.sub(" ", text)
+    return stripped if stripped.strip() else text
+
+
+# Marks a title made up for an entry that had none, so readers know it is not the outlet's.
+STAND_IN_MARK = "[untitled] "
+STAND_IN_WORDS = 90
+
+
+def stand_in_title(text: str, link: str | None) -> str:
+    """A title for an entry without one: its first words, else its link; marked as such."""
+    if text:
+        words = text if len(text) <= STAND_IN_WORDS else text[:STAND_IN_WORDS]
+        if len(text) > STAND_IN_WORDS:
+            cut = words.rsplit(" ", 1)[0] if " " in words else words
+            words = cut.rstrip(" ,;:.") + "…"
+        return STAND_IN_MARK + words
+    if link:
+        parts = urlsplit(link)
+        return STAND_IN_MARK + (parts.netloc + parts.path).rstrip("/")
+    return ""
 
 
 @lru_cache(maxsize=64)
@@ -519,7 +547,10 @@ def _entry(raw: Any, now: datetime, scope: str, base: str | None) -> Entry:
     raw_id = raw.get("id")
     entry_id = clean_text(str(raw_id).strip(), MAX_ID) if raw_id else ""
     published = _date(raw, now)
+    # The key comes from what the feed gave, so a stand-in title never changes it.
     key = entry_key(entry_id or None, link, title, text, scope)
+    if not title:
+        title = stand_in_title(text, link)[:MAX_TITLE]
     return Entry(
         key=key,
         title=title,

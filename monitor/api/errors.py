@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from monitor.api.schemas import ErrorOut
+from monitor.query.filters import UnknownFilterValue
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,13 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = list(exc.errors())
         detail = "; ".join(_describe(e) for e in errors[:5]) or "invalid request"
         body = ErrorOut(detail=detail, errors=_plain(errors))
+        return JSONResponse(body.model_dump(), status_code=422)
+
+    @app.exception_handler(UnknownFilterValue)
+    async def _unknown(request: Request, exc: UnknownFilterValue) -> JSONResponse:
+        # The parameter shares the filter's name (`pledge`, `company`).
+        error = {"loc": ["query", exc.field], "msg": str(exc), "type": "unknown_value"}
+        body = ErrorOut(detail=f"query.{exc.field}: {exc}", errors=[error])
         return JSONResponse(body.model_dump(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -151,6 +151,10 @@ class PledgeRow(BaseModel):
     open_flags: int
     confirmed_flags: int
     dismissed_flags: int
+    open_stories: int = Field(description="Stories (incidents) with an open flag, none confirmed")
+    confirmed_breaches: int = Field(description="Confirmed stories that are breaches")
+    confirmed_rollbacks: int = Field(description="Confirmed stories that are rollbacks")
+    dismissed_stories: int = Field(description="Stories whose every flag was dismissed")
 
 
 class CompanyRef(BaseModel):
@@ -175,6 +179,22 @@ class IncidentSummary(BaseModel):
     kinds: list[str]
     flag_ids: list[int]
     outlets: int
+
+
+class ConfirmedStory(IncidentSummary):
+    """A confirmed story: its confirmed flags, and one kind (breach if any flag is one)."""
+
+    kind: str
+    flags: list[FlagOut]
+
+
+class StoryCounts(BaseModel):
+    """Stories (incidents; two outlets on one claim are one story) by outcome."""
+
+    open_stories: int
+    confirmed_breaches: int
+    confirmed_rollbacks: int
+    dismissed_stories: int
 
 
 class TimelineEntry(BaseModel):
@@ -203,6 +223,8 @@ class PledgeDetail(BaseModel):
     history: list[HistoryOut]
     flags: list[FlagOut]
     confirmed: list[FlagOut]
+    confirmed_stories: list[ConfirmedStory]
+    story_counts: StoryCounts
     incidents: list[IncidentSummary]
     timeline: list[TimelineEntry]
 
@@ -233,6 +255,10 @@ class CompanyRow(BaseModel):
     open_flags: int
     confirmed_flags: int
     incident_count: int
+    open_stories: int
+    confirmed_breaches: int
+    confirmed_rollbacks: int
+    dismissed_stories: int
 
 
 class CompanyDetail(BaseModel):
@@ -244,6 +270,10 @@ class CompanyDetail(BaseModel):
     open_flags: int
     confirmed_flags: int
     incident_count: int
+    open_stories: int
+    confirmed_breaches: int
+    confirmed_rollbacks: int
+    dismissed_stories: int
     pledges: list[PledgeRow]
     incidents: list[IncidentRow]
 

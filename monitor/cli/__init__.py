@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # Command name -> (module, attribute). Modules load only when their command runs, so a
 # quick `flags list` does not pay for importing the daemon, the API and the mailer.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "articles": ("articles", "articles"),
     "catalogue": ("catalogue", "catalogue"),
     "companies": ("companies", "companies"),
     "config": ("config", "config"),
@@ -51,8 +52,13 @@ class LazyGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        from monitor.query.filters import UnknownFilterValue
+
         try:
             return super().invoke(ctx)
+        except UnknownFilterValue as exc:
+            # A mistyped --pledge or --company must not look like "no flags".
+            raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:

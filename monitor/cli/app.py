@@ -18,9 +18,17 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.redact import RedactSecrets, redact_url
+from monitor.cli.tables import Col, print_table
 from monitor.config import Settings
 from monitor.query.export import csv_safe
-from monitor.store.db import Database, DatabaseError, error_line, open_database
+from monitor.store.db import (
+    NEXT_STEP,
+    Database,
+    DatabaseError,
+    error_line,
+    open_database,
+    open_existing_database,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +60,26 @@ class App:
                 self._db = open_database(self.settings.database.url)
             except DatabaseError as exc:
                 raise click.ClickException(str(exc)) from exc
+        return self._db
+
+    def reader(self, *, catalogue: bool = True) -> Database:
+        """The database for a read command: never created; with `catalogue`, not empty."""
+        if self._db is None:
+            try:
+                self._db = open_existing_database(self.settings.database.url)
+            except DatabaseError as exc:
+                raise click.ClickException(str(exc)) from exc
+        if catalogue:
+            from sqlmodel import func, select
+
+            from pledges.models import Pledge
+
+            with self._db.session() as session:
+                if not session.exec(select(func.count()).select_from(Pledge)).one():
+                    raise click.ClickException(
+                        f"database {self._db.safe_url} holds no pledges yet; "
+                        + NEXT_STEP.replace("create it", "load them")
+                    )
         return self._db
 
     def close(self) -> None:
@@ -130,30 +158,38 @@ def to_json(data: Any) -> str:
 
 def emit(
     rows: Sequence[dict[str, Any]],
-    columns: Sequence[str],
+    columns: Sequence[str | Col],
     fmt: str,
     *,
     title: str | None = None,
     json_rows: Sequence[Any] | None = None,
 ) -> None:
-    """Print rows as a rich table, JSON (full objects) or CSV (the columns)."""
+    """Print rows as a table, JSON (full objects) or CSV (the columns).
+
+    Columns given as `Col` make a table that fits the terminal (`monitor.cli.tables`).
+    """
+    names = [c.name if isinstance(c, Col) else c for c in columns]
+    if fmt == "table" and any(isinstance(c, Col) for c in columns):
+        cols = [c if isinstance(c, Col) else Col(c) for c in columns]
+        print_table([[_cell(row.get(c.name)) for c in cols] for row in rows], cols)
+        return
     if fmt == "json":
         click.echo(to_json(list(json_rows if json_rows is not None else rows)))
         return
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+        writer = csv.DictWriter(buf, fieldnames=names, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
+            writer.writerow({k: _csv_cell(row.get(k)) for k in names})
         click.echo(buf.getvalue(), nl=False)
         return
     table = Table(title=title, show_lines=False, header_style="bold")
-    for c in columns:
+    for c in names:
         narrow = c in ("id", "date", "score", "kind", "status", "pledge_id", "made_on")
         table.add_column(c, overflow="fold", no_wrap=narrow)
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        table.add_row(*(_cell(row.get(c)) for c in names))
     console().print(table)
 
 

@@ -28,6 +28,7 @@ from feeds.subscriptions import (
 )
 from localfiles import LocalFileError, read_local_file
 from monitor.cli.app import FORMATS, App, emit, pass_app
+from monitor.cli.tables import Col
 from monitor.poll.settings import address_policy
 from monitor.query.suggest import UnknownPledgeError, suggest_feeds
 
@@ -42,6 +43,19 @@ LIST_COLUMNS = [
     "next_due",
     "entries",
     "last_error",
+]
+# On a narrow terminal the name is cut and the rest of a feed's health goes below it.
+LIST_TABLE = [
+    Col("id", fixed=True, right=True),
+    Col("state", fixed=True),
+    Col("http_status", fixed=True, header="http"),
+    Col("consecutive_errors", fixed=True, header="errors", right=True),
+    Col("last_fetch", fixed=True),
+    Col("next_due", fixed=True),
+    Col("name"),
+    Col("last_success", second=True, labelled=True, header="last success"),
+    Col("entries", second=True, labelled=True),
+    Col("last_error", second=True),
 ]
 SUGGESTED_CATEGORY = "News searches"
 # Feeds checked and stored per transaction by `feeds import`.
@@ -201,7 +215,7 @@ def export(app: App, output: Path | None, include_secrets: bool) -> None:
     Passwords and secret-looking query parameters (apikey, token...) in feed URLs are
     masked unless --include-secrets is given, so an export can be shared safely.
     """
-    with app.db.session() as session:
+    with app.reader(catalogue=False).session() as session:
         feeds = list_feeds(session)
         data = write_opml(to_opml_feeds(feeds, include_secrets=include_secrets))
     masked = sum(1 for f in feeds if redact_url(f.url) != f.url)
@@ -223,9 +237,9 @@ def export(app: App, output: Path | None, include_secrets: bool) -> None:
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """Feeds with their health: last fetch and success, HTTP status, errors, next poll."""
-    with app.db.session() as session:
+    with app.reader(catalogue=False).session() as session:
         rows = [feed_health(f) for f in list_feeds(session)]
-    emit(rows, LIST_COLUMNS, fmt, title="Feeds")
+    emit(rows, LIST_TABLE if fmt == "table" else LIST_COLUMNS, fmt, title="Feeds")
 
 
 @feeds.command()

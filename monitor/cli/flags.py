@@ -8,6 +8,7 @@ import click
 from rich.text import Text
 
 from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, text_or_json, to_json
+from monitor.cli.tables import Col
 from monitor.flags.incidents import group_flag_rows
 from monitor.flags.review import RESPONSES, ReviewError, review_flag
 from monitor.query.filters import FLAG_KINDS, FLAG_STATUSES, FlagFilter
@@ -34,6 +35,45 @@ def _row(f: dict[str, Any]) -> dict[str, Any]:
         "url": f["article"]["url"],
         "evidence": best,
     }
+
+
+LIST_TABLE = [
+    Col("id", fixed=True, right=True),
+    Col("date", fixed=True),
+    Col("kind", fixed=True),
+    Col("score", fixed=True),
+    Col("status", fixed=True),
+    Col("company"),
+    Col("pledge_id", second=True),
+    Col("title", second=True),
+]
+LIST_COLUMNS = ["id", "date", "company", "pledge_id", "kind", "score", "status", "title"]
+# `incident` is not a flag id: `flags show` takes one of `flags` instead.
+GROUP_TABLE = [
+    Col("incident", fixed=True, right=True),
+    Col("date", fixed=True),
+    Col("kind", fixed=True),
+    Col("best_score", fixed=True, header="best"),
+    Col("status", fixed=True),
+    Col("flags", fixed=True),
+    Col("company"),
+    Col("sources", second=True, labelled=True),
+    Col("pledge_id", second=True),
+    Col("title", second=True),
+]
+GROUP_COLUMNS = [
+    "incident",
+    "date",
+    "company",
+    "pledge_id",
+    "kind",
+    "best_score",
+    "sources",
+    "status",
+    "flags",
+    "title",
+    "outlets",
+]
 
 
 @flags.command("list")
@@ -72,7 +112,7 @@ def list_(
         since=parse_date(since, "--since"),
         limit=None if group else limit,
     )
-    with app.db.session() as session:
+    with app.reader().session() as session:
         rows = list_flags(session, filt)
     if group:
         _emit_incidents(group_flag_rows(rows)[:limit], fmt)
@@ -82,8 +122,7 @@ def list_(
         return
     emit(
         [_row(f) for f in rows],
-        ["id", "date", "company", "pledge_id", "kind", "score", "status", "title"]
-        + (["url", "evidence"] if fmt == "csv" else []),
+        LIST_TABLE if fmt == "table" else [*LIST_COLUMNS, "url", "evidence"],
         fmt,
         title="Flags",
     )
@@ -93,17 +132,16 @@ def _emit_incidents(incidents: list[dict[str, Any]], fmt: str) -> None:
     rows = [
         {
             **i,
-            "id": i["incident_id"] or f"flag {i['best_flag_id']}",
+            "incident": i["incident_id"],
             "date": i["last"].strftime("%Y-%m-%d") if i["last"] else "",
             "best_score": i["score"],
-            "flags": i["flag_ids"],
+            "flags": ",".join(str(n) for n in i["flag_ids"]),
         }
         for i in incidents
     ]
     emit(
         rows,
-        ["id", "date", "company", "pledge_id", "kind", "best_score", "sources", "status", "title"]
-        + (["outlets", "flags"] if fmt == "csv" else []),
+        GROUP_TABLE if fmt == "table" else GROUP_COLUMNS,
         fmt,
         title="Incidents",
         json_rows=incidents,
@@ -132,7 +170,7 @@ def _highlight(ev: dict[str, Any]) -> Text:
 @pass_app
 def show(app: App, flag_id: int, fmt: str) -> None:
     """Show a flag: score, reasons, evidence sentences and reviews."""
-    with app.db.session() as session:
+    with app.reader().session() as session:
         f = get_flag(session, flag_id)
     if f is None:
         raise click.ClickException(f"no flag with id {flag_id} (see `pledgewatch flags list`)")
@@ -226,7 +264,7 @@ def review(
 
     reviewer = reviewer or getpass.getuser()
     try:
-        with app.db.write() as session:
+        with app.reader().write() as session:
             review_flag(
                 session=session,
                 flag_id=flag_id,

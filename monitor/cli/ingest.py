@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -23,6 +25,7 @@ from monitor.cli.app import App, pass_app
 from monitor.ingest.pipeline import (
     BATCH_ENTRIES,
     SourceResult,
+    Stage,
     expand_inputs,
     fetch_sources,
     ingest_files,
@@ -32,9 +35,6 @@ from monitor.poll.settings import fetch_options
 from monitor.store.db import error_line
 
 log = logging.getLogger(__name__)
-
-# Fewer inputs than this print one line each even on a terminal.
-PROGRESS_MIN_FILES = 20
 
 
 def _line(res: SourceResult) -> str:
@@ -48,6 +48,65 @@ def _line(res: SourceResult) -> str:
         f"ingested source={res.source} entries={res.entries} new={res.new} "
         f"updated={res.updated} flags={res.flags}{note}"
     )
+
+
+class _Bar:
+    """A progress display on stderr: files done and, for the file at hand, its entries.
+
+    It starts on the first report, after any parse workers are forked: the display's
+    refresh thread must not exist when they are.
+    """
+
+    def __init__(self, stack: ExitStack, files: int) -> None:
+        self.stack, self.files = stack, files
+        self.progress: Progress | None = None
+        self.file_task: TaskID | None = None
+        self.entry_task: TaskID | None = None
+        self.new_total = 0
+
+    def _start(self) -> Progress:
+        if self.progress is None:
+            self.progress = self.stack.enter_context(
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.fields[unit]}"),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+            )
+            if self.files > 1:
+                self.file_task = self.progress.add_task(
+                    "ingesting", total=self.files, unit="files · 0 new articles"
+                )
+        return self.progress
+
+    def stage(self, stage: Stage) -> None:
+        progress = self._start()
+        name = Path(stage.source).name
+        if self.entry_task is None:
+            self.entry_task = progress.add_task("", total=None, unit="entries")
+        if stage.stage == "parsing":
+            progress.update(self.entry_task, description=f"parsing {name}", total=None, completed=0)
+        else:
+            progress.update(
+                self.entry_task,
+                description=f"{stage.stage} {name}",
+                total=stage.total,
+                completed=stage.done,
+            )
+
+    def file_done(self, res: SourceResult) -> None:
+        progress = self._start()
+        self.new_total += res.new
+        if self.file_task is not None:
+            progress.update(
+                self.file_task, advance=1, unit=f"files · {self.new_total} new articles"
+            )
+        if res.error or res.degraded:
+            progress.console.print(_line(res), markup=False, highlight=False)
 
 
 @click.command()
@@ -75,7 +134,8 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
     over time, subscribe with `feeds add`.
 
     Exits 0 when every input was read, 1 when some were rejected (each named with its
-    reason; the rest are stored). On a terminal, large ingests show a progress bar.
+    reason; the rest are stored). On a terminal a progress display shows the files done
+    and, for a file parsed here, its entries as they are scanned.
     """
     urls = [i for i in inputs if is_url(i)]
     paths = expand_inputs([i for i in inputs if not is_url(i)])
@@ -85,29 +145,12 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
     # Everything imported so far lives as long as the process: keep the collector off it,
     # and keep forked workers from copying those pages (see gc.freeze).
     gc.freeze()
-    tty = sys.stderr.isatty() and len(paths) >= PROGRESS_MIN_FILES
+    tty = sys.stderr.isatty()
     with ExitStack() as stack:
+        on_stage: Callable[[Stage], None] | None = None
         if tty:
-            bar: list[tuple[Progress, TaskID]] = []
-            new_total = 0
-
-            def on_progress(res: SourceResult) -> None:
-                nonlocal new_total
-                if not bar:
-                    # Started on the first result, after the workers are forked: the bar's
-                    # refresh thread must not exist when they are.
-                    progress = stack.enter_context(Progress(
-                        TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[articles]} new articles"),
-                        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                    ))  # fmt: skip
-                    bar.append((progress, progress.add_task("ingest", total=len(paths),
-                                                            articles=0)))  # fmt: skip
-                progress, task = bar[0]
-                new_total += res.new
-                progress.update(task, advance=1, articles=new_total)
-                if res.error or res.degraded:
-                    progress.console.print(_line(res), markup=False, highlight=False)
+            bar = _Bar(stack, files=len(paths) + len(fetched))
+            on_progress, on_stage = bar.file_done, bar.stage
         else:
 
             def on_progress(res: SourceResult) -> None:
@@ -128,6 +171,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
                 batch_entries=batch_entries,
                 fetched=fetched,
                 max_bytes=app.settings.feeds.max_bytes,
+                on_stage=on_stage,
             )
         except click.ClickException:
             raise

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from monitor.cli.app import FORMATS, App, emit, parse_date, pass_app, to_json
-from monitor.flags.rescan import RescanError, RescanReport, rescan
+from monitor.flags.rescan import RescanError, RescanReport, count_articles_since, rescan
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
 from pledges.errors import CatalogueError
@@ -63,16 +68,42 @@ def rescan_(
             "--catalogue backtests a folder; add --dry-run (sync the folder first to apply it)"
         )
     detector = _detector_from(folder, pledge_ids) if folder is not None else None
-    try:
-        report = rescan(
-            db=app.db,
-            pledge_ids=list(pledge_ids) or None,
-            since=parse_date(since, "--since"),
-            dry_run=dry_run,
-            detector=detector,
-        )
-    except RescanError as exc:
-        raise click.ClickException(str(exc)) from exc
+    since_d = parse_date(since, "--since")
+    db = app.reader()
+    with ExitStack() as stack:
+        on_batch: Callable[[RescanReport], None] | None = None
+        if sys.stderr.isatty():
+            with db.session() as session:
+                total = count_articles_since(session, since_d)
+            progress = stack.enter_context(
+                Progress(
+                    TextColumn("dry run" if dry_run else "rescanning"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("articles · {task.fields[changes]} changes"),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+            )
+            task = progress.add_task("rescan", total=total, changes=0)
+
+            def advance(report: RescanReport) -> None:
+                progress.update(task, completed=report.articles, changes=len(report.changes))
+
+            on_batch = advance
+
+        try:
+            report = rescan(
+                db=db,
+                pledge_ids=list(pledge_ids) or None,
+                since=since_d,
+                dry_run=dry_run,
+                detector=detector,
+                on_batch=on_batch,
+            )
+        except RescanError as exc:
+            raise click.ClickException(str(exc)) from exc
     _print(report, fmt)
 
 

@@ -16,8 +16,17 @@ def _marked(text: str, marks: list[tuple[int, int]]) -> Text:
     return out
 
 
-@click.command()
-@click.argument("text")
+SYNTAX = """\b
+Query syntax:
+  rekognition police          every word must appear
+  '"facial recognition"'      words together, in this order (quote the quotes)
+  police OR military          either word
+  recogni*                    words beginning so
+Anything else is searched as plain words."""
+
+
+@click.command(epilog=SYNTAX)
+@click.argument("words", nargs=-1, required=True)
 @click.option("--company", metavar="NAME", help="Only articles naming this company.")
 @click.option("--pledge", "pledge_id", metavar="ID", help="Only articles flagged for a pledge.")
 @click.option("--since", metavar="DATE", help="Published on or after YYYY-MM-DD.")
@@ -27,7 +36,7 @@ def _marked(text: str, marks: list[tuple[int, int]]) -> Text:
 @pass_app
 def search(
     app: App,
-    text: str,
+    words: tuple[str, ...],
     company: str | None,
     pledge_id: str | None,
     since: str | None,
@@ -35,13 +44,15 @@ def search(
     limit: int,
     fmt: str,
 ) -> None:
-    """Search stored articles (title and text), best match first.
+    """Search stored articles (title and text) for WORDS, best match first.
 
-    Words are all required; "quoted phrases", OR and prefix* work on SQLite (FTS5) and
-    PostgreSQL (web-search syntax); anything else is taken as plain words.
+    Every word is required; "quoted phrases", OR and prefix* work on SQLite (FTS5) and
+    PostgreSQL (web-search syntax); anything else is taken as plain words. Open a match
+    with `pledgewatch articles show ID`.
     """
+    text = " ".join(words)
     since_d, until_d = parse_date(since, "--since"), parse_date(until, "--until")
-    with app.db.session() as session:
+    with app.reader().session() as session:
         rows = search_articles(
             session,
             text,
@@ -65,12 +76,15 @@ def search(
     out.print(Text(f"{total} article(s) match; showing {len(rows)}", style="bold"))
     for r in rows:
         day = r["published"].strftime("%Y-%m-%d") if r["published"] else "?"
-        out.print(Text(f"\n#{r['id']} {day} ").append(_marked(r["title"], r["title_marks"])))
+        head = Text(f"\narticle {r['id']} · {day} ")
+        out.print(head.append(_marked(r["title"], r["title_marks"])))
         if r["url"]:
             out.print(Text(f"  {r['url']}", style="dim"))
         out.print(Text("  ").append(_marked(r["snippet"], r["snippet_marks"])))
         for f in r["flags"]:
             out.print(Text(f"  flag #{f['id']} {f['kind']} of {f['pledge_id']} [{f['status']}]"))
+    if rows:
+        out.print(Text("\nopen one with `pledgewatch articles show ID`", style="dim"))
 
 
 COMMANDS = [search]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
@@ -136,6 +137,14 @@ def plan_changes(
             continue
         out.append(change("deactivated", pid, flag, None))
     return out
+
+
+def count_articles_since(session: Session, since: date | None) -> int:
+    """How many articles a rescan from `since` goes through (for a progress bar)."""
+    stmt = select(func.count(col(Article.id)))
+    if since is not None:
+        stmt = stmt.where(col(Article.published_at) >= start_of_day(since))
+    return int(session.exec(stmt).one())
 
 
 def _batch(session: Session, after: int, since: date | None) -> list[Article]:

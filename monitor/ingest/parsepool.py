@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -98,12 +98,27 @@ def parse_file(path: str, now: datetime, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     return res
 
 
-def scan_entries(res: Scanned, detector: Detector, now: datetime) -> Scanned:
-    """Run detection over a parsed file's entries (undated ones as of `now`)."""
+# How many entries are scanned between two progress reports.
+PROGRESS_EVERY = 250
+
+
+def scan_entries(
+    res: Scanned,
+    detector: Detector,
+    now: datetime,
+    on_entries: Callable[[int, int], None] | None = None,
+) -> Scanned:
+    """Run detection over a parsed file's entries (undated ones as of `now`).
+
+    `on_entries(done, total)` hears how far the scan is, every few hundred entries.
+    """
     if res.feed is not None and detector.size:
-        for e in res.feed.entries:
+        total = len(res.feed.entries)
+        for n, e in enumerate(res.feed.entries, 1):
             published = e.published or now
             res.scans[e.content_hash] = (published, detector.scan(e.title, e.text, published))
+            if on_entries is not None and (n % PROGRESS_EVERY == 0 or n == total):
+                on_entries(n, total)
     return res
 
 

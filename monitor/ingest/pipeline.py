@@ -217,11 +217,14 @@ def ingest_files(
     batch_entries: int = BATCH_ENTRIES,
     fetched: Sequence[Scanned] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> IngestReport:
     """Parse local feed files once, store new articles and flag them; bad files are reported.
 
     `db` may be a function that opens the database: worker processes then start parsing
-    while it runs. `max_bytes` caps what a gzip file may decompress to.
+    while it runs. `max_bytes` caps what a gzip file may decompress to. `on_stage` hears
+    each file's parsing and scanning (by entries) when files are parsed in this process,
+    and each batch's write.
     """
     now = now or datetime.now(UTC)
     workers = default_workers() if workers is None else workers
@@ -240,12 +243,42 @@ def ingest_files(
             pool.send_detector(detector)
             scanned: Iterator[Scanned] = pool.results()
         else:
-            scanned = (scan_entries(parse_file(p, now, max_bytes), detector, now) for p in paths)
+            scanned = _in_process(paths, detector, now, max_bytes, on_stage)
         # Feeds fetched from URLs (already parsed) are scanned and stored like files.
         from_urls = (scan_entries(item, detector, now) for item in fetched)
         return _store_all(
-            database, detector, chain(from_urls, scanned), now, batch_entries, on_progress
+            database, detector, chain(from_urls, scanned), now, batch_entries, on_progress, on_stage
         )
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Where a long ingest is: `parsing` a file, `scanning` its entries, `storing` a batch."""
+
+    stage: str
+    source: str
+    done: int = 0
+    total: int = 0
+
+
+def _in_process(
+    paths: Sequence[str],
+    detector: Detector,
+    now: datetime,
+    max_bytes: int,
+    on_stage: Callable[[Stage], None] | None,
+) -> Iterator[Scanned]:
+    for path in paths:
+        if on_stage is None:
+            yield scan_entries(parse_file(path, now, max_bytes), detector, now)
+            continue
+        on_stage(Stage("parsing", path))
+        parsed = parse_file(path, now, max_bytes)
+
+        def scanned(done: int, total: int, path: str = path) -> None:
+            on_stage(Stage("scanning", path, done, total))
+
+        yield scan_entries(parsed, detector, now, scanned)
 
 
 def _store_all(
@@ -255,6 +288,7 @@ def _store_all(
     now: datetime,
     batch_entries: int,
     on_progress: Callable[[SourceResult], None] | None,
+    on_stage: Callable[[Stage], None] | None = None,
 ) -> IngestReport:
     report = IngestReport()
     batch: list[Scanned] = []
@@ -263,6 +297,8 @@ def _store_all(
         batch.append(item)
         size += len(item.feed.entries) if item.feed else 0
         if size >= batch_entries or len(batch) >= BATCH_FILES:
+            if on_stage is not None:
+                on_stage(Stage("storing", item.source, size, size))
             _write_batch(db, detector, batch, now, report, on_progress)
             since_grouping += size
             batch, size = [], 0
@@ -270,6 +306,8 @@ def _store_all(
                 group_new_flags(db, now)
                 since_grouping = 0
     if batch:
+        if on_stage is not None:
+            on_stage(Stage("storing", batch[-1].source, size, size))
         _write_batch(db, detector, batch, now, report, on_progress)
     group_new_flags(db, now)
     return report

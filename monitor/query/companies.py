@@ -8,14 +8,18 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from monitor.query.filters import matching_companies
-from monitor.query.pledges import flag_counts, pledge_row
+from monitor.query.pledges import STORY_COUNTS, flag_counts, pledge_row, story_counts
 from monitor.query.timeline import IncidentFilter, count_incidents, list_incidents
 from monitor.store.models import Incident
 from pledges.models import Company, Pledge
 
 
 def _company_row(
-    c: Company, pledges: list[Pledge], counts: dict[tuple[str, str], int], incidents: int
+    c: Company,
+    pledges: list[Pledge],
+    counts: dict[tuple[str, str], int],
+    incidents: int,
+    stories: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -26,6 +30,7 @@ def _company_row(
         "open_flags": sum(counts.get((p.id, "open"), 0) for p in pledges),
         "confirmed_flags": sum(counts.get((p.id, "confirmed"), 0) for p in pledges),
         "incident_count": incidents,
+        **{k: sum(stories.get(p.id, {}).get(k, 0) for p in pledges) for k in STORY_COUNTS},
     }
 
 
@@ -44,14 +49,14 @@ def list_companies(session: Session, *, include_retired: bool = False) -> list[d
         .group_by(col(Pledge.company_id))
     ).all():
         incidents[company_id] = n
-    counts = flag_counts(session)
+    counts, stories = flag_counts(session), story_counts(session)
     rows = []
     for c in session.exec(select(Company).order_by(col(Company.name))).all():
         assert c.id is not None
         mine = pledges.get(c.id, [])
         if not mine and not include_retired:
             continue
-        rows.append(_company_row(c, mine, counts, incidents.get(c.id, 0)))
+        rows.append(_company_row(c, mine, counts, incidents.get(c.id, 0), stories))
     return rows
 
 
@@ -70,13 +75,14 @@ def get_company(
     c = find_company(session, key)
     if c is None or c.id is None:
         return None
-    counts = flag_counts(session)
+    counts, stories = flag_counts(session), story_counts(session)
     pledges = session.exec(
         select(Pledge).where(Pledge.company_id == c.id).order_by(col(Pledge.id))
     ).all()
     filt = IncidentFilter(company=c.name, limit=incident_limit)
     n_incidents = count_incidents(session, filt)
-    data = _company_row(c, [p for p in pledges if not p.retired], counts, n_incidents)
-    data["pledges"] = [pledge_row(p, c, counts) for p in pledges]
+    live = [p for p in pledges if not p.retired]
+    data = _company_row(c, live, counts, n_incidents, stories)
+    data["pledges"] = [pledge_row(p, c, counts, stories) for p in pledges]
     data["incidents"] = list_incidents(session, filt)
     return data

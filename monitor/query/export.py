@@ -17,9 +17,10 @@ from sqlmodel import Session, col, select
 
 from feeds.models import Article, ArticleSource
 from feeds.redact import redact_text, redact_url
-from monitor.query.filters import FlagFilter, start_of_day
+from monitor.query.filters import FLAG_STATUSES, FlagFilter, start_of_day
 from monitor.query.flags import list_flags
 from monitor.store.db import as_utc
+from monitor.store.models import Review
 from pledges.models import Company, Pledge
 
 BATCH = 1000
@@ -43,13 +44,19 @@ COLUMNS: dict[str, list[str]] = {
         "sources",
         "retired",
     ],
+    # One column per thing a reviewer reports on; in CSV, reasons and evidence are text.
     "flags": [
         "id",
         "pledge_id",
+        "pledge_title",
         "company",
         "kind",
         "score",
         "status",
+        "decision",
+        "reviewer",
+        "review_note",
+        "reviewed_at",
         "active",
         "incident_id",
         "response",
@@ -59,6 +66,7 @@ COLUMNS: dict[str, list[str]] = {
         "article_title",
         "article_url",
         "published",
+        "outlets",
         "reasons",
         "evidence",
     ],
@@ -108,20 +116,51 @@ def iter_flags(session: Session, f: FlagFilter | None = None) -> Iterator[dict[s
     while remaining is None or remaining > 0:
         size = BATCH if remaining is None else min(BATCH, remaining)
         page = list_flags(session, replace(base, limit=size, offset=offset))
+        decided = latest_decisions(session, [fl["id"] for fl in page])
         for fl in page:
             art = fl["article"]
+            review = decided.get(fl["id"])
             yield {
                 **{k: fl[k] for k in COLUMNS["flags"] if k in fl},
+                "decision": review.decision if review else None,
+                "reviewer": review.reviewer if review else None,
+                "review_note": review.note if review else None,
+                "reviewed_at": as_utc(review.created_at) if review else None,
                 "article_id": art["id"],
                 "article_title": art["title"],
                 "article_url": art["url"],
                 "published": art["published"],
+                "outlets": [s["outlet"] or s["source"] for s in art["sources"]],
             }
         if len(page) < size:
             return
         offset += size
         if remaining is not None:
             remaining -= size
+
+
+def latest_decisions(session: Session, flag_ids: list[int]) -> dict[int, Review]:
+    """Each flag's latest review that decided something (not a response alone)."""
+    out: dict[int, Review] = {}
+    if not flag_ids:
+        return out
+    for r in session.exec(
+        select(Review)
+        .where(col(Review.flag_id).in_(flag_ids), col(Review.decision).in_(FLAG_STATUSES))
+        .order_by(col(Review.id))
+    ).all():
+        out[r.flag_id] = r
+    return out
+
+
+def flag_as_text(row: dict[str, Any]) -> dict[str, Any]:
+    """A flag row for a spreadsheet: reasons, evidence and outlets as plain text."""
+    return {
+        **row,
+        "reasons": "; ".join(str(r) for r in row.get("reasons") or []),
+        "evidence": " | ".join(str(ev.get("sentence", "")) for ev in row.get("evidence") or []),
+        "outlets": "; ".join(row.get("outlets") or []),
+    }
 
 
 def iter_articles(session: Session, since: date | None = None) -> Iterator[dict[str, Any]]:
@@ -213,6 +252,8 @@ def export(
         rows = iter_pledges(session)
     elif what == "flags":
         rows = iter_flags(session, FlagFilter(include_inactive=True, since=since))
+        if fmt == "csv":
+            rows = (flag_as_text(r) for r in rows)
     elif what == "articles":
         rows = iter_articles(session, since)
     else:

@@ -103,8 +103,28 @@ def flag_dict(
             "sources": sources or [],
         },
         "reasons": list(flag.reasons),
-        "evidence": list(flag.evidence),
+        "evidence": company_spans(list(flag.evidence), company.name),
     }
+
+
+def company_spans(evidence: list[dict[str, Any]], company: str) -> list[dict[str, Any]]:
+    """Evidence where the company's own short name is marked as the company.
+
+    "Target" is a commitment word to the detector, but "Target" with a capital in a story
+    about Target Corporation is the company.
+    """
+    words = company.split()
+    short = words[0] if words else ""
+    out = []
+    for ev in evidence:
+        spans = [
+            {**sp, "role": "company"}
+            if sp.get("role") == "commitment" and short and sp.get("text") == short
+            else sp
+            for sp in ev.get("spans", [])
+        ]
+        out.append({**ev, "spans": spans})
+    return out
 
 
 # What a flag list needs: no article text, no ORM objects (the list must stay fast).
@@ -140,7 +160,12 @@ def _list_stmt(session: Session, f: FlagFilter) -> Any:
         .join(Company, col(Company.id) == Pledge.company_id)
     )
     stmt = flag_filters(session, stmt, f)
-    stmt = stmt.order_by(col(Article.published_at).desc(), col(Flag.id).desc())
+    if f.order == "raised":
+        stmt = stmt.order_by(col(Flag.first_raised_at).desc(), col(Flag.id).desc())
+    elif f.order == "score":
+        stmt = stmt.order_by(col(Flag.score).desc(), col(Flag.id).desc())
+    else:
+        stmt = stmt.order_by(col(Article.published_at).desc(), col(Flag.id).desc())
     if f.offset:
         stmt = stmt.offset(f.offset)
     if f.limit is not None:

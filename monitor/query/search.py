@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, Executable, bindparam, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from monitor.query.filters import company_terms, end_of_day, start_of_day
+from monitor.query.filters import check_pledge, company_terms, end_of_day, start_of_day
 from monitor.store.db import as_utc
 from monitor.store.fulltext import FTS_TABLE
 from monitor.store.models import Flag
@@ -87,6 +87,14 @@ def _text(sql: str, params: dict[str, Any], *, rows: bool = False) -> Executable
     if typed:
         stmt = stmt.bindparams(*typed)
     return stmt.columns(published_at=DateTime(timezone=True)) if rows else stmt
+
+
+def _check(session: Session, q: SearchQuery) -> None:
+    """Unknown pledge or company filters raise UnknownFilterValue instead of matching none."""
+    if q.pledge:
+        check_pledge(session, q.pledge)
+    if q.company:
+        company_terms(session, q.company)
 
 
 def _filters(q: SearchQuery, params: dict[str, Any]) -> list[str]:
@@ -236,6 +244,7 @@ def search_articles(
     `pledge` keeps articles flagged for that pledge; dates bound the publication day.
     """
     q = SearchQuery(text=text, company=company, pledge=pledge, since=since, until=until)
+    _check(session, q)
     rows = _run(session, q, count=False, limit=max(0, limit), offset=max(0, offset)) or []
     flags = _linked_flags(session, [r.id for r in rows])
     out = []
@@ -268,4 +277,5 @@ def count_articles(
 ) -> int:
     """How many articles `search_articles` would find with no limit."""
     q = SearchQuery(text=text, company=company, pledge=pledge, since=since, until=until)
+    _check(session, q)
     return int(_run(session, q, count=True) or 0)

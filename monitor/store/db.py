@@ -210,6 +210,41 @@ def _upgrade(conn: Connection) -> None:
     ensure_search_index(conn)
 
 
+class NoDatabaseError(DatabaseError):
+    """A read found no pledgewatch database (no file, or a database nothing was loaded into)."""
+
+
+NEXT_STEP = "create it with `pledgewatch catalogue sync`"
+
+
+def open_existing_database(url: str) -> Database:
+    """Open a database for reading without creating one; NoDatabaseError if there is none.
+
+    A read command pointed at a mistyped path would otherwise create an empty file and
+    answer "nothing found".
+    """
+    url = normalise_url(url)
+    sa_url = make_url(url)
+    path = sa_url.database
+    if sa_url.get_backend_name() == "sqlite" and path and path != ":memory:":
+        if not Path(path).is_file():
+            raise NoDatabaseError(f"no database at {path}; {NEXT_STEP}")
+        if Path(path).stat().st_size == 0:
+            raise NoDatabaseError(f"database {path} is empty; {NEXT_STEP}")
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            present = _current_version(conn) is not None
+    except Exception as exc:
+        db.dispose()
+        raise DatabaseError(f"cannot open database {db.safe_url}: {exc}") from exc
+    if not present:
+        db.dispose()
+        raise NoDatabaseError(f"database {db.safe_url} holds no pledgewatch data; {NEXT_STEP}")
+    db.upgrade()
+    return db
+
+
 def open_database(url: str) -> Database:
     """Open and upgrade a database in one step (what every command does first)."""
     db = Database(url)

@@ -19,6 +19,8 @@ from monitor.api.errors import install_error_handlers
 from monitor.api.limits import BodyLimit
 from monitor.config import Settings, load_settings
 from monitor.store.db import Database, open_database
+from monitor.web.docs import install_docs
+from monitor.web.errors import install_html_errors
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -42,20 +44,24 @@ def _version() -> str:
 def create_app(settings: Settings, db: Database) -> FastAPI:
     """Build the ASGI app serving /api/, /openapi.json, /docs and the web pages."""
     from monitor.web.pages import router as web_router
+    from monitor.web.triage import router as triage_router
 
     app = FastAPI(
         title="pledgewatch",
         version=_version(),
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.ctx = ApiContext(settings=settings, db=db)
     install_error_handlers(app)
+    install_html_errors(app)
+    install_docs(app)
     for module in (pledges, flags, search, feeds, digests, poll):
         app.include_router(module.router)
     app.include_router(web_router)
+    app.include_router(triage_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     counter = _data_version(settings, db)
     if counter is not None:

@@ -16,10 +16,14 @@ from monitor.flags.review import (
     UnknownFlagError,
     review_flag,
 )
-from monitor.query.filters import FlagFilter
-from monitor.query.flags import count_flags, get_flag, list_flags
+from monitor.query.articles import get_article
+from monitor.query.companies import get_company, list_companies
+from monitor.query.filters import UnknownFilterValue
+from monitor.query.flags import get_flag
 from monitor.query.pledges import get_pledge, list_pledges
 from monitor.query.search import count_articles, search_articles
+from monitor.store.models import Flag
+from monitor.web.flash import flash_from, next_open_flag, with_flash
 from monitor.web.render import render
 from monitor.web.session import (
     WebUser,
@@ -34,7 +38,6 @@ from monitor.web.session import (
 )
 
 router = APIRouter(include_in_schema=False)
-INBOX_PAGE = 25
 SEARCH_PAGE = 20
 
 
@@ -90,6 +93,48 @@ def index(request: Request) -> Response:
     return _page(request, "pledges.html.j2", user, pledges=pledges)
 
 
+@router.get("/companies", response_class=HTMLResponse)
+def companies_page(request: Request) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    with context(request).db.session() as session:
+        rows = list_companies(session)
+    return _page(request, "companies.html.j2", user, companies=rows)
+
+
+@router.get("/companies/{key}", response_class=HTMLResponse)
+def company_page(request: Request, key: str) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    name = clean(key) or ""
+    data = None
+    if name and len(name) <= 200:
+        with context(request).db.session() as session:
+            data = get_company(session, name)
+    if data is None:
+        return _error(request, user, 404, "Company not found", f"There is no company “{key}”.")
+    return _page(request, "company.html.j2", user, c=data)
+
+
+@router.get("/articles/{article_id}", response_class=HTMLResponse)
+def article_page(request: Request, article_id: str) -> Response:
+    user, redirect = _viewer(request)
+    if redirect is not None:
+        return redirect
+    number = _int(article_id)
+    data = None
+    if number is not None:
+        with context(request).db.session() as session:
+            data = get_article(session, number)
+    if data is None:
+        return _error(
+            request, user, 404, "Article not found", f"There is no article “{article_id}”."
+        )
+    return _page(request, "article.html.j2", user, a=data)
+
+
 @router.get("/pledges/{pledge_id}", response_class=HTMLResponse)
 def pledge_page(request: Request, pledge_id: str) -> Response:
     user, redirect = _viewer(request)
@@ -116,7 +161,12 @@ def flag_page(request: Request, flag_id: str) -> Response:
             data = get_flag(session, fid)
     if data is None:
         return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
-    return _page(request, "flag.html.j2", user, f=data)
+    flash = flash_from(request)
+    upcoming = None
+    if flash is not None:
+        with context(request).db.session() as session:
+            upcoming = next_open_flag(session, {data["id"], *flash["flags"]})
+    return _page(request, "flag.html.j2", user, f=data, flash=flash, upcoming=upcoming)
 
 
 @router.post("/flags/{flag_id}/review", response_class=HTMLResponse)
@@ -154,6 +204,8 @@ def review_post(
         return _error(request, user, 404, "Flag not found", f"There is no flag “{flag_id}”.")
     try:
         with context(request).db.write() as session:
+            row = session.get(Flag, fid)
+            before = row.status if row is not None else "open"
             review_flag(
                 session=session,
                 flag_id=fid,
@@ -178,28 +230,11 @@ def review_post(
         )
     except ReviewError as exc:
         return _error(request, user, 422, "Review not recorded", str(exc))
-    return RedirectResponse(safe_next(next, f"/flags/{fid}"), status_code=303)
-
-
-@router.get("/inbox", response_class=HTMLResponse)
-def inbox(request: Request, page: str | None = None) -> Response:
-    user, redirect = _viewer(request)
-    if redirect is not None:
-        return redirect
-    number = max(1, _int(page, 1) or 1)
-    filt = FlagFilter(status="open", limit=INBOX_PAGE, offset=(number - 1) * INBOX_PAGE)
-    with context(request).db.session() as session:
-        flags = list_flags(session, filt)
-        total = count_flags(session, filt)
-    return _page(
-        request,
-        "inbox.html.j2",
-        user,
-        flags=flags,
-        total=total,
-        page=number,
-        pages=max(1, -(-total // INBOX_PAGE)),
-    )
+    target = safe_next(next, f"/flags/{fid}")
+    if decision:
+        # Back with what was done, so the page can offer Undo and the next open flag.
+        target = with_flash(target, decision, [fid], [before])
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -217,6 +252,11 @@ def search_page(
         return redirect
     text = clean(q) or ""
     number = max(1, _int(page, 1) or 1)
+    problems = [
+        f"“{value}” is not a date; write it as YYYY-MM-DD (for example 2024-06-01)."
+        for value in (since, until)
+        if value and value.strip() and _date(value) is None
+    ]
     args: dict[str, Any] = {
         "company": clean(company),
         "pledge": clean(pledge),
@@ -225,12 +265,20 @@ def search_page(
     }
     hits: list[dict[str, Any]] = []
     total = 0
-    if text:
-        with context(request).db.session() as session:
-            hits = search_articles(
-                session, text, limit=SEARCH_PAGE, offset=(number - 1) * SEARCH_PAGE, **args
-            )
-            total = count_articles(session, text, **args)
+    with context(request).db.session() as session:
+        choices = {
+            "companies": [c["name"] for c in list_companies(session)],
+            "pledges": [(p["id"], f"{p['company']}: {p['title']}") for p in list_pledges(session)],
+        }
+        if text and not problems:
+            try:
+                hits = search_articles(
+                    session, text, limit=SEARCH_PAGE, offset=(number - 1) * SEARCH_PAGE, **args
+                )
+                total = count_articles(session, text, **args)
+            except UnknownFilterValue as exc:
+                nearest = f" Did you mean {' or '.join(exc.nearest)}?" if exc.nearest else ""
+                problems.append(f"There is no {exc.field} “{exc.value}”.{nearest}")
     form = {
         "q": text,
         "company": company or "",
@@ -242,11 +290,14 @@ def search_page(
         request,
         "search.html.j2",
         user,
+        422 if problems else 200,
         form=form,
         hits=hits,
         total=total,
         page=number,
         pages=max(1, -(-total // SEARCH_PAGE)),
+        problems=problems,
+        **choices,
     )
 
 

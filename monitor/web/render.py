@@ -13,10 +13,12 @@ import jinja2
 from fastapi.responses import HTMLResponse
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
-# Pages load nothing but our stylesheet; forms post only to us.
+# Pages load nothing but our stylesheet and scripts (keyboard shortcuts, which are extras:
+# every action is a plain form); forms post only to us.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+        "form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -61,10 +63,14 @@ def segments(text: str, marks: Sequence[Sequence[int]]) -> list[tuple[str, bool]
 def evidence_parts(ev: dict[str, Any]) -> list[tuple[str, str | None]]:
     """An evidence sentence cut into (piece, role) parts; role None outside matches."""
     text = str(ev.get("sentence", ""))
+    # Where spans overlap, the longest from a start wins, and the company over other roles.
     spans = sorted(
-        (int(s["start"]), int(s["end"]), str(s.get("role", "")))
-        for s in ev.get("spans", [])
-        if "start" in s and "end" in s
+        (
+            (int(s["start"]), int(s["end"]), str(s.get("role", "")))
+            for s in ev.get("spans", [])
+            if "start" in s and "end" in s
+        ),
+        key=lambda s: (s[0], -s[1], s[2] != "company"),
     )
     out: list[tuple[str, str | None]] = []
     pos = 0
@@ -79,6 +85,19 @@ def evidence_parts(ev: dict[str, Any]) -> list[tuple[str, str | None]]:
     if pos < len(text):
         out.append((text[pos:], None))
     return out
+
+
+# Evidence roles as the legend names them (the detector's role -> words for readers).
+ROLE_LABELS = {
+    "company": "company",
+    "subject": "pledge subject",
+    "scope": "scope",
+    "breach": "breach language",
+    "weaken": "rollback language",
+    "reverse": "resumption",
+    "denial": "denial",
+    "commitment": "commitment word",
+}
 
 
 def day(value: date | datetime | None) -> str:
@@ -101,6 +120,7 @@ def environment() -> jinja2.Environment:
     env.filters["day"] = day
     env.globals["segments"] = segments
     env.globals["evidence_parts"] = evidence_parts
+    env.globals["role_labels"] = ROLE_LABELS
     return env
 
 

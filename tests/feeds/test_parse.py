@@ -603,3 +603,55 @@ def test_fifty_thousand_entries_are_bounded_by_the_default_cap() -> None:
 def test_the_feed_gives_its_own_polling_hint() -> None:
     body = utf8_feed().replace("<title>T</title>", "<title>T</title><ttl>90</ttl>")
     assert parse(body.encode(), now=NOW).update_seconds == 5400
+
+
+def untitled_rss(items: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>https://n.example/</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_an_entry_without_a_title_gets_a_marked_stand_in_from_its_text_else_its_link() -> None:
+    long = "Amazon said on Tuesday that it would extend its moratorium on police use " * 3
+    feed = parse(
+        untitled_rss(
+            f"<item><description>{long}</description><link>https://n.example/b</link></item>"
+            "<item><title>  </title><description>Short note.</description>"
+            "<link>https://n.example/s</link></item>"
+            "<item><link>https://n.example/news/c.html</link></item>"
+        ),
+        url="https://n.example/rss",
+        now=NOW,
+    )
+    from_text, short, from_link = feed.entries
+    assert from_text.title.startswith("[untitled] Amazon said on Tuesday")
+    assert from_text.title.endswith("…") and len(from_text.title) < 110
+    assert short.title == "[untitled] Short note."
+    assert from_link.title == "[untitled] n.example/news/c.html"
+    # The stand-in is not what identifies the entry: its key is as before.
+    again = parse(
+        untitled_rss("<item><link>https://n.example/news/c.html</link></item>"),
+        url="https://n.example/rss",
+        now=NOW,
+    )
+    assert again.entries[0].key == from_link.key
+    assert_displayable(feed)
+
+
+def test_a_title_that_is_only_escaped_markup_keeps_its_text() -> None:
+    feed = parse(
+        untitled_rss(
+            "<item><title>&lt;/example&gt;</title><link>https://n.example/a</link></item>"
+            "<item><title>&amp;lt;/example&amp;gt;</title><link>https://n.example/b</link></item>"
+            "<item><title>&amp;lt;b&amp;gt;Bold&amp;lt;/b&amp;gt; news</title>"
+            "<link>https://n.example/c</link></item>"
+        ),
+        url="https://n.example/rss",
+        now=NOW,
+    )
+    once, twice, markup = feed.entries
+    # Kept as text, defanged so it can never open a tag.
+    assert once.title == twice.title == "< /example>"
+    assert markup.title == "Bold news"  # markup around words still goes
+    assert_displayable(feed)

@@ -112,7 +112,9 @@ def test_hostile_text_in_parameters_is_answered(api_any: Live):
     for params in ({"q": "\x00police"}, {"q": '"'}, {"q": "x", "company": "\x00"}):
         assert c.get("/api/search", params=params).status_code == 200
     assert c.get("/api/pledges/%00").status_code == 404
-    assert c.get("/api/flags", params={"pledge": "\x00x", "until": "9999-12-31"}).status_code == 200
+    assert c.get("/api/flags", params={"pledge": AMAZON, "until": "9999-12-31"}).status_code == 200
+    # An unknown pledge is a bad parameter, however hostile its text.
+    assert c.get("/api/flags", params={"pledge": "\x00x"}).status_code == 422
 
 
 def test_private_reads_need_a_token(sample_db):
@@ -121,3 +123,14 @@ def test_private_reads_need_a_token(sample_db):
         assert live.client.get("/api/pledges", headers=live.auth("revoked")).status_code == 403
         assert live.client.get("/api/pledges", headers=live.auth()).status_code == 200
         assert live.client.get("/").status_code == 303
+
+
+def test_unknown_pledge_or_company_filters_are_422_with_the_nearest(api_readonly: Live):
+    c = api_readonly.client
+    r = c.get("/api/flags", params={"company": "amazn"})
+    assert r.status_code == 422 and "nearest: Amazon" in r.json()["detail"]
+    r = c.get("/api/flags", params={"pledge": "amazon-rekognition"})
+    assert r.status_code == 422 and AMAZON in r.json()["detail"]
+    assert r.json()["errors"][0]["loc"] == ["query", "pledge"]
+    assert c.get("/api/search", params={"q": "police", "company": "Amazn"}).status_code == 422
+    assert c.get("/api/pledges", params={"company": "Gogle"}).status_code == 422

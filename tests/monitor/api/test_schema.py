@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from tests.monitor.api.conftest import Live
 
@@ -62,9 +63,22 @@ def test_generated_requests_get_no_server_error_and_match_the_schema(
             suppress_health_check=list(HealthCheck),
         )
         def check(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(headers=api_readonly.auth())
+            response = case.call(headers=api_readonly.auth())
+            excluded = []
+            if _unknown_filter_value(response):
+                # A well-formed name of a company or pledge the database does not hold is
+                # refused with 422 (naming the nearest), which no schema can express.
+                excluded = [positive_data_acceptance]
+            case.validate_response(response, headers=api_readonly.auth(), excluded_checks=excluded)
             assert response.status_code < 500
 
         check()
         checked += 1
     assert checked >= 10
+
+
+def _unknown_filter_value(response) -> bool:
+    if response.status_code != 422:
+        return False
+    errors = response.json().get("errors") or []
+    return bool(errors) and all(e.get("type") == "unknown_value" for e in errors)

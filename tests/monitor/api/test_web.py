@@ -107,7 +107,8 @@ def test_a_review_form_needs_the_session_and_its_form_token(api: Live):
                 "next": "/inbox",
             },
         )
-        assert posted.status_code == 303 and posted.headers["location"] == "/inbox"
+        assert posted.status_code == 303
+        assert posted.headers["location"] == f"/inbox?done=confirmed&flags={fid}&was=open"
         stale = client.post(
             f"/flags/{fid}/review",
             data={"decision": "dismissed", "csrf": _csrf(html), "expected_version": "0"},
@@ -118,7 +119,7 @@ def test_a_review_form_needs_the_session_and_its_form_token(api: Live):
     assert api_flag["status"] == "confirmed"
     assert api_flag["reviews"][0]["reviewer"] == "writer"
     assert api_flag["reviews"][0]["note"] == "seen the filing"
-    assert "Confirmed breaches and rollbacks (1)" in page
+    assert "1 story confirmed: 1 breach, 0 rollbacks" in page
 
 
 def test_signing_out_needs_the_form_token(api: Live):
@@ -209,3 +210,15 @@ def test_a_feed_password_in_an_article_source_is_masked_on_pages_and_the_api(api
     answer = api.client.get(f"/api/flags/{fid}").text
     assert "s3cret" not in page and "s3cret" not in answer
     assert "alice:********@news.example.org/rss?apikey=********" in page
+
+
+def test_search_says_what_is_wrong_with_a_date_or_a_filter(api_readonly: Live):
+    c = api_readonly.client
+    bad = c.get("/search", params={"q": "police", "since": "2024-02-30"})
+    assert bad.status_code == 422
+    assert "“2024-02-30” is not a date; write it as YYYY-MM-DD" in bad.text
+    typo = c.get("/search", params={"q": "police", "pledge": "amazon-rekognition"})
+    assert typo.status_code == 422 and f"Did you mean {AMAZON}" in typo.text
+    good = c.get("/search", params={"q": "rekognition police", "pledge": AMAZON})
+    assert good.status_code == 200 and f'<option value="{AMAZON}" selected>' in good.text
+    assert "How to search" in good.text and 'href="/articles/' in good.text

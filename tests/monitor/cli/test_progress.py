@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from bench.feedgen import write_feeds
-from monitor.cli.ingest import PROGRESS_MIN_FILES
 from tests.feeds.feedserver import FeedServer, Reply, simple_feed
 
 REPO = Path(__file__).resolve().parents[3]
+# Enough files for parsing to go to worker processes.
+PROGRESS_MIN_FILES = 20
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
@@ -109,3 +110,25 @@ def test_a_poll_on_a_terminal_draws_a_bar_and_names_only_the_failures(
     assert "1 failed" in screen
     assert "/broken" in screen and "http_500" in screen
     assert "url=" not in ANSI.sub("", out).replace(broken, "")
+
+
+def test_one_big_file_on_a_terminal_shows_its_entries_being_scanned(
+    catalogue_db: Path, tmp_path: Path
+) -> None:
+    (path,) = write_feeds(tmp_path / "feeds", 1, 600)
+    code, out, err = run_cli(catalogue_db, "ingest", str(path), tty=True)
+    assert code == 0, err
+    screen = ANSI.sub("", err)
+    assert f"scanning {path.name}" in screen
+    assert "/600" in screen and "entries" in screen  # counted by entries, not files
+    assert "ingested 1/1 inputs: 600 new articles" in out
+
+
+def test_rescan_on_a_terminal_counts_articles(catalogue_db: Path, tmp_path: Path) -> None:
+    write_feeds(tmp_path / "feeds", 2, 400)
+    assert run_cli(catalogue_db, "ingest", str(tmp_path / "feeds"), tty=False)[0] == 0
+    code, out, err = run_cli(catalogue_db, "rescan", "--dry-run", tty=True)
+    assert code == 0, err
+    screen = ANSI.sub("", err)
+    assert "dry run" in screen and "/800" in screen and "articles" in screen
+    assert "scanned 800 articles" in out

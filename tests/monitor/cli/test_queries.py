@@ -183,3 +183,102 @@ def test_csv_cells_never_start_a_formula(run, args: tuple[str, ...]):
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
     shown = {c.removeprefix("'") for c in cells}
     assert any(FORMULA in c for c in shown) or "@SUM(1+1)" in shown
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("flags", "list"),
+        ("pledges", "list"),
+        ("companies", "list"),
+        ("search", "tribunal"),
+        ("flags", "show", "1"),
+        ("feeds", "list"),
+    ],
+)
+def test_read_commands_never_create_a_database(tmp_path: Path, args: tuple[str, ...]):
+    missing = tmp_path / "typo" / "pledgewatch.db"
+    result = CliRunner().invoke(cli, ["--db", str(missing), *args])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: no database at {missing}; create it with `pledgewatch catalogue sync`"
+    ]
+    assert not missing.exists() and not missing.parent.exists()
+
+
+def test_an_empty_database_names_the_next_command(tmp_path: Path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = CliRunner().invoke(cli, ["--db", str(empty), "flags", "list"])
+    assert result.exit_code != 0 and "`pledgewatch catalogue sync`" in result.output
+    assert empty.stat().st_size == 0
+    schema_only = tmp_path / "schema.db"
+    assert CliRunner().invoke(cli, ["--db", str(schema_only), "db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["--db", str(schema_only), "pledges", "list"])
+    assert result.exit_code != 0
+    assert "holds no pledges yet; load them with `pledgewatch catalogue sync`" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("flags", "list", "--company", "amazn"), "no company 'amazn'; nearest: Amazon"),
+        (
+            ("flags", "list", "--pledge", "rekognition"),
+            f"no pledge 'rekognition'; nearest: {AMAZON}",
+        ),
+        (("pledges", "list", "--company", "Gogle"), "no company 'Gogle'; nearest: Google"),
+        (("search", "police", "--pledge", "amazon-rekog"), f"nearest: {AMAZON}"),
+        (("search", "police", "--company", "nobody-at-all"), "no company 'nobody-at-all'"),
+    ],
+)
+def test_unknown_filter_values_are_errors_with_the_nearest_matches(run, args, expected):
+    result = run(*args, ok=False)
+    assert result.exit_code == 2
+    assert expected in result.output and "Invalid value for --" in result.output
+
+
+def test_search_takes_several_words_and_names_articles_that_open(run):
+    result = run("search", "rekognition", "police", "--format", "json")
+    hits = json.loads(result.output)
+    assert hits and all("rekognition" in (h["title"] + h["snippet"]).lower() for h in hits)
+    assert hits == json.loads(run("search", "rekognition police", "--format", "json").output)
+    text = run("search", "rekognition", "police").output
+    assert f"article {hits[0]['id']} ·" in text and "pledgewatch articles show ID" in text
+    assert "Query syntax" in run("search", "--help").output
+
+
+def test_articles_show_opens_an_article_with_its_flags(run):
+    fid = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)[0]
+    flag = json.loads(run("flags", "show", str(fid), "--format", "json").output)
+    article_id = flag["article"]["id"]
+    data = json.loads(run("articles", "show", str(article_id), "--format", "json").output)
+    assert data["title"] == flag["article"]["title"]
+    assert fid in [f["id"] for f in data["flags"]]
+    text = run("articles", "show", str(article_id)).output
+    assert f"flag #{fid} breach" in text and data["title"] in text
+    missing = run("articles", "show", "999999", ok=False)
+    assert missing.exit_code == 1 and "no article with id 999999" in missing.output
+
+
+def test_flags_csv_has_a_column_per_field_a_reviewer_reports_on(run):
+    fid = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)[0]
+    run("flags", "review", str(fid), "--confirm", "--note", "filing seen", "--reviewer", "ana")
+    run("flags", "review", str(fid), "--response", "denied", "--reviewer", "ben")
+    rows = list(csv.DictReader(io.StringIO(run("export", "flags", "--format", "csv").output)))
+    row = next(r for r in rows if r["id"] == str(fid))
+    assert row["pledge_title"].startswith("Moratorium on police use of Amazon Rekognition")
+    # The latest decision, not the later response-only review.
+    assert (row["decision"], row["reviewer"], row["review_note"]) == (
+        "confirmed",
+        "ana",
+        "filing seen",
+    )
+    assert row["reviewed_at"][:4].isdigit() and row["response"] == "denied"
+    # Evidence and reasons are plain text, not JSON.
+    assert not row["evidence"].startswith(("[", "{")) and "Rekognition" in row["evidence"]
+    assert not row["reasons"].startswith("[") and "; " in row["reasons"]
+    untouched = next(r for r in rows if r["id"] != str(fid))
+    assert untouched["decision"] == untouched["reviewer"] == ""
+    data = json.loads(run("export", "flags", "--format", "json").output)
+    assert isinstance(next(d for d in data if d["id"] == fid)["evidence"], list)

@@ -140,3 +140,25 @@ def test_unknown_ids_are_none(sample: Database):
 def test_the_last_possible_date_is_an_open_upper_bound(sample: Database):
     with sample.session() as s:
         assert count_flags(s, FlagFilter(until=date.max)) == count_flags(s, FlagFilter())
+
+
+def test_two_outlets_on_one_claim_count_as_one_story_and_kinds_apart(sample: Database):
+    both = flag_ids(sample, AMAZON)
+    assert len(both) == 2  # the tribunal claim, reported by two outlets
+    with sample.session() as s:
+        before = {r["id"]: r for r in list_pledges(s)}[AMAZON]
+    assert before["open_flags"] == 2 and before["open_stories"] == 1
+    with sample.write() as s:
+        for fid in both:
+            review_flag(session=s, flag_id=fid, decision="confirmed", reviewer="ana")
+    with sample.session() as s:
+        row = {r["id"]: r for r in list_pledges(s)}[AMAZON]
+        pledge = get_pledge(s, AMAZON)
+        company = {c["name"]: c for c in list_companies(s)}["Amazon"]
+    assert row["confirmed_flags"] == 2
+    assert (row["confirmed_breaches"], row["confirmed_rollbacks"], row["open_stories"]) == (1, 0, 0)
+    assert pledge is not None and len(pledge["confirmed_stories"]) == 1
+    assert pledge["confirmed_stories"][0]["kind"] == "breach"
+    assert sorted(f["id"] for f in pledge["confirmed_stories"][0]["flags"]) == both
+    assert pledge["story_counts"]["confirmed_breaches"] == 1
+    assert company["confirmed_breaches"] == 1 and company["confirmed_rollbacks"] == 0

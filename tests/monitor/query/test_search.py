@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from feeds.models import Article
+from monitor.query.filters import UnknownFilterValue
 from monitor.query.search import (
     FTS_TABLE,
     count_articles,
@@ -57,7 +58,8 @@ def test_filters_by_company_pledge_and_dates(sample: Database):
     assert set(amazon) < set(everything) and amazon
     assert set(pledge) <= set(amazon) and pledge
     assert sorted(recent + old) == sorted(everything)
-    assert _titles(sample, "police", company="No Such Company") == []
+    with pytest.raises(UnknownFilterValue, match="no company 'No Such Company'"):
+        _titles(sample, "police", company="No Such Company")
 
 
 def test_pagination_walks_every_match_once(sample: Database):
