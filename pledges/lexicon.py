@@ -193,9 +193,6 @@ WEAKEN = (
     "postpone",
     "miss",
     "missed",
-    "fall short",
-    "fell short",
-    "falls short",
     "omit",
     "remove",
     "no longer",
@@ -444,6 +441,84 @@ AFFIRM = (
     "keeps",
     "kept in place",
     "remains in place",
+)
+
+# Reporting a company as not living up to its promise: read as a breach, not a rollback.
+SHORTFALL = (
+    "fall short",
+    "fell short",
+    "falls short",
+    "fail to live up",
+    "fails to live up",
+    "failed to live up",
+    "failing to live up",
+    "not living up",
+    "not lived up",
+    "has not lived up",
+    "short of its",
+    "short of the",
+)
+
+# The commitment reported as still in force: a chief executive saying a plan stands, a
+# court leaving a policy in place. Evidence against a flag, weighed by the model.
+STANDING = (
+    "still stands",
+    "plan stands",
+    "stands by",
+    "stood by",
+    "stand by",
+    "remains committed",
+    "remain committed",
+    "remained committed",
+    "still committed",
+    "fully committed",
+    "remains on track",
+    "still on track",
+    "remains in force",
+    "remain in force",
+    "stays in force",
+    "left in place",
+    "leaves in place",
+    "leaving in place",
+    "left intact",
+    "leaves intact",
+    "upheld",
+    "uphold",
+    "upholds",
+    "unchanged",
+    "no change to",
+    "not changing",
+    "is not backing away",
+    "not retreating",
+)
+
+# A company asking a court or regulator to lift or relax an order it is under: coverage
+# of the request, not of a breach.
+RELIEF = (
+    "asked a court",
+    "asked the court",
+    "asks a court",
+    "asks the court",
+    "asking a court",
+    "asking the court",
+    "asked a judge",
+    "asks a judge",
+    "asked regulators",
+    "asks regulators",
+    "asked the regulator",
+    "asks the regulator",
+    "petitioned",
+    "seeks to lift",
+    "sought to lift",
+    "seeking to lift",
+    "lift the order",
+    "lift an order",
+    "lift the injunction",
+    "modify the order",
+    "end the consent",
+    "terminate the consent",
+    "appeal",
+    "appealed",
 )
 
 # Words just before a cue that negate it ("did not admit", "no evidence of").

@@ -137,3 +137,16 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts())
     last_used_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class DetectorModel(SQLModel, table=True):
+    """A fitted detector model this database scores with (the newest active one)."""
+
+    __tablename__ = "detector_models"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str
+    # The model as `pledges.model.LinearModel.to_json` writes it.
+    model: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = True
+    created_at: datetime = Field(sa_column=_ts(nullable=False))

@@ -1,7 +1,16 @@
 """Imports every table module so the metadata is complete (for create_all and migrations)."""
 
 from feeds.models import Article, ArticleSource, Feed
-from monitor.store.models import ApiToken, DaemonHeartbeat, Digest, Flag, Incident, JobRun, Review
+from monitor.store.models import (
+    ApiToken,
+    DaemonHeartbeat,
+    DetectorModel,
+    Digest,
+    Flag,
+    Incident,
+    JobRun,
+    Review,
+)
 from pledges.models import Company, Pledge, PledgeEvent
 
 __all__ = [
@@ -10,6 +19,7 @@ __all__ = [
     "ArticleSource",
     "Company",
     "DaemonHeartbeat",
+    "DetectorModel",
     "Digest",
     "Feed",
     "Flag",
