@@ -800,6 +800,8 @@ class Weights:
     tie_article: float = 0.3
     # A subject phrase matched word by word (not as a phrase) counts this much of a hit.
     loose_subject: float = 0.7
+    # Tied only by words of the pledge's own title and statement: weaker than its subject.
+    own_words_only: float = -0.6
     title_company: float = 0.3
     title_subject: float = 0.4
     scope_near: float = 0.5

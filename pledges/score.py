@@ -36,6 +36,7 @@ FEATURES = (
     "tie_window",
     "tie_article",
     "loose_only",
+    "own_words_only",
     "title_company",
     "title_subject",
     "scope_near",
@@ -84,8 +85,10 @@ KIND_FEATURES = (
     "missed",
     "conduct_scoped",
 )
-# Loose (word by word) subject matches count this much of a phrase match in a tie.
+# Loose (word by word) subject matches count this much of a phrase match in a tie, and
+# matches on words of the pledge's title and statement this much.
 LOOSE_STRENGTH = 0.7
+DERIVED_STRENGTH = 0.5
 
 
 def hand_model(w: Weights, version: str) -> LinearModel:
@@ -136,22 +139,29 @@ class Candidate:
     window: frozenset[int]
 
 
-def subject_sentences(cat: Compiled, art: Article, pi: int) -> tuple[set[int], set[int]]:
-    """Sentences naming the pledge's subject: exact phrase (or product), and loose."""
+def subject_sentences(
+    cat: Compiled, art: Article, pi: int
+) -> tuple[set[int], set[int], dict[int, set[int]]]:
+    """Sentences naming the pledge's subject: exact phrase (or product), loose, and by
+    the pledge's own words (sentence -> indexes of those words found in it)."""
     p = cat.pledges[pi]
     exact = set(art.subject.get(pi, set()))
     for (c, term), sents in art.product.items():
         if c == p.company and cat.matcher.terms[term] in p.products:
             exact |= sents
     loose: set[int] = set()
+    derived: dict[int, set[int]] = {}
     for k, n in enumerate(p.phrase_words):
         if n < 2:
             continue
         need = p.phrase_need[k]
         for si, found in art.words.get((pi, k), {}).items():
             if len(found) >= need:
-                loose.add(si)
-    return exact, loose - exact
+                if k == p.derived_phrase:
+                    derived[si] = found
+                else:
+                    loose.add(si)
+    return exact, loose - exact, derived
 
 
 def candidate(
@@ -163,8 +173,11 @@ def candidate(
     spec = p.spec
     if pub is not None and pub < spec.made_on:
         return None  # a pledge binds from the day it was made
-    exact, loose = subject_sentences(cat, art, pi)
+    exact, loose, derived = subject_sentences(cat, art, pi)
     subject = exact | loose
+    own_words = not subject and bool(derived)
+    if own_words:
+        subject = set(derived)
     if not subject:
         return None
     company = set(art.company.get(ci, set()))
@@ -174,7 +187,7 @@ def candidate(
 
     x: dict[str, float] = {}
     reasons: list[str] = []
-    strength = 1.0 if exact else LOOSE_STRENGTH
+    strength = 1.0 if exact else (DERIVED_STRENGTH if own_words else LOOSE_STRENGTH)
     same = company & subject
     if same:
         x["tie_sentence"] = strength
@@ -199,6 +212,11 @@ def candidate(
     if loose and not exact:
         x["loose_only"] = 1.0
         reasons.append("subject matched word by word")
+    if own_words:
+        x["own_words_only"] = 1.0
+        found = sorted({j for si in subject for j in derived[si]})
+        said = ", ".join(f"{p.derived[j][0]} ({p.derived[j][1]})" for j in found[:4])
+        reasons.append("subject matched by the pledge's own words: " + said)
     window = {s + d for s in near for d in range(-w.window, w.window + 1)}
     if art.has_title:
         window.add(0)

@@ -9,6 +9,7 @@ reads an article once whatever the catalogue size.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -89,6 +90,13 @@ class CompiledPledge:
     # History dates that affirm (extend) or weaken the pledge.
     affirm_dates: tuple[date, ...]
     weaken_dates: tuple[date, ...]
+    # Words taken from the pledge's own title and statement, with where each came from;
+    # they form one more loose phrase (index `len(spec.subject)`), tied on any two.
+    derived: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def derived_phrase(self) -> int:
+        return len(self.spec.subject) if self.derived else -1
 
 
 @dataclass
@@ -103,6 +111,86 @@ class Compiled:
 
 def content_words(phrase: str) -> list[str]:
     return [w for w in fold_term(phrase).split() if w not in STOPWORDS and len(w) > 1]
+
+
+# Words a pledge's title and statement share with any other pledge's: too general to tie
+# an article to one pledge (beyond STOPWORDS and the cue lexicons).
+GENERAL_WORDS = frozenset(
+    "will would shall should could must also each every this that these those which who "
+    "whose what when where while such more most less least then there their them they "
+    "have been being were does done only same very just about above after again against "
+    "before below between both during further once here because until within without "
+    "across along among around company companies firm business businesses group global "
+    "world year years time date percent cent including include includes make made making "
+    "take taken first last next major part plan plans goal goals target targets policy "
+    "policies commitment commitments pledge pledges promise promised promises committed "
+    "said says announced announce statement ensure continue continued work working "
+    "operations products services customers people across worldwide based later least "
+    "per cent reach reached achieve achieving support supports "
+    # months, numbers and amounts
+    "january february march april june july august september october november december "
+    "million billion trillion thousand hundred half double third quarter five some well "
+    "full none zero "
+    # reporting and everyday verbs, titles and connectives
+    "wrote write writes told tell report reported reporting added adding following "
+    "followed published presented expected planned updated update saying help helps "
+    "helping through toward towards since longer place start started taking having "
+    "found agreed chief executive president officer director founder chairman "
+    "national international united states directly become becoming aimed aiming "
+    "roughly around approximately compared version team members member "
+    "one two three four six seven eight nine ten".split()
+)
+# A capitalised word inside a sentence: a name (of a person, place, programme), which
+# news about the pledge need not repeat; the company's own names are matched anyway.
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![.!?:\"\u201c]\s\s)\b([A-Z][a-z][\w'-]*)")
+# Bounds on what one pledge's text can add, whatever its length (a 5,000-word statement
+# adds no more than a short one).
+DERIVED_MAX = 16
+DERIVED_SCAN = 400
+
+
+def base_forms(word: str) -> list[str]:
+    """The word and its singular, so a plural in the pledge matches a singular in news."""
+    if word.endswith("ies") and len(word) > 4:
+        return [word, word[:-3] + "y"]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 4:
+        return [word, word[:-1]]
+    return [word]
+
+
+def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
+    """Content words of the title, then the statement, each with its origin.
+
+    Names the statement adds (capitalised inside a sentence), numbers, general and cue words and
+    the company's own names are left out; a word and its plural count once.
+    """
+    statement = spec.statement[: DERIVED_SCAN * 12]
+    names = {m.lower() for m in _NAME.findall(statement)}
+    lower = set(re.findall(r"\b[a-z][\w'-]*", statement))
+    names -= {fold_term(w) for w in lower}
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for origin, text in (("title", spec.title[:2_000]), ("statement", statement)):
+        for word in fold_term(text).split()[:DERIVED_SCAN]:
+            if len(out) >= DERIVED_MAX:
+                return list(out.items())
+            if (
+                len(word) < 4
+                or not word.isalpha()
+                or word in seen
+                or word in STOPWORDS
+                or word in GENERAL_WORDS
+                or word in _CUE_WORDS
+                or word in exclude
+                or (origin == "statement" and word in names)
+            ):
+                continue
+            forms = base_forms(word)
+            if any(f in seen for f in forms):
+                continue
+            seen.update(forms)
+            out[word] = origin
+    return list(out.items())
 
 
 def _classify_event(text: str, affirm: Matcher, weaken: Matcher) -> str | None:
@@ -143,7 +231,19 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
     weaken_m = Matcher(WEAKEN + ("withdrawn", "dropped", "removed", "abandoned"))
     company_index: dict[str, int] = {}
     compiled: list[CompiledPledge] = []
-    entries: list[tuple[str, str, object]] = []
+    # Folded term -> what it stands for; built directly so each entry is folded once.
+    by_term: dict[str, Term] = {}
+    gate_terms: list[str] = []
+
+    def term(text: str) -> Term | None:
+        folded = fold_term(text)
+        if not folded:
+            return None
+        found = by_term.get(folded)
+        if found is None:
+            found = by_term[folded] = Term()
+        return found
+
     for spec in pledges:
         name = spec.company.name
         ci = company_index.setdefault(name, len(company_index))
@@ -155,13 +255,29 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
         )
         phrase_words: list[int] = []
         for k, phrase in enumerate(spec.subject):
-            entries.append((phrase, "subject", pi))
+            if (t := term(phrase)) is not None:
+                t.subjects.add(pi)
             words = content_words(phrase)
             phrase_words.append(len(words) if len(words) >= 2 else 0)
             if len(words) >= 2:
                 for j, word in enumerate(words):
-                    for variant in (word, *EQUIVALENT.get(word, ())):
-                        entries.append((variant, "word", (pi, k, j)))
+                    for variant in (*base_forms(word), *EQUIVALENT.get(word, ())):
+                        if (t := term(variant)) is not None:
+                            t.words.setdefault(pi, []).append((k, j))
+        names = (name, *spec.company.aliases, *short_names(name, spec.company.aliases))
+        exclude = {w for n in (*names, *spec.company.products) for w in fold_term(n).split()}
+        derived = derived_words(spec, exclude)
+        need = [n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words]
+        if len(derived) >= 2:
+            k = len(spec.subject)
+            phrase_words.append(len(derived))
+            need.append(2)
+            for j, (word, _) in enumerate(derived):
+                for variant in base_forms(word):
+                    if (t := term(variant)) is not None:
+                        t.words.setdefault(pi, []).append((k, j))
+        else:
+            derived = []
         affirm_dates, weaken_dates = [], []
         for ev in spec.history:
             kind = _classify_event(ev.event, affirm_m, weaken_m)
@@ -175,41 +291,30 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                 ci,
                 products,
                 tuple(phrase_words),
-                tuple(n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words),
+                tuple(need),
                 bool(PROHIBITION_WORDS & set(fold(spec.title)[0].split())),
                 tuple(affirm_dates),
                 tuple(weaken_dates),
+                tuple(derived),
             )
         )
-        for t in (name, *spec.company.aliases, *short_names(name, spec.company.aliases)):
-            entries.append((t, "company", ci))
-        for t in spec.company.products:
-            entries.append((t, "product", ci))
-        for t in spec.scope:
-            entries.append((t, "scope", pi))
+        for n in names:
+            if (t := term(n)) is not None:
+                t.companies.add(ci)
+                gate_terms.append(n)
+        for n in spec.company.products:
+            if (t := term(n)) is not None:
+                t.products.add(ci)
+                gate_terms.append(n)
+        for n in spec.scope:
+            if (t := term(n)) is not None:
+                t.scopes.add(pi)
     for kind, cue_words in CUE_KINDS.items():
         for cue in cue_words:
-            entries.append((cue, "cue", kind))
+            if (t := term(cue)) is not None:
+                t.cues.add(kind)
 
-    gate = Matcher(t for t, role, _ in entries if role in ("company", "product"))
-    matcher = Matcher(t for t, _, _ in entries)
-    terms = [Term() for _ in matcher.terms]
-    for t, role, payload in entries:
-        idx = matcher.index_of(t)
-        if idx is None:
-            continue
-        term = terms[idx]
-        if role == "company":
-            term.companies.add(payload)  # type: ignore[arg-type]
-        elif role == "product":
-            term.products.add(payload)  # type: ignore[arg-type]
-        elif role == "subject":
-            term.subjects.add(payload)  # type: ignore[arg-type]
-        elif role == "scope":
-            term.scopes.add(payload)  # type: ignore[arg-type]
-        elif role == "word":
-            pi, k, j = payload  # type: ignore[misc]
-            term.words.setdefault(pi, []).append((k, j))
-        else:
-            term.cues.add(str(payload))
+    gate = Matcher(gate_terms)
+    matcher = Matcher(by_term)
+    terms = [by_term[t] for t in matcher.terms]
     return Compiled(compiled, gate, matcher, terms)
