@@ -778,14 +778,13 @@ EQUIVALENT = {
     "face": ("facial",),
     "production": ("output",),
     "output": ("production",),
-    "recognition": ("recognise", "recognize", "identification", "identify", "scanning", "matching"),
-    "emissions": ("emission", "carbon"),
-    "plastic": ("plastics",),
+    "recognition": ("recognise", "identification", "identify", "scanning", "matching"),
+    "emissions": ("carbon",),
     "packaging": ("packs", "bottles"),
     "reduction": ("cut", "reduce"),
     "recycled": ("recycling",),
-    "military": ("defense", "defence", "army", "armed forces"),
-    "weapons": ("weapon", "arms"),
+    "military": ("defense", "army", "armed forces"),
+    "weapons": ("arms",),
 }
 
 
@@ -833,6 +832,15 @@ class Weights:
     fulfil: float = -1.2
     rising: float = 0.8
     investigation: float = 0.6
+    # Reported as falling short of the pledge: as good as breach language.
+    shortfall: float = 0.9
+    # The pledge reported as still standing (a plan that "still stands", a policy a court
+    # leaves in force), a request to a court or regulator to lift an order, and a new
+    # later date reported with no other weakening: evidence against a flag. Starting
+    # points the fitted model moves where labelled data shows them.
+    standing: float = -0.8
+    relief: float = -0.8
+    later_date_only: float = -0.6
     bias: float = 2.8
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5

@@ -421,10 +421,12 @@ def evidence(
         role = None
         if ci in term.companies or ci in term.products:
             role = "company"
-        elif pi in term.subjects or pi in term.words:
+        elif pi in term.subjects:
             role = "subject"
         elif pi in term.scopes:
             role = "scope"
+        elif pi in term.words:
+            role = "subject"
         else:
             for kind in EVIDENCE_ROLES[3:]:
                 cues = term.cues

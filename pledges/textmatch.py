@@ -172,6 +172,14 @@ _SPELLING_KEEP = frozenset(
 _NOT_OUR = ("tor", "sor", "cor", "ror", "xor")
 
 
+_ENDINGS = re.compile(
+    "(?:"
+    + "|".join(sorted({e for pair in (*_BOTH_WAYS, *_TO_AMERICAN) for e in pair}, key=len))
+    + ")$"
+)
+
+
+@lru_cache(maxsize=1 << 16)
 def spellings(word: str) -> list[str]:
     """The word with British and American endings swapped (itself first).
 
@@ -180,7 +188,7 @@ def spellings(word: str) -> list[str]:
     matches; the few everyday words the rules would turn into other words are kept.
     """
     out = [word]
-    if word in _SPELLING_KEEP or len(word) < 4:
+    if word in _SPELLING_KEEP or len(word) < 4 or _ENDINGS.search(word) is None:
         return out
     pairs = [(a, b) for a, b in _BOTH_WAYS] + [(b, a) for a, b in _BOTH_WAYS]
     for a, b in [*pairs, *_TO_AMERICAN]:

@@ -142,6 +142,7 @@ GENERAL_WORDS = frozenset(
 )
 # A capitalised word inside a sentence: a name (of a person, place, programme), which
 # news about the pledge need not repeat; the company's own names are matched anyway.
+_LOWER_WORD = re.compile(r"\b[a-z][a-z]*\b")
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![.!?:\"\u201c]\s\s)\b([A-Z][a-z][\w'-]*)")
 # Bounds on what one pledge's text can add, whatever its length (a 5,000-word statement
 # adds no more than a short one).
@@ -161,13 +162,13 @@ def base_forms(word: str) -> list[str]:
 def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
     """Content words of the title, then the statement, each with its origin.
 
-    Names the statement adds (capitalised inside a sentence), numbers, general and cue words and
-    the company's own names are left out; a word and its plural count once.
+    Names the statement adds (capitalised inside a sentence), numbers, general and cue
+    words and the company's own names are left out; a word and its plural count once.
     """
     statement = spec.statement[: DERIVED_SCAN * 12]
     names = {m.lower() for m in _NAME.findall(statement)}
-    lower = set(re.findall(r"\b[a-z][\w'-]*", statement))
-    names -= {fold_term(w) for w in lower}
+    if names:
+        names -= set(_LOWER_WORD.findall(statement))
     out: dict[str, str] = {}
     seen: set[str] = set()
     for origin, text in (("title", spec.title[:2_000]), ("statement", statement)):

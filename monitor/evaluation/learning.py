@@ -34,7 +34,8 @@ from pledges.score import FEATURES, KIND_FEATURES, hand_model
 L2 = 10.0
 KIND_L2 = 1.0
 # The hand rule for the kind (rollback when rollback language outweighs breach language,
-# always after the pledge's deadline) as a linear prior for the fitted kind model.
+# always after the pledge's deadline; a missed deadline is a rollback, falling short a
+# breach) as a linear prior for the fitted kind model.
 KIND_PRIOR = {
     "breach": -2.0,
     "shortfall": -2.0,
@@ -44,6 +45,7 @@ KIND_PRIOR = {
     "weaken_with_commitment": 3.0,
     "weaken_alone": 1.0,
     "after_deadline": 4.0,
+    "missed": 2.0,
 }
 
 
