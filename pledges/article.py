@@ -91,6 +91,7 @@ def locate(
     starts = [s for s, _ in sentences]
     located = [(bisect_right(starts, h.start) - 1, h) for h in hits]
     art = Article(doc, folded, sentences, bool(title), located)
+    word_sentences: dict[int, set[int]] = {}
     for si, h in located:
         term = terms[h.term]
         for c in term.companies:
@@ -107,9 +108,22 @@ def locate(
             for pi in common(term.scopes, wanted):
                 art.scope[pi].add(si)
         if term.words:
-            for pi in common(term.words, wanted):
-                for k, j in term.words[pi]:
-                    art.words[(pi, k)][si].add(j)
+            word_sentences.setdefault(h.term, set()).add(si)
+    # Loose words: one pass per distinct word, not per occurrence, and a phrase is kept
+    # only when enough of its words occur at all (a word shared by thousands of pledges
+    # costs one look at each of them, once).
+    found: dict[tuple[int, int], dict[int, set[int]]] = defaultdict(dict)
+    for t, sents in word_sentences.items():
+        for pi in common(terms[t].words, wanted):
+            for k, j in terms[t].words[pi]:
+                found[(pi, k)].setdefault(j, set()).update(sents)
+    for (pi, k), by_word in found.items():
+        if len(by_word) < cat.pledges[pi].phrase_need[k]:
+            continue
+        by_sentence = art.words[(pi, k)]
+        for j, sents in by_word.items():
+            for si in sents:
+                by_sentence[si].add(j)
     return art
 
 

@@ -24,6 +24,9 @@ from pledges.score import Candidate, Evidence, Span, candidate, evidence, hand_m
 from pledges.vocabulary import Compiled, compile_catalogue, short_names
 
 HAND_VERSION = "lexical-5"
+# At most this many pledges are weighed for one article (a company with thousands of
+# pledges sharing words must not make one article cost thousands of scorings).
+MAX_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,13 @@ class Detector:
             for pi in self._by_company.get(c, ()):
                 if term in cat.pledges[pi].products:
                     pledges.add(pi)
+        ranked = sorted(pledges)
+        if len(ranked) > MAX_CANDIDATES:
+            # Bounded work per article: pledges named by their subject phrase come first.
+            exact = set(art.subject)
+            ranked = sorted(ranked, key=lambda pi: (pi not in exact, pi))[:MAX_CANDIDATES]
         out = []
-        for pi in sorted(pledges):
+        for pi in ranked:
             found = candidate(cat, art, pi, pub, self.weights)
             if found is not None:
                 out.append(found)

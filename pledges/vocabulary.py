@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -147,6 +148,7 @@ _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![.!?:\"\u201c]\s\s)\b([A-Z][a-z][\w'
 # Bounds on what one pledge's text can add, whatever its length (a 5,000-word statement
 # adds no more than a short one).
 DERIVED_MAX = 16
+DERIVED_SHARED_MIN = 20
 DERIVED_SCAN = 400
 
 
@@ -226,6 +228,12 @@ def short_names(name: str, aliases: Iterable[str] = ()) -> list[str]:
     return out
 
 
+def _company_words(spec: PledgeIn) -> set[str]:
+    c = spec.company
+    every = (c.name, *c.aliases, *short_names(c.name, c.aliases), *c.products)
+    return {w for n in every for w in fold_term(n).split()}
+
+
 def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
     """Build the automaton and payloads for a whole catalogue."""
     affirm_m = Matcher(AFFIRM)
@@ -245,7 +253,13 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
             found = by_term[folded] = Term()
         return found
 
-    for spec in pledges:
+    specs = list(pledges)
+    own = [derived_words(spec, _company_words(spec)) for spec in specs]
+    # A word in the own text of many pledges tells none of them apart (and would tie an
+    # article to all of them): only words rarer than this across the catalogue are used.
+    frequency = Counter(w for words in own for w, _ in words)
+    common = max(DERIVED_SHARED_MIN, len(specs) // 100)
+    for spec, found in zip(specs, own, strict=True):
         name = spec.company.name
         ci = company_index.setdefault(name, len(company_index))
         pi = len(compiled)
@@ -266,8 +280,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                         if (t := term(variant)) is not None:
                             t.words.setdefault(pi, []).append((k, j))
         names = (name, *spec.company.aliases, *short_names(name, spec.company.aliases))
-        exclude = {w for n in (*names, *spec.company.products) for w in fold_term(n).split()}
-        derived = derived_words(spec, exclude)
+        derived = [(w, origin) for w, origin in found if frequency[w] <= common]
         need = [n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words]
         if len(derived) >= 2:
             k = len(spec.subject)
