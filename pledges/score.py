@@ -386,7 +386,8 @@ def candidate(
         if weaken:
             kind = "rollback"
             reasons.append("reported after the pledge's deadline")
-    missed = any(word.startswith("miss") or "meet" in word for word in weaken)
+    # A deadline missed ("missed", "fails to meet"), not something gone missing.
+    missed = any(word in ("miss", "missed", "misses") or "meet" in word for word in weaken)
     kx = {
         "breach": float(breach_n),
         "shortfall": float(bool(shortfall)),
