@@ -10,9 +10,9 @@ import click
 from monitor.cli.app import App, pass_app
 from monitor.evaluation.corpus import CorpusError
 from monitor.evaluation.learning import (
-    Figures,
     LabelledSet,
     cross_validate,
+    dropped,
     fit_model,
     load_corpora,
     model_version,
@@ -94,7 +94,7 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
         output.write_text(model.to_json() + "\n", encoding="utf-8")
         click.echo(f"wrote {model.version} to {output}")
         return
-    if _dropped(before, after):
+    if dropped(before, after):
         click.echo(
             f"kept {current}: with the reviews cross-validated F1 would drop "
             f"({before.counts.f1:.3f} -> {after.counts.f1:.3f})"
@@ -108,13 +108,6 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
 def _current(app: App) -> str:
     with app.db.session() as session:
         return active_model(session).version
-
-
-def _dropped(before: Figures, after: Figures) -> bool:
-    return (
-        after.counts.f1 < before.counts.f1 - 1e-9
-        or after.kind_accuracy < before.kind_accuracy - 1e-9
-    )
 
 
 COMMANDS = [detector]

@@ -273,6 +273,14 @@ def cross_validate(
     return figures(data, flagged)
 
 
+def dropped(before: Figures, after: Figures) -> bool:
+    """Whether `after` is worse than `before`: lower F1 or lower kind accuracy."""
+    return (
+        after.counts.f1 < before.counts.f1 - 1e-9
+        or after.kind_accuracy < before.kind_accuracy - 1e-9
+    )
+
+
 def figures_json(named: dict[str, Figures]) -> str:
     return json.dumps({k: v.as_dict() for k, v in named.items()}, indent=2)
 

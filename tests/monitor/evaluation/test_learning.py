@@ -12,7 +12,16 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from monitor.cli import cli
-from monitor.evaluation.learning import LabelledSet, Row, apply, cross_validate, fit_model
+from monitor.evaluation.corpus import Counts
+from monitor.evaluation.learning import (
+    Figures,
+    LabelledSet,
+    Row,
+    apply,
+    cross_validate,
+    dropped,
+    fit_model,
+)
 from monitor.flags.detection import active_model, load_detector
 from monitor.flags.review import review_flag
 from monitor.ingest.pipeline import ingest_files
@@ -101,10 +110,27 @@ def test_detector_fit_learns_from_reviews_and_switches_only_when_figures_hold(
         assert len(stored) == 1 and model.version == stored[0].version
         assert model.version.startswith("fitted-") and model.meta["reviews"] > 0
         assert "pledgewatch rescan" in result.output
+        # `rescan` applies it: flags it rescores carry the new model's version.
+        rescanned = CliRunner().invoke(cli, ["--db", url, "rescan"])
+        assert rescanned.exit_code == 0, rescanned.output
+        with reviewed_db.session() as session:
+            versions = {f.detector_version for f in session.exec(select(Flag)).all()}
+        assert model.version in versions
     else:
         assert "kept" in result.output and not stored and model == shipped_model()
     shown = CliRunner().invoke(cli, ["--db", url, "detector", "show"])
     assert shown.exit_code == 0 and model.version in shown.output
+
+
+def test_a_model_is_switched_only_when_f1_and_kind_accuracy_hold() -> None:
+    def fig(tp: int, fp: int, fn: int, kind_agree: int) -> Figures:
+        return Figures(Counts(tp, fp, fn), kind_agree, tp)
+
+    base = fig(8, 2, 2, 8)
+    assert not dropped(base, fig(8, 2, 2, 8))  # equal figures: switch
+    assert not dropped(base, fig(9, 1, 1, 9))
+    assert dropped(base, fig(7, 2, 3, 7))  # F1 drops
+    assert dropped(base, fig(8, 2, 2, 7))  # kind accuracy drops
 
 
 def test_a_damaged_stored_model_falls_back_to_the_shipped_one(
