@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from monitor.store.db import Database, DatabaseError, open_database
+from monitor.store.db import SCHEMA_HEAD, Database, DatabaseError, open_database
 
 
 def test_a_new_database_is_created_empty_and_versioned(db: Database) -> None:
     with db.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        version = conn.execute(text("select version_num from alembic_version")).scalar()
+        assert version == SCHEMA_HEAD
         assert conn.execute(text("select count(*) from pledges")).scalar() == 0
 
 
@@ -25,6 +26,23 @@ def test_upgrading_twice_keeps_data(db_url: str) -> None:
     first.dispose()
     second = open_database(db_url)
     with second.session() as s:
+        assert s.execute(text("select name from companies")).scalar() == "Acme"
+    second.dispose()
+
+
+def test_a_database_from_before_fitted_models_gains_their_table(db_url: str) -> None:
+    first = open_database(db_url)
+    with first.write() as s:
+        s.execute(text("drop table detector_models"))
+        s.execute(text("update alembic_version set version_num = '0001'"))
+        s.execute(
+            text("insert into companies (name, aliases, products) values ('Acme', '[]', '[]')")
+        )
+    first.dispose()
+    second = open_database(db_url)
+    with second.session() as s:
+        assert "detector_models" in inspect(second.engine).get_table_names()
+        assert s.execute(text("select version_num from alembic_version")).scalar() == "0002"
         assert s.execute(text("select name from companies")).scalar() == "Acme"
     second.dispose()
 
