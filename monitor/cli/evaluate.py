@@ -6,19 +6,14 @@ With `--cv`, every pledge of every corpus is scored by a model fitted without it
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from monitor.cli.app import console, text_or_json
 from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_eval
-from monitor.evaluation.learning import (
-    HAND,
-    apply,
-    cross_validate,
-    figures_json,
-    load_corpora,
-)
+from monitor.evaluation.learning import HAND, apply, cross_validate, load_corpora
 from pledges.errors import CatalogueError
 from pledges.fitted import shipped_model
 
@@ -47,7 +42,7 @@ def evaluate(corpora: tuple[Path, ...], cv: bool, fmt: str) -> None:
         if len(reports) == 1:
             click.echo(report_json(reports[0][1]))
         else:
-            click.echo("{" + ",".join(f'"{c}": {report_json(r)}' for c, r in reports) + "}")
+            click.echo(json.dumps({str(c): r.as_dict() for c, r in reports}, indent=2))
         return
     for corpus, report in reports:
         _print(corpus, report)
@@ -56,13 +51,18 @@ def evaluate(corpora: tuple[Path, ...], cv: bool, fmt: str) -> None:
 def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
     data = load_corpora(corpora)
     shipped = shipped_model()
+    # key -> (label, figures); keys are stable for JSON readers, labels name the models.
     named = {
-        f"hand weights ({HAND.version}), in-sample": apply(HAND, data),
-        f"shipped model ({shipped.version}), in-sample": apply(shipped, data),
-        "leave-one-pledge-out": cross_validate(data),
+        "hand_in_sample": (f"hand weights ({HAND.version}), in-sample", apply(HAND, data)),
+        "shipped_in_sample": (
+            f"shipped model ({shipped.version}), in-sample",
+            apply(shipped, data),
+        ),
+        "leave_one_pledge_out": ("leave-one-pledge-out", cross_validate(data)),
     }
     if fmt == "json":
-        click.echo(figures_json(named))
+        out_json = {k: {"label": label, **fig.as_dict()} for k, (label, fig) in named.items()}
+        click.echo(json.dumps(out_json, indent=2))
         return
     out = console()
     pledges = len({r.pledge_id for r in data.rows} | {k[2] for k in data.expected})
@@ -70,10 +70,10 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
         f"[bold]{len(data.sources)} corpora[/bold], {pledges} pledges, "
         f"{len(data.expected)} expected flags, {len(data.rows)} candidates"
     )
-    for name, fig in named.items():
-        out.print(f"{name:45s} {fig.summary()}", markup=False)
+    for label, fig in named.values():
+        out.print(f"{label:45s} {fig.summary()}", markup=False)
     out.print("\n[bold]Leave-one-pledge-out per corpus[/bold]")
-    for source, c in sorted(named["leave-one-pledge-out"].per_source.items()):
+    for source, c in sorted(named["leave_one_pledge_out"][1].per_source.items()):
         out.print(
             f"  {source:30s} P {c.precision:.3f}  R {c.recall:.3f}  F1 {c.f1:.3f}  "
             f"(tp {c.tp}, fp {c.fp}, fn {c.fn})",

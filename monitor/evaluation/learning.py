@@ -281,10 +281,6 @@ def dropped(before: Figures, after: Figures) -> bool:
     )
 
 
-def figures_json(named: dict[str, Figures]) -> str:
-    return json.dumps({k: v.as_dict() for k, v in named.items()}, indent=2)
-
-
 __all__ = [
     "Figures",
     "LabelledSet",

@@ -61,7 +61,8 @@ def test_eval_cv_reports_leave_one_pledge_out_figures_over_several_corpora() -> 
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    cv = data["leave-one-pledge-out"]
+    assert set(data) == {"hand_in_sample", "shipped_in_sample", "leave_one_pledge_out"}
+    cv = data["leave_one_pledge_out"]
     assert set(cv) >= {"precision", "recall", "f1", "kind_accuracy", "per_source"}
     assert set(cv["per_source"]) == {"holdout-2", "holdout-3"}
     assert cv["tp"] + cv["fn"] == 23 + 16  # every expected flag of both corpora counted
@@ -144,3 +145,11 @@ def test_a_damaged_stored_model_falls_back_to_the_shipped_one(
     with sqlite_db.session() as session:
         assert load_detector(session).version == shipped_model().version
     assert any("fitted-bad" in r.getMessage() for r in caplog.records)
+
+
+def test_eval_of_several_corpora_reports_each() -> None:
+    result = CliRunner().invoke(cli, ["eval", str(HOLDOUT_2), str(HOLDOUT_3), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {str(HOLDOUT_2), str(HOLDOUT_3)}
+    assert all(report["f1"] > 0.8 for report in data.values())
