@@ -14,14 +14,13 @@ from pathlib import Path
 
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, ModelError
+from pledges.score import hand_model
 
 log = logging.getLogger(__name__)
 SHIPPED = "detector.json"
 
 
 def _hand() -> LinearModel:
-    from pledges.score import hand_model  # score imports nothing from here; kept local
-
     return hand_model(DEFAULT_WEIGHTS, "lexical-5")
 
 
