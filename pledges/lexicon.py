@@ -193,9 +193,6 @@ WEAKEN = (
     "postpone",
     "miss",
     "missed",
-    "fall short",
-    "fell short",
-    "falls short",
     "omit",
     "remove",
     "no longer",
@@ -444,6 +441,84 @@ AFFIRM = (
     "keeps",
     "kept in place",
     "remains in place",
+)
+
+# Reporting a company as not living up to its promise: read as a breach, not a rollback.
+SHORTFALL = (
+    "fall short",
+    "fell short",
+    "falls short",
+    "fail to live up",
+    "fails to live up",
+    "failed to live up",
+    "failing to live up",
+    "not living up",
+    "not lived up",
+    "has not lived up",
+    "short of its",
+    "short of the",
+)
+
+# The commitment reported as still in force: a chief executive saying a plan stands, a
+# court leaving a policy in place. Evidence against a flag, weighed by the model.
+STANDING = (
+    "still stands",
+    "plan stands",
+    "stands by",
+    "stood by",
+    "stand by",
+    "remains committed",
+    "remain committed",
+    "remained committed",
+    "still committed",
+    "fully committed",
+    "remains on track",
+    "still on track",
+    "remains in force",
+    "remain in force",
+    "stays in force",
+    "left in place",
+    "leaves in place",
+    "leaving in place",
+    "left intact",
+    "leaves intact",
+    "upheld",
+    "uphold",
+    "upholds",
+    "unchanged",
+    "no change to",
+    "not changing",
+    "is not backing away",
+    "not retreating",
+)
+
+# A company asking a court or regulator to lift or relax an order it is under: coverage
+# of the request, not of a breach.
+RELIEF = (
+    "asked a court",
+    "asked the court",
+    "asks a court",
+    "asks the court",
+    "asking a court",
+    "asking the court",
+    "asked a judge",
+    "asks a judge",
+    "asked regulators",
+    "asks regulators",
+    "asked the regulator",
+    "asks the regulator",
+    "petitioned",
+    "seeks to lift",
+    "sought to lift",
+    "seeking to lift",
+    "lift the order",
+    "lift an order",
+    "lift the injunction",
+    "modify the order",
+    "end the consent",
+    "terminate the consent",
+    "appeal",
+    "appealed",
 )
 
 # Words just before a cue that negate it ("did not admit", "no evidence of").
@@ -703,14 +778,13 @@ EQUIVALENT = {
     "face": ("facial",),
     "production": ("output",),
     "output": ("production",),
-    "recognition": ("recognise", "recognize", "identification", "identify", "scanning", "matching"),
-    "emissions": ("emission", "carbon"),
-    "plastic": ("plastics",),
+    "recognition": ("recognise", "identification", "identify", "scanning", "matching"),
+    "emissions": ("carbon",),
     "packaging": ("packs", "bottles"),
     "reduction": ("cut", "reduce"),
     "recycled": ("recycling",),
-    "military": ("defense", "defence", "army", "armed forces"),
-    "weapons": ("weapon", "arms"),
+    "military": ("defense", "army", "armed forces"),
+    "weapons": ("arms",),
 }
 
 
@@ -725,6 +799,8 @@ class Weights:
     tie_article: float = 0.3
     # A subject phrase matched word by word (not as a phrase) counts this much of a hit.
     loose_subject: float = 0.7
+    # Tied only by words of the pledge's own title and statement: weaker than its subject.
+    own_words_only: float = -0.6
     title_company: float = 0.3
     title_subject: float = 0.4
     scope_near: float = 0.5
@@ -756,6 +832,15 @@ class Weights:
     fulfil: float = -1.2
     rising: float = 0.8
     investigation: float = 0.6
+    # Reported as falling short of the pledge: as good as breach language.
+    shortfall: float = 0.9
+    # The pledge reported as still standing (a plan that "still stands", a policy a court
+    # leaves in force), a request to a court or regulator to lift an order, and a new
+    # later date reported with no other weakening: evidence against a flag. Starting
+    # points the fitted model moves where labelled data shows them.
+    standing: float = -0.8
+    relief: float = -0.8
+    later_date_only: float = -0.6
     bias: float = 2.8
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5

@@ -121,8 +121,103 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# British and American spellings of one word as (British ending, American ending):
+# labour/labor, organise/organize, analyse/analyze, defence/defense, licence/license,
+# travelled/traveled, fulfil/fulfill both ways; centre/center, catalogue/catalog,
+# programme/program from British to American only (the American endings -ter, -og, -am
+# end too many unrelated words).
+_BOTH_WAYS = (
+    ("our", "or"),
+    ("ours", "ors"),
+    ("oured", "ored"),
+    ("ouring", "oring"),
+    ("ourable", "orable"),
+    ("ise", "ize"),
+    ("ised", "ized"),
+    ("ises", "izes"),
+    ("ising", "izing"),
+    ("isation", "ization"),
+    ("isations", "izations"),
+    ("yse", "yze"),
+    ("ysed", "yzed"),
+    ("ysing", "yzing"),
+    ("fence", "fense"),
+    ("fences", "fenses"),
+    ("cence", "cense"),
+    ("cences", "censes"),
+    ("elled", "eled"),
+    ("elling", "eling"),
+    ("eller", "eler"),
+    ("ulfil", "ulfill"),
+    ("ulfilment", "ulfillment"),
+    ("nrol", "nroll"),
+    ("nrolment", "nrollment"),
+)
+_TO_AMERICAN = (
+    ("tre", "ter"),
+    ("tres", "ters"),
+    ("bre", "ber"),
+    ("bres", "bers"),
+    ("ogue", "og"),
+    ("ogues", "ogs"),
+    ("amme", "am"),
+    ("ammes", "ams"),
+)
+# Everyday words those endings would turn into other real words (four -> for).
+_SPELLING_KEEP = frozenset(
+    "four fours your yours hour hours tour tours pour pours sour flour dour detour "
+    "rise wise size seize raise".split()
+)
+# "-or" words that are not British "-our" words (actor, sector, error, taxor...).
+_NOT_OUR = ("tor", "sor", "cor", "ror", "xor")
+
+
+_ENDINGS = re.compile(
+    "(?:"
+    + "|".join(sorted({e for pair in (*_BOTH_WAYS, *_TO_AMERICAN) for e in pair}, key=len))
+    + ")$"
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def spellings(word: str) -> list[str]:
+    """The word with British and American endings swapped (itself first).
+
+    A rule set, not a word list grown per corpus: every word with one of the endings
+    gets the other spelling. A spelling no one uses costs one automaton entry and never
+    matches; the few everyday words the rules would turn into other words are kept.
+    """
+    out = [word]
+    if word in _SPELLING_KEEP or len(word) < 4 or _ENDINGS.search(word) is None:
+        return out
+    pairs = [(a, b) for a, b in _BOTH_WAYS] + [(b, a) for a, b in _BOTH_WAYS]
+    for a, b in [*pairs, *_TO_AMERICAN]:
+        if word.endswith(a) and len(word) > len(a):
+            if a.startswith("or") and word[: len(word) - len(a) + 2].endswith(_NOT_OUR):
+                continue
+            other = word[: -len(a)] + b
+            if other not in out:
+                out.append(other)
+    return out
+
+
+def spelling_variants(folded: str) -> list[str]:
+    """A folded phrase in every British/American spelling of its words (at most 4)."""
+    forms = [""]
+    for word in folded.split():
+        forms = [f"{f} {w}".strip() for f in forms for w in spellings(word)][:4]
+    return forms
+
+
 def _variants(folded: str) -> list[str]:
     """Spellings of a term's inflected forms that do not start with the term itself."""
+    out = []
+    for spelled in spelling_variants(folded):
+        out += _inflected(spelled)
+    return list(dict.fromkeys(out))
+
+
+def _inflected(folded: str) -> list[str]:
     out = [folded]
     first, _, rest = folded.partition(" ")
     if rest:

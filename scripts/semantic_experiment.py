@@ -56,7 +56,8 @@ import numpy as np  # noqa: E402
 from feeds.parse import Entry, parse  # noqa: E402
 from monitor.evaluation.corpus import Counts, Predicted, load_labels, score  # noqa: E402
 from pledges.catalogue import load_catalogue  # noqa: E402
-from pledges.detect import DETECTOR_VERSION, Detector, Finding  # noqa: E402
+from pledges.detect import HAND_VERSION as DETECTOR_VERSION  # noqa: E402
+from pledges.detect import Detector, Finding  # noqa: E402
 from pledges.lexicon import DEFAULT_WEIGHTS  # noqa: E402
 from pledges.models import PledgeIn  # noqa: E402
 from pledges.textmatch import fold, fold_term, split_sentences  # noqa: E402

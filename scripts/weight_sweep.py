@@ -1,10 +1,10 @@
-"""Score detection on labelled corpora for several values of one weight.
+"""Score detection by hand weights on labelled corpora for several values of one weight.
 
     .venv/bin/python scripts/weight_sweep.py bias 2.6 2.8 3.0 \\
         ../shared/eval/dev eval/holdout eval/holdout-2 eval/holdout-3
 
-Pick values on the dev corpus; the others show whether a choice generalises. Every
-weight lives in pledges/lexicon.py `Weights`.
+The hand weights (pledges/lexicon.py `Weights`) are where the fitted model starts;
+`pledgewatch eval --cv` measures the fitted model on pledges it never saw.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "config"),
     "daemon": ("daemon", "daemon"),
     "db": ("db", "db"),
+    "detector": ("detector", "detector"),
     "digest": ("digest", "digest"),
     "eval": ("evaluate", "evaluate"),
     "export": ("export", "export_"),

@@ -1,30 +1,87 @@
-"""`pledgewatch eval CORPUS_DIR`: measure detection on a labelled corpus."""
+"""`pledgewatch eval CORPUS_DIR...`: measure detection on labelled corpora.
+
+With `--cv`, every pledge of every corpus is scored by a model fitted without it
+(leave-one-pledge-out): the figure a user adding pledges of their own can expect.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from monitor.cli.app import console, text_or_json
-from monitor.evaluation.corpus import CorpusError, report_json, run_eval
+from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_eval
+from monitor.evaluation.learning import HAND, apply, cross_validate, load_corpora
 from pledges.errors import CatalogueError
+from pledges.fitted import shipped_model
 
 
 @click.command("eval")
-@click.argument("corpus", type=click.Path(path_type=Path))
+@click.argument("corpora", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--cv",
+    is_flag=True,
+    help="Leave-one-pledge-out cross-validation over all CORPORA together: each pledge "
+    "scored by a model fitted without it.",
+)
 @text_or_json
-def evaluate(corpus: Path, fmt: str) -> None:
-    """Sync CORPUS's catalogue into a temporary database, ingest its feeds, score the flags."""
+def evaluate(corpora: tuple[Path, ...], cv: bool, fmt: str) -> None:
+    """Sync each corpus's catalogue into a temporary database, ingest its feeds, score flags."""
     try:
-        report = run_eval(corpus)
+        if cv:
+            _cross_validate(corpora, fmt)
+            return
+        reports = [(corpus, run_eval(corpus)) for corpus in corpora]
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     if fmt == "json":
-        click.echo(report_json(report))
+        if len(reports) == 1:
+            click.echo(report_json(reports[0][1]))
+        else:
+            click.echo(json.dumps({str(c): r.as_dict() for c, r in reports}, indent=2))
         return
+    for corpus, report in reports:
+        _print(corpus, report)
+
+
+def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
+    data = load_corpora(corpora)
+    shipped = shipped_model()
+    # key -> (label, figures); keys are stable for JSON readers, labels name the models.
+    named = {
+        "hand_in_sample": (f"hand weights ({HAND.version}), in-sample", apply(HAND, data)),
+        "shipped_in_sample": (
+            f"shipped model ({shipped.version}), in-sample",
+            apply(shipped, data),
+        ),
+        "leave_one_pledge_out": ("leave-one-pledge-out", cross_validate(data)),
+    }
+    if fmt == "json":
+        out_json = {k: {"label": label, **fig.as_dict()} for k, (label, fig) in named.items()}
+        click.echo(json.dumps(out_json, indent=2))
+        return
+    out = console()
+    pledges = len({r.pledge_id for r in data.rows} | {k[2] for k in data.expected})
+    out.print(
+        f"[bold]{len(data.sources)} corpora[/bold], {pledges} pledges, "
+        f"{len(data.expected)} expected flags, {len(data.rows)} candidates"
+    )
+    for label, fig in named.values():
+        out.print(f"{label:45s} {fig.summary()}", markup=False)
+    out.print("\n[bold]Leave-one-pledge-out per corpus[/bold]")
+    for source, c in sorted(named["leave_one_pledge_out"][1].per_source.items()):
+        out.print(
+            f"  {source:30s} P {c.precision:.3f}  R {c.recall:.3f}  F1 {c.f1:.3f}  "
+            f"(tp {c.tp}, fp {c.fp}, fn {c.fn})",
+            markup=False,
+        )
+
+
+def _print(corpus: Path, report: EvalReport) -> None:
     out = console()
     o = report.overall
     out.print(f"[bold]{corpus}[/bold]: {report.items} items, {o.tp + o.fn} expected flags")

@@ -60,6 +60,7 @@ class _Bar:
     def __init__(self, stack: ExitStack, files: int) -> None:
         self.stack, self.files = stack, files
         self.progress: Progress | None = None
+        self.shown: tuple[str, str] | None = None
         self.file_task: TaskID | None = None
         self.entry_task: TaskID | None = None
         self.new_total = 0
@@ -97,6 +98,10 @@ class _Bar:
                 total=stage.total,
                 completed=stage.done,
             )
+        if (stage.stage, name) != self.shown:
+            # Each stage is drawn at least once, however quickly it passes.
+            self.shown = (stage.stage, name)
+            progress.refresh()
 
     def file_done(self, res: SourceResult) -> None:
         progress = self._start()

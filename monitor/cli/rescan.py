@@ -12,13 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from monitor.cli.app import FORMATS, App, emit, parse_date, pass_app, to_json
+from monitor.flags.detection import active_model
 from monitor.flags.rescan import RescanError, RescanReport, count_articles_since, rescan
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
 from pledges.errors import CatalogueError
 
 
-def _detector_from(folder: Path, pledge_ids: tuple[str, ...]) -> Detector:
+def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detector:
     try:
         pledges = load_catalogue(folder)
     except CatalogueError as exc:
@@ -28,7 +29,9 @@ def _detector_from(folder: Path, pledge_ids: tuple[str, ...]) -> Detector:
     missing = sorted(set(pledge_ids) - {p.id for p in pledges})
     if missing:
         raise click.ClickException(f"no pledge with id {', '.join(missing)} in {folder}")
-    return Detector.compile(pledges)
+    with app.db.session() as session:
+        model = active_model(session)  # backtest with the model the database scores with
+    return Detector.compile(pledges, model=model)
 
 
 @click.command("rescan")
@@ -67,7 +70,7 @@ def rescan_(
         raise click.UsageError(
             "--catalogue backtests a folder; add --dry-run (sync the folder first to apply it)"
         )
-    detector = _detector_from(folder, pledge_ids) if folder is not None else None
+    detector = _detector_from(folder, pledge_ids, app) if folder is not None else None
     since_d = parse_date(since, "--since")
     db = app.reader()
     with ExitStack() as stack:

@@ -11,16 +11,34 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
-from monitor.store.models import Flag
-from pledges.detect import DETECTOR_VERSION, Detector, Finding
+from monitor.store.models import DetectorModel, Flag
+from pledges.detect import Detector, Finding
+from pledges.fitted import model_from_text
+from pledges.model import LinearModel
 from pledges.store import active_pledges
 
 _FLAGS: Table = Flag.__table__  # type: ignore[attr-defined]
 
 
+def active_model(session: Session) -> LinearModel:
+    """The model this database scores with: its newest fitted one, else the shipped one.
+
+    A stored model that cannot be read falls back to the shipped one with a warning.
+    """
+    row = session.exec(
+        select(DetectorModel)
+        .where(col(DetectorModel.active).is_(True))
+        .order_by(col(DetectorModel.id).desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return model_from_text(None, "")
+    return model_from_text(row.model, f"detector model {row.id} ({row.version})")
+
+
 def load_detector(session: Session) -> Detector:
-    """Compile the stored (non-retired) catalogue."""
-    return Detector.compile(active_pledges(session))
+    """Compile the stored (non-retired) catalogue, scored by the database's model."""
+    return Detector.compile(active_pledges(session), model=active_model(session))
 
 
 @dataclass
@@ -73,7 +91,7 @@ def apply_findings(
                 reasons=list(finding.reasons),
                 evidence=evidence,
                 response=finding.response,
-                detector_version=DETECTOR_VERSION,
+                detector_version=finding.detector_version,
                 first_raised_at=now,
                 updated_at=now,
             )
@@ -94,7 +112,7 @@ def apply_findings(
         flag.evidence = evidence
         flag.response = finding.response
         flag.active = True
-        flag.detector_version = DETECTOR_VERSION
+        flag.detector_version = finding.detector_version
         flag.updated_at = now
         session.add(flag)
         changes.updated.append(flag)

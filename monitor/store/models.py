@@ -151,3 +151,16 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_ts(nullable=False))
     expires_at: datetime = Field(sa_column=_ts(nullable=False, index=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class DetectorModel(SQLModel, table=True):
+    """A fitted detector model this database scores with (the newest active one)."""
+
+    __tablename__ = "detector_models"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str
+    # The model as `pledges.model.LinearModel.to_json` writes it.
+    model: str = Field(sa_column=Column(Text, nullable=False))
+    active: bool = True
+    created_at: datetime = Field(sa_column=_ts(nullable=False))

@@ -4,6 +4,7 @@ from feeds.models import Article, ArticleSource, Feed
 from monitor.store.models import (
     ApiToken,
     DaemonHeartbeat,
+    DetectorModel,
     Digest,
     Flag,
     Incident,
@@ -19,6 +20,7 @@ __all__ = [
     "ArticleSource",
     "Company",
     "DaemonHeartbeat",
+    "DetectorModel",
     "Digest",
     "Feed",
     "Flag",

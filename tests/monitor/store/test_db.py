@@ -30,6 +30,23 @@ def test_upgrading_twice_keeps_data(db_url: str) -> None:
     second.dispose()
 
 
+def test_a_database_from_before_fitted_models_gains_their_table(db_url: str) -> None:
+    first = open_database(db_url)
+    with first.write() as s:
+        s.execute(text("drop table detector_models"))
+        s.execute(text("update alembic_version set version_num = '0002'"))
+        s.execute(
+            text("insert into companies (name, aliases, products) values ('Acme', '[]', '[]')")
+        )
+    first.dispose()
+    second = open_database(db_url)
+    with second.session() as s:
+        assert "detector_models" in inspect(second.engine).get_table_names()
+        assert s.execute(text("select version_num from alembic_version")).scalar() == "0003"
+        assert s.execute(text("select name from companies")).scalar() == "Acme"
+    second.dispose()
+
+
 def test_sqlite_uses_wal_and_waits_for_locks(sqlite_db: Database) -> None:
     with sqlite_db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -81,6 +98,7 @@ def test_a_database_from_the_first_release_upgrades_and_keeps_its_data(db_url: s
         )
     with first.engine.begin() as conn:  # back to the schema pledgewatch 0.1 created
         conn.execute(text("drop table web_sessions"))
+        conn.execute(text("drop table detector_models"))
         conn.execute(text("update alembic_version set version_num = '0001'"))
     first.dispose()
     upgraded = open_database(db_url)

@@ -1,0 +1,113 @@
+"""`pledgewatch detector`: which model scores flags, and refitting it from labelled data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from monitor.cli.app import App, pass_app
+from monitor.evaluation.corpus import CorpusError
+from monitor.evaluation.learning import (
+    LabelledSet,
+    cross_validate,
+    dropped,
+    fit_model,
+    load_corpora,
+    model_version,
+    review_rows,
+    reviewed_flags,
+    store_model,
+)
+from monitor.flags.detection import active_model, load_detector
+from pledges.errors import CatalogueError
+
+
+@click.group("detector")
+def detector() -> None:
+    """The model that scores candidate flags: show it, refit it."""
+
+
+@detector.command("show")
+@pass_app
+def show(app: App) -> None:
+    """Print the model this database scores with and how it was made."""
+    with app.db.session() as session:
+        model = active_model(session)
+    click.echo(f"model {model.version} (bias {model.bias:+.3f}, threshold {model.threshold})")
+    meta = model.meta
+    if meta.get("corpora"):
+        click.echo(f"fitted on {', '.join(meta['corpora'])} and {meta.get('reviews', 0)} reviews")
+    for name, weight in sorted(model.weights.items(), key=lambda kv: -abs(kv[1])):
+        click.echo(f"  {name:26s} {weight:+.3f}")
+
+
+@detector.command("fit")
+@click.argument("corpora", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-reviews", is_flag=True, help="Learn from the corpora only, not the review log.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the fitted model to FILE instead of switching the database to it.",
+)
+@pass_app
+def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | None) -> None:
+    """Refit the model on labelled CORPORA plus confirmed (positive) and dismissed
+    (negative) flags, print leave-one-pledge-out figures before and after, and switch the
+    database to the new model only if they do not drop. `rescan` then applies it.
+    """
+    try:
+        data = load_corpora(corpora)
+    except CatalogueError as exc:
+        raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    reviews = LabelledSet()
+    if not no_reviews:
+        with app.db.session() as session:
+            reviewed = reviewed_flags(session)
+            if reviewed:
+                reviews = review_rows(load_detector(session), reviewed)
+    data.extend(reviews)
+    if not data.rows:
+        raise click.ClickException("nothing to learn from: give labelled corpora or review flags")
+    current = None if output else _current(app)
+    before = cross_validate(data, train=lambda r: r.source != "reviews")
+    after = cross_validate(data)
+    dismissed = sum(1 for r in reviews.rows if not r.label)
+    click.echo(
+        f"labelled: {len(corpora)} corpora, {len(reviews.expected)} confirmed and "
+        f"{dismissed} dismissed flags; {len(data.rows)} candidates"
+    )
+    click.echo(f"leave-one-pledge-out, corpora only:        {before.summary()}")
+    click.echo(f"leave-one-pledge-out, corpora and reviews: {after.summary()}")
+    meta = {
+        "made_by": "pledgewatch detector fit",
+        "corpora": [p.resolve().name for p in corpora],
+        "reviews": len(reviews.rows),
+        "cv": after.as_dict(),
+    }
+    model = fit_model(data.rows, "pending", meta)
+    model = replace(model, version=model_version(model))
+    if output is not None:
+        output.write_text(model.to_json() + "\n", encoding="utf-8")
+        click.echo(f"wrote {model.version} to {output}")
+        return
+    if dropped(before, after):
+        click.echo(
+            f"kept {current}: with the reviews cross-validated F1 would drop "
+            f"({before.counts.f1:.3f} -> {after.counts.f1:.3f})"
+        )
+        return
+    with app.db.write() as session:
+        store_model(session, model)
+    click.echo(f"switched from {current} to {model.version}; run `pledgewatch rescan` to apply it")
+
+
+def _current(app: App) -> str:
+    with app.db.session() as session:
+        return active_model(session).version
+
+
+COMMANDS = [detector]

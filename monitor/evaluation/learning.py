@@ -1,0 +1,336 @@
+"""Fitting the detector's model on labelled data and validating it on unseen pledges.
+
+Every labelled corpus (and every reviewed flag) becomes rows: one per (article, pledge)
+candidate the detector finds, with its features and whether a good monitor flags it.
+`cross_validate` scores each pledge with a model fitted without any row of that pledge
+(leave-one-pledge-out), which is what a user meets when adding pledges of their own.
+Features do not depend on the weights, so candidates are computed once and every fold
+only refits the small logistic model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from feeds.models import Article
+from feeds.parse import parse
+from monitor.evaluation.corpus import CorpusError, Counts, load_labels
+from monitor.store.models import DetectorModel, Flag
+from pledges.catalogue import load_catalogue
+from pledges.detect import HAND_VERSION, Detector
+from pledges.lexicon import DEFAULT_WEIGHTS
+from pledges.model import LinearModel, fit_logistic
+from pledges.score import FEATURES, KIND_FEATURES, hand_model
+
+L2 = 10.0
+KIND_L2 = 1.0
+# The hand rule for the kind (rollback when rollback language outweighs breach language,
+# always after the pledge's deadline; a missed deadline is a rollback, falling short a
+# breach) as a linear prior for the fitted kind model.
+KIND_PRIOR = {
+    "breach": -2.0,
+    "shortfall": -2.0,
+    "rising": -2.0,
+    "persisting": -2.0,
+    "resumed": 2.0,
+    "weaken_with_commitment": 3.0,
+    "weaken_alone": 1.0,
+    "after_deadline": 4.0,
+    "missed": 2.0,
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One candidate (article, pledge) with its features and its label."""
+
+    source: str  # corpus name, or "reviews"
+    link: str
+    pledge_id: str
+    features: dict[str, float]
+    kind_features: dict[str, float]
+    rule_kind: str
+    label: int  # 1: a good monitor flags it
+    expected_kind: str = ""  # breach | rollback for positives
+
+
+@dataclass
+class LabelledSet:
+    """Candidate rows plus the positives no candidate covers (misses whatever the weights)."""
+
+    rows: list[Row] = field(default_factory=list)
+    # (source, link, pledge) that should be flagged, with their kind.
+    expected: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+    def extend(self, other: LabelledSet) -> None:
+        self.rows += other.rows
+        self.expected.update(other.expected)
+        self.sources += other.sources
+
+
+@dataclass
+class Figures:
+    """Precision, recall, F1 and kind accuracy of a set of predictions."""
+
+    counts: Counts = field(default_factory=Counts)
+    kind_agree: int = 0
+    kind_total: int = 0
+    per_source: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+
+    @property
+    def kind_accuracy(self) -> float:
+        return self.kind_agree / self.kind_total if self.kind_total else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.counts.as_dict(),
+            "kind_accuracy": round(self.kind_accuracy, 4),
+            "per_source": {k: v.as_dict() for k, v in sorted(self.per_source.items())},
+        }
+
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"precision {c.precision:.3f}  recall {c.recall:.3f}  F1 {c.f1:.3f}  "
+            f"(tp {c.tp}, fp {c.fp}, fn {c.fn}); kind accuracy {self.kind_accuracy:.3f}"
+        )
+
+
+def corpus_rows(corpus: Path) -> LabelledSet:
+    """Rows of one labelled corpus (format in ../shared/eval/FORMAT.md)."""
+    if not corpus.is_dir():
+        raise CorpusError(f"{corpus}: no such folder")
+    labels = load_labels(corpus / "labels.json")
+    pledges = load_catalogue(corpus / "catalogue")
+    files = sorted(p for p in (corpus / "feeds").glob("*") if p.is_file())
+    if not files:
+        raise CorpusError(f"{corpus / 'feeds'}: no feed files")
+    detector = Detector.compile(pledges)
+    name = corpus.resolve().name
+    out = LabelledSet(sources=[name])
+    for item in labels:
+        for exp in item.get("expected", []):
+            out.expected[(name, item["link"], exp["pledge"])] = exp.get("kind", "")
+    for f in files:
+        for e in parse(f.read_bytes(), url=str(f)).entries:
+            link = e.link or ""
+            for c in detector.candidates(e.title, e.text, e.published):
+                pid = detector.pledge_id(c.pledge)
+                kind = out.expected.get((name, link, pid))
+                out.rows.append(
+                    Row(
+                        name,
+                        link,
+                        pid,
+                        c.features,
+                        c.kind_features,
+                        c.kind,
+                        int(kind is not None),
+                        kind or "",
+                    )
+                )
+    return out
+
+
+def load_corpora(corpora: Iterable[Path]) -> LabelledSet:
+    out = LabelledSet()
+    for corpus in corpora:
+        out.extend(corpus_rows(corpus))
+    return out
+
+
+def review_rows(
+    detector: Detector,
+    reviewed: Iterable[tuple[str, str, str, datetime | date | None, str, bool, str]],
+) -> LabelledSet:
+    """Rows from reviewed flags: (link, title, text, published, pledge, confirmed, kind)."""
+    out = LabelledSet(sources=["reviews"])
+    for link, title, text, published, pledge_id, confirmed, kind in reviewed:
+        if confirmed:
+            out.expected[("reviews", link, pledge_id)] = kind
+        for c in detector.candidates(title, text, published):
+            if detector.pledge_id(c.pledge) != pledge_id:
+                continue
+            out.rows.append(
+                Row(
+                    "reviews",
+                    link,
+                    pledge_id,
+                    c.features,
+                    c.kind_features,
+                    c.kind,
+                    int(confirmed),
+                    kind if confirmed else "",
+                )
+            )
+    return out
+
+
+HAND = hand_model(DEFAULT_WEIGHTS, HAND_VERSION)
+
+
+def fit_model(
+    rows: Sequence[Row], version: str, meta: dict[str, Any] | None = None, l2: float = L2
+) -> LinearModel:
+    """A flag model (from the hand weights) and a kind model (rollback against breach)."""
+    weights, bias = fit_logistic(
+        [r.features for r in rows],
+        [r.label for r in rows],
+        features=FEATURES,
+        l2=l2,
+        prior=HAND.weights,
+        prior_bias=HAND.bias,
+    )
+    positives = [r for r in rows if r.label and r.expected_kind in ("breach", "rollback")]
+    kind_weights, kind_bias = fit_logistic(
+        [r.kind_features for r in positives],
+        [int(r.expected_kind == "rollback") for r in positives],
+        features=KIND_FEATURES,
+        l2=KIND_L2,
+        prior=KIND_PRIOR,
+        prior_bias=-0.5,
+    )
+    info: dict[str, Any] = dict(meta or {})
+    info["kind"] = {"bias": kind_bias, "weights": kind_weights}
+    info["rows"] = len(rows)
+    info["positives"] = len(positives)
+    return LinearModel(version, weights, bias, 0.5, info)
+
+
+def predict(model: LinearModel, row: Row) -> str | None:
+    """The kind the model flags the row as, or None when it is not flagged."""
+    if model.score(row.features) < model.threshold:
+        return None
+    kind = model.meta.get("kind")
+    if isinstance(kind, dict) and row.kind_features:
+        w = kind.get("weights", {})
+        raw = float(kind.get("bias", 0.0)) + sum(
+            float(w.get(k, 0.0)) * v for k, v in row.kind_features.items()
+        )
+        return "rollback" if raw > 0 else "breach"
+    return row.rule_kind
+
+
+def figures(data: LabelledSet, flagged: dict[tuple[str, str, str], str]) -> Figures:
+    """Score flags (source, link, pledge) -> kind against the set's expectations."""
+    out = Figures()
+    for key, kind in flagged.items():
+        per = out.per_source[key[0]]
+        if key in data.expected:
+            out.counts.tp += 1
+            per.tp += 1
+            out.kind_total += 1
+            out.kind_agree += kind == data.expected[key]
+        else:
+            out.counts.fp += 1
+            per.fp += 1
+    for key in data.expected:
+        if key not in flagged:
+            out.counts.fn += 1
+            out.per_source[key[0]].fn += 1
+    return out
+
+
+def apply(model: LinearModel, data: LabelledSet) -> Figures:
+    """Figures of one fixed model over every row (in-sample when it was fitted on them)."""
+    flagged: dict[tuple[str, str, str], str] = {}
+    for r in data.rows:
+        kind = predict(model, r)
+        if kind is not None:
+            flagged[(r.source, r.link, r.pledge_id)] = kind
+    return figures(data, flagged)
+
+
+def cross_validate(
+    data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
+) -> Figures:
+    """Leave-one-pledge-out: each pledge's rows scored by a model fitted without them.
+
+    `train` limits which rows any fold may learn from (all by default); every row is
+    scored either way, so two training recipes are compared on the same test rows.
+    """
+    pledges = sorted({r.pledge_id for r in data.rows})
+    flagged: dict[tuple[str, str, str], str] = {}
+    for pid in pledges:
+        fold = [r for r in data.rows if r.pledge_id != pid and (train is None or train(r))]
+        model = fit_model(fold, "cv", l2=l2)
+        for r in data.rows:
+            if r.pledge_id != pid:
+                continue
+            kind = predict(model, r)
+            if kind is not None:
+                flagged[(r.source, r.link, r.pledge_id)] = kind
+    return figures(data, flagged)
+
+
+def dropped(before: Figures, after: Figures) -> bool:
+    """Whether `after` is worse than `before`: lower F1 or lower kind accuracy."""
+    return (
+        after.counts.f1 < before.counts.f1 - 1e-9
+        or after.kind_accuracy < before.kind_accuracy - 1e-9
+    )
+
+
+__all__ = [
+    "Figures",
+    "LabelledSet",
+    "Row",
+    "apply",
+    "corpus_rows",
+    "cross_validate",
+    "fit_model",
+    "load_corpora",
+    "review_rows",
+]
+
+
+def reviewed_flags(
+    session: Session,
+) -> list[tuple[str, str, str, datetime | date | None, str, bool, str]]:
+    """Flags an analyst confirmed or dismissed, with their article, for `review_rows`."""
+    rows = session.exec(
+        select(Flag, Article)
+        .join(Article, col(Article.id) == Flag.article_id)
+        .where(col(Flag.status).in_(("confirmed", "dismissed")))
+        .order_by(col(Flag.id))
+    ).all()
+    return [
+        (
+            a.url or f"article:{a.id}",
+            a.title,
+            a.text,
+            a.published_at,
+            f.pledge_id,
+            f.status == "confirmed",
+            f.kind,
+        )
+        for f, a in rows
+    ]
+
+
+def store_model(session: Session, model: LinearModel, now: datetime | None = None) -> DetectorModel:
+    """Make `model` the one this database scores with (earlier ones are kept, inactive)."""
+    for old in session.exec(select(DetectorModel).where(col(DetectorModel.active).is_(True))):
+        old.active = False
+        session.add(old)
+    row = DetectorModel(
+        version=model.version, model=model.to_json(), created_at=now or datetime.now(UTC)
+    )
+    session.add(row)
+    return row
+
+
+def model_version(model: LinearModel) -> str:
+    """A version naming the weights: the same fit always gets the same name."""
+    body = json.dumps([sorted(model.weights.items()), model.bias, model.meta.get("kind")])
+    return "fitted-" + hashlib.sha256(body.encode()).hexdigest()[:8]

@@ -1,0 +1,149 @@
+"""Reading one article against a compiled catalogue: where each mention sits (pure)."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from pledges.lexicon import NEGATION
+from pledges.textmatch import Hit, fold, split_sentences
+from pledges.vocabulary import Compiled
+
+MAX_TEXT = 1_000_000
+
+
+@dataclass
+class Article:
+    """Per-scan state: where every kind of mention sits, by sentence."""
+
+    doc: str
+    folded: str
+    sentences: list[tuple[int, int]]
+    has_title: bool
+    located: list[tuple[int, Hit]]
+    company: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # (company, term) -> sentences
+    product: dict[tuple[int, int], set[int]] = field(default_factory=lambda: defaultdict(set))
+    subject: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    scope: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # (pledge, phrase) -> sentence -> words
+    words: dict[tuple[int, int], dict[int, set[int]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(set))
+    )
+    # kind -> (sentence, hit), negated ones left out
+    cues: dict[str, list[tuple[int, Hit]]] = field(default_factory=lambda: defaultdict(list))
+
+    def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
+        return [(s, h) for s, h in self.cues.get(kind, ()) if s in window]
+
+    def text_of(self, hits: Iterable[tuple[int, Hit]]) -> list[str]:
+        return sorted({self.doc[h.start : h.end].lower() for _, h in hits})
+
+
+def common(a: Collection[int], b: set[int]) -> Iterable[int]:
+    """Members of both, iterating the smaller side (pledge sets can be large)."""
+    if len(a) <= len(b):
+        return [x for x in a if x in b]
+    return [x for x in b if x in a]
+
+
+def negated(folded: str, hit: Hit) -> bool:
+    """A negation among the three words before the hit, or "no" right after it."""
+    start = hit.fpos - 40
+    words = folded[start if start > 0 else 0 : hit.fpos].split()[-3:]
+    if any(w in NEGATION for w in words):
+        return True
+    after = folded[hit.fpos : hit.fpos + 80].split()
+    n = len(folded[hit.fpos : hit.fend].split()) if hit.fend else 1
+    return len(after) > n and after[n] in ("no", "nothing", "none")
+
+
+def locate(
+    cat: Compiled, by_company: dict[int, list[int]], title: str, text: str
+) -> Article | None:
+    """Every mention in the article, or None when no catalogue pledge can be tied."""
+    title = " ".join(title[:2_000].split())
+    text = text[:MAX_TEXT]
+    doc = f"{title}\n{text}" if title else text
+    folded, offsets = fold(doc)
+    if not cat.gate.any(folded):
+        return None  # most articles name no catalogue company: one cheap pass
+    hits = cat.matcher.find(folded, offsets)
+    terms = cat.terms
+    companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
+    if not companies:
+        return None
+    wanted = {pi for c in companies for pi in by_company.get(c, ())}
+    if not any(
+        common(t.subjects, wanted) or common(t.words, wanted) or t.products
+        for t in (terms[h.term] for h in hits)
+    ):
+        return None  # the company is named in passing: none of its pledges' subjects
+    shift = len(title) + 1 if title else 0
+    sentences = ([(0, len(title))] if title else []) + [
+        (a + shift, b + shift) for a, b in split_sentences(text)
+    ]
+    if not sentences:
+        return None
+    starts = [s for s, _ in sentences]
+    located = [(bisect_right(starts, h.start) - 1, h) for h in hits]
+    art = Article(doc, folded, sentences, bool(title), located)
+    word_sentences: dict[int, set[int]] = {}
+    for si, h in located:
+        term = terms[h.term]
+        for c in term.companies:
+            art.company[c].add(si)
+        for c in term.products:
+            art.product[(c, h.term)].add(si)
+        if term.cues and not negated(folded, h):
+            for kind in term.cues:
+                art.cues[kind].append((si, h))
+        if term.subjects:
+            for pi in common(term.subjects, wanted):
+                art.subject[pi].add(si)
+        if term.scopes:
+            for pi in common(term.scopes, wanted):
+                art.scope[pi].add(si)
+        if term.words:
+            word_sentences.setdefault(h.term, set()).add(si)
+    # Loose words: one pass per distinct word, not per occurrence, and a phrase is kept
+    # only when enough of its words occur at all (a word shared by thousands of pledges
+    # costs one look at each of them, once).
+    found: dict[tuple[int, int], dict[int, set[int]]] = defaultdict(dict)
+    for t, sents in word_sentences.items():
+        for pi in common(terms[t].words, wanted):
+            for k, j in terms[t].words[pi]:
+                found[(pi, k)].setdefault(j, set()).update(sents)
+    for (pi, k), by_word in found.items():
+        if len(by_word) < cat.pledges[pi].phrase_need[k]:
+            continue
+        by_sentence = art.words[(pi, k)]
+        for j, sents in by_word.items():
+            for si in sents:
+                by_sentence[si].add(j)
+    return art
+
+
+_YEARS_LATER = re.compile(r"\bfrom ((?:19|20)\d\d) to ((?:19|20)\d\d)\b")
+_YEARS_INSTEAD = re.compile(
+    r"\b((?:19|20)\d\d),? (?:instead of|rather than|not|from|replacing) ((?:19|20)\d\d)\b"
+)
+
+
+def deadline_moved_later(art: Article, window: set[int]) -> str | None:
+    """A date moved later ("from 2030 to 2050", "2026 instead of 2025"): a delay."""
+    for si in sorted(window):
+        if si >= len(art.sentences):
+            continue
+        a, b = art.sentences[si]
+        sentence = art.doc[a:b]
+        for m in _YEARS_LATER.finditer(sentence):
+            if int(m[2]) > int(m[1]):
+                return m[0]
+        for m in _YEARS_INSTEAD.finditer(sentence):
+            if int(m[1]) > int(m[2]):
+                return m[0]
+    return None

@@ -1,0 +1,58 @@
+"""The fitted detector model shipped with the package, and loading one safely.
+
+`detector.json` is made by `pledgewatch detector fit` from every labelled corpus; a
+model that cannot be read never stops detection: the shipped one (or, if that too is
+damaged, the hand weights) scores instead, with a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from pledges.lexicon import DEFAULT_WEIGHTS
+from pledges.model import LinearModel, ModelError
+from pledges.score import hand_model
+
+log = logging.getLogger(__name__)
+SHIPPED = "detector.json"
+
+
+def _hand() -> LinearModel:
+    return hand_model(DEFAULT_WEIGHTS, "lexical-5")
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LinearModel:
+    """The model in the package; the hand weights if it is missing or damaged."""
+    try:
+        text = resources.files(__name__).joinpath(SHIPPED).read_text(encoding="utf-8")
+        return LinearModel.from_json(text)
+    except (OSError, ModelError) as exc:
+        log.warning("shipped detector model unusable (%s); scoring with the hand weights", exc)
+        return _hand()
+
+
+def model_from_text(text: str | None, origin: str) -> LinearModel:
+    """A stored model, or the shipped one (with a warning naming `origin`) if it is bad."""
+    if text is None:
+        return shipped_model()
+    try:
+        return LinearModel.from_json(text)
+    except ModelError as exc:
+        fallback = shipped_model()
+        log.warning("%s: detector model unusable (%s); using %s", origin, exc, fallback.version)
+        return fallback
+
+
+def load_model(path: Path) -> LinearModel:
+    """A model file, or the shipped model (with a warning) if it is missing or damaged."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fallback = shipped_model()
+        log.warning("%s: cannot read detector model (%s); using %s", path, exc, fallback.version)
+        return fallback
+    return model_from_text(text, str(path))

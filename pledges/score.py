@@ -1,0 +1,453 @@
+"""What surrounds a tie of company and subject, as named features with reasons (pure).
+
+`candidate` reads one pledge's mentions in an article and returns its features (the
+numbers a `LinearModel` weighs), the kind it would be flagged as, and the reasons in
+words; `evidence` picks the sentences shown with a flag. Nothing here decides a score:
+the model does, so hand weights and fitted ones see exactly the same candidates.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, fields
+from datetime import date
+
+from pledges.article import Article, deadline_moved_later
+from pledges.lexicon import Weights
+from pledges.model import LinearModel
+from pledges.vocabulary import Compiled
+
+# Kinds of pledge that a resumption of the activity undoes.
+GIVING_UP = frozenset({"moratorium", "ban", "exit"})
+EVIDENCE_ROLES = (
+    "company",
+    "subject",
+    "scope",
+    "breach",
+    "weaken",
+    "reverse",
+    "denial",
+    "commitment",
+)
+# Every feature a candidate can carry. Those named like a `Weights` field take that
+# field's hand weight; the rest weigh nothing by hand and only a fitted model uses them.
+FEATURES = (
+    "tie_sentence",
+    "tie_window",
+    "tie_article",
+    "loose_only",
+    "own_words_only",
+    "title_company",
+    "title_subject",
+    "scope_near",
+    "scope_far",
+    "scope_missing",
+    "commitment_near",
+    "breach",
+    "weaken_with_commitment",
+    "weaken_alone",
+    "reverse",
+    "rising",
+    "investigation",
+    "conduct_scoped",
+    "cue_in_title",
+    "headline_pattern",
+    "affirm_each",
+    "affirm_only",
+    "denial",
+    "early",
+    "event_affirm",
+    "event_weaken",
+    "advocacy",
+    "fulfil",
+    "legal",
+    "shortfall",
+    "standing",
+    "relief",
+    "later_date",
+    "later_date_only",
+    "after_deadline",
+)
+# Features that tell a breach from a rollback once a candidate is flagged.
+KIND_FEATURES = (
+    "breach",
+    "shortfall",
+    "legal",
+    "investigation",
+    "rising",
+    "persisting",
+    "resumed",
+    "weaken_with_commitment",
+    "weaken_alone",
+    "withdraw",
+    "later_date",
+    "after_deadline",
+    "missed",
+    "conduct_scoped",
+)
+# Loose (word by word) subject matches count this much of a phrase match in a tie, and
+# matches on words of the pledge's title and statement this much.
+LOOSE_STRENGTH = 0.7
+DERIVED_STRENGTH = 0.5
+
+
+def hand_model(w: Weights, version: str) -> LinearModel:
+    """The hand-set weights of `Weights` as a model over `FEATURES`."""
+    names = {f.name for f in fields(Weights)}
+    weights = {f: float(getattr(w, f)) for f in FEATURES if f in names}
+    return LinearModel(version, weights, -w.bias, w.threshold, {"made_by": "hand"})
+
+
+@dataclass(frozen=True)
+class Span:
+    """A matched phrase inside an evidence sentence (offsets relative to the sentence)."""
+
+    start: int
+    end: int
+    text: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence that supports a finding, with what matched in it."""
+
+    sentence: str
+    spans: tuple[Span, ...]
+    in_title: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "sentence": self.sentence,
+            "in_title": self.in_title,
+            "spans": [
+                {"start": s.start, "end": s.end, "text": s.text, "role": s.role} for s in self.spans
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article tied to a pledge with some breach or rollback signal, not yet scored."""
+
+    pledge: int
+    features: dict[str, float]
+    kind_features: dict[str, float]
+    kind: str  # by the rule: breach | rollback
+    reasons: tuple[str, ...]
+    response: str | None
+    window: frozenset[int]
+
+
+def subject_sentences(
+    cat: Compiled, art: Article, pi: int
+) -> tuple[set[int], set[int], dict[int, set[int]]]:
+    """Sentences naming the pledge's subject: exact phrase (or product), loose, and by
+    the pledge's own words (sentence -> indexes of those words found in it)."""
+    p = cat.pledges[pi]
+    exact = set(art.subject.get(pi, set()))
+    for (c, term), sents in art.product.items():
+        if c == p.company and cat.matcher.terms[term] in p.products:
+            exact |= sents
+    loose: set[int] = set()
+    derived: dict[int, set[int]] = {}
+    for k, n in enumerate(p.phrase_words):
+        if n < 2:
+            continue
+        need = p.phrase_need[k]
+        for si, found in art.words.get((pi, k), {}).items():
+            if len(found) >= need:
+                if k == p.derived_phrase:
+                    derived[si] = found
+                else:
+                    loose.add(si)
+    return exact, loose - exact, derived
+
+
+def candidate(
+    cat: Compiled, art: Article, pi: int, pub: date | None, w: Weights
+) -> Candidate | None:
+    """The pledge's features in this article, or None when nothing could make it a flag."""
+    p = cat.pledges[pi]
+    ci = p.company
+    spec = p.spec
+    if pub is not None and pub < spec.made_on:
+        return None  # a pledge binds from the day it was made
+    exact, loose, derived = subject_sentences(cat, art, pi)
+    subject = exact | loose
+    own_words = not subject and bool(derived)
+    if own_words:
+        subject = set(derived)
+    if not subject:
+        return None
+    company = set(art.company.get(ci, set()))
+    for (c, _), sents in art.product.items():
+        if c == ci:
+            company |= sents
+
+    x: dict[str, float] = {}
+    reasons: list[str] = []
+    strength = 1.0 if exact else (DERIVED_STRENGTH if own_words else LOOSE_STRENGTH)
+    same = company & subject
+    if same:
+        x["tie_sentence"] = strength
+        near = set(same)
+        reasons.append("company and subject in one sentence")
+    else:
+        pairs = [(a, b) for a in company for b in subject if abs(a - b) <= w.window]
+        if pairs:
+            x["tie_window"] = strength
+            near = {n for pair in pairs for n in pair}
+            reasons.append("company and subject in adjacent sentences")
+        elif art.has_title and 0 in company:
+            x["tie_article"] = strength
+            near = set(subject)
+            reasons.append("company in the headline, subject in the text")
+        elif art.has_title and 0 in subject:
+            x["tie_article"] = strength
+            near = {0, min(company)}
+            reasons.append("subject in the headline, company in the text")
+        else:
+            return None
+    if loose and not exact:
+        x["loose_only"] = 1.0
+        reasons.append("subject matched word by word")
+    if own_words:
+        x["own_words_only"] = 1.0
+        found = sorted({j for si in subject for j in derived[si]})
+        said = ", ".join(f"{p.derived[j][0]} ({p.derived[j][1]})" for j in found[:4])
+        reasons.append("subject matched by the pledge's own words: " + said)
+    window = {s + d for s in near for d in range(-w.window, w.window + 1)}
+    if art.has_title:
+        window.add(0)
+        if 0 in company:
+            x["title_company"] = 1.0
+        if 0 in subject:
+            x["title_subject"] = 1.0
+            reasons.append("subject in the headline")
+
+    scope = art.scope.get(pi, set())
+    if scope & window:
+        x["scope_near"] = 1.0
+        reasons.append("scope term near the tie")
+    elif scope:
+        x["scope_far"] = 1.0
+        reasons.append("scope term in the article")
+    elif spec.scope:
+        x["scope_missing"] = 1.0
+
+    commitment = art.cue_hits("commitment", window)
+    if commitment:
+        x["commitment_near"] = 1.0
+        reasons.append("refers to a commitment")
+    breach = art.text_of(art.cue_hits("breach", window))
+    weaken_hits = art.cue_hits("weaken", window)
+    commit_sents = {s for s, _ in commitment} | subject
+    weaken_strong = art.text_of((s, h) for s, h in weaken_hits if s in commit_sents)
+    weaken = art.text_of(weaken_hits)
+    resumed: list[str] = []
+    persisting: list[str] = []
+    if spec.kind.value in GIVING_UP or (p.prohibitive and scope & window):
+        resumed = art.text_of(h for h in art.cue_hits("reverse", window) if h[0] in subject)
+        persisting = art.text_of(h for h in art.cue_hits("persist", window) if h[0] in subject)
+    # Both undo giving something up and score alike; only the kind tells them apart.
+    reverse = sorted({*resumed, *persisting})
+    # Leaving or walking away from something: a rollback, unless leaving is the pledge.
+    withdraw = art.text_of(art.cue_hits("withdraw", window))
+    if withdraw and spec.kind.value != "exit":
+        weaken = sorted({*weaken, *withdraw})
+        weaken_strong = sorted({*weaken_strong, *withdraw})
+    else:
+        withdraw = []
+    legal = art.text_of(art.cue_hits("legal", window))
+    if legal:
+        breach = sorted({*breach, *legal})
+        x["legal"] = 1.0
+    shortfall = art.text_of(art.cue_hits("shortfall", window))
+    if shortfall:
+        x["shortfall"] = 1.0
+        reasons.append("reported as falling short of the pledge: " + ", ".join(shortfall[:3]))
+    affirm = art.text_of(art.cue_hits("affirm", window))
+    conduct = art.cue_hits("conduct", window)
+    # A target's measured quantity rising (emissions up 30%) reports it off track.
+    rising = (
+        art.text_of((s, h) for s, h in art.cue_hits("rising", window) if s in subject)
+        if spec.kind.value == "target"
+        else []
+    )
+    tight = bool(same) or (art.has_title and 0 in company)
+    investigation = art.text_of(art.cue_hits("investigation", window)) if tight else []
+    later = deadline_moved_later(art, window)
+    if later:
+        x["later_date"] = 1.0
+        if not weaken:
+            x["later_date_only"] = 1.0
+        weaken = sorted({*weaken, later})
+        weaken_strong = sorted({*weaken_strong, later})
+
+    breach_n = min(len(breach), w.breach_cap)
+    weaken_n = min(len(weaken), w.weaken_cap)
+    weaken_strong_n = min(len(weaken_strong), w.weaken_cap)
+    reverse_n = min(len(reverse), w.reverse_cap)
+    for name, value in (
+        ("breach", breach_n),
+        ("weaken_with_commitment", weaken_strong_n),
+        ("weaken_alone", weaken_n - weaken_strong_n),
+        ("reverse", reverse_n),
+    ):
+        if value:
+            x[name] = float(value)
+    if breach:
+        reasons.append("breach language: " + ", ".join(breach[:4]))
+    if weaken:
+        reasons.append("rollback language: " + ", ".join(weaken[:4]))
+    if resumed:
+        reasons.append("resumption language: " + ", ".join(resumed[:4]))
+    if persisting:
+        reasons.append("still going on despite the pledge: " + ", ".join(persisting[:4]))
+    if rising:
+        x["rising"] = 1.0
+        reasons.append("target's measure reported rising: " + ", ".join(rising[:3]))
+    if investigation:
+        x["investigation"] = 1.0
+        reasons.append("findings reported: " + ", ".join(investigation[:3]))
+    if conduct and scope & window:
+        x["conduct_scoped"] = 1.0
+        reasons.append("conduct within the pledge's scope")
+    title_cues = {
+        "reverse" if k == "persist" else k
+        for k in ("breach", "weaken", "reverse", "persist")
+        for s, _ in art.cue_hits(k, {0})
+        if s == 0
+    }
+    title_topic = 0 in subject or any(s == 0 for s, _ in commitment)
+    counted = {"breach"} | ({"weaken"} if title_topic or 0 in company else set())
+    if reverse:
+        counted.add("reverse")
+    if art.has_title and title_cues & counted:
+        x["cue_in_title"] = 1.0
+        reasons.append("breach or rollback language in the headline")
+        # "Company scraps goal", "Company breaks promise": the story is the pledge.
+        if 0 in company and title_topic:
+            x["headline_pattern"] = 1.0
+            reasons.append("headline names the company, the pledge and what happened")
+    if affirm:
+        x["affirm_each"] = float(min(len(affirm), w.affirm_cap))
+        if not breach and not weaken_strong and not reverse:
+            x["affirm_only"] = 1.0
+        reasons.append("language of making or keeping the pledge: " + ", ".join(affirm[:3]))
+    standing = art.text_of(art.cue_hits("standing", window))
+    if standing:
+        x["standing"] = 1.0
+        reasons.append("reported as still standing: " + ", ".join(standing[:3]))
+    relief = art.text_of(art.cue_hits("relief", window))
+    if relief:
+        x["relief"] = 1.0
+        reasons.append("a request to a court or regulator: " + ", ".join(relief[:3]))
+    response = None
+    denial = art.text_of(art.cue_hits("denial", window))
+    if denial:
+        x["denial"] = 1.0
+        response = "denied"
+        reasons.append("company response reported: " + ", ".join(denial[:3]))
+    if pub is not None:
+        if (pub - spec.made_on).days <= w.early_days:
+            x["early"] = 1.0
+            reasons.append("published within days of the pledge being made")
+        if any(abs((pub - d).days) <= w.event_days for d in p.affirm_dates):
+            x["event_affirm"] = 1.0
+            reasons.append("coincides with a recorded extension or reaffirmation")
+        if any(0 <= (pub - d).days <= w.event_days for d in p.weaken_dates):
+            x["event_weaken"] = 1.0
+            reasons.append("coincides with a recorded rollback")
+
+    advocacy = art.text_of(art.cue_hits("advocacy", window))
+    if advocacy and not breach:
+        x["advocacy"] = 1.0
+        reasons.append("advocacy asking the company to act: " + ", ".join(advocacy[:3]))
+    if spec.kind.value == "exit" and not reverse:
+        # Selling up and leaving is the exit being carried out, not broken.
+        fulfil = art.text_of(art.cue_hits("fulfil", window))
+        if fulfil:
+            x["fulfil"] = 1.0
+            reasons.append("reports the exit being carried out: " + ", ".join(fulfil[:3]))
+    signal = breach or weaken or reverse or rising or investigation or shortfall
+    if not (signal or (conduct and scope & window)):
+        return None  # a topical match without any breach or rollback signal is no flag
+
+    resumed_n = min(len(resumed), w.reverse_cap)
+    persisting_n = min(len(persisting), w.reverse_cap)
+    rollback_weight = weaken_strong_n * 2 + weaken_n + resumed_n * 2
+    breach_weight = (breach_n + bool(rising) + persisting_n + bool(shortfall)) * 2
+    kind = "rollback" if rollback_weight > breach_weight else "breach"
+    after = spec.effective_until is not None and pub is not None and pub > spec.effective_until
+    if after:
+        x["after_deadline"] = 1.0
+        if weaken:
+            kind = "rollback"
+            reasons.append("reported after the pledge's deadline")
+    # A deadline missed ("missed", "fails to meet"), not something gone missing.
+    missed = any(word in ("miss", "missed", "misses") or "meet" in word for word in weaken)
+    kx = {
+        "breach": float(breach_n),
+        "shortfall": float(bool(shortfall)),
+        "legal": float(bool(legal)),
+        "investigation": float(bool(investigation)),
+        "rising": float(bool(rising)),
+        "persisting": float(persisting_n),
+        "resumed": float(resumed_n),
+        "weaken_with_commitment": float(weaken_strong_n),
+        "weaken_alone": float(weaken_n - weaken_strong_n),
+        "withdraw": float(bool(withdraw)),
+        "later_date": float(bool(later)),
+        "after_deadline": float(after and bool(weaken)),
+        "missed": float(missed),
+        "conduct_scoped": float(bool(conduct and scope & window)),
+    }
+    kind_features = {k: v for k, v in kx.items() if v}
+    return Candidate(pi, x, kind_features, kind, tuple(reasons), response, frozenset(window))
+
+
+def evidence(
+    cat: Compiled, art: Article, pi: int, window: frozenset[int], limit: int
+) -> tuple[Evidence, ...]:
+    """Up to `limit` sentences of the window, those with the most kinds of match first."""
+    p = cat.pledges[pi]
+    ci = p.company
+    by_sentence: dict[int, list[Span]] = defaultdict(list)
+    for si, h in art.located:
+        if si not in window:
+            continue
+        term = cat.terms[h.term]
+        role = None
+        if ci in term.companies or ci in term.products:
+            role = "company"
+        elif pi in term.subjects:
+            role = "subject"
+        elif pi in term.scopes:
+            role = "scope"
+        elif pi in term.words:
+            role = "subject"
+        else:
+            for kind in EVIDENCE_ROLES[3:]:
+                cues = term.cues
+                if kind == "reverse" and "persist" in cues:
+                    cues = {*cues, "reverse"}  # shown like resumption
+                if kind in cues and (kind != "reverse" or p.spec.kind.value in GIVING_UP):
+                    role = kind
+                    break
+        if role is None:
+            continue
+        s0 = art.sentences[si][0]
+        by_sentence[si].append(Span(h.start - s0, h.end - s0, art.doc[h.start : h.end], role))
+
+    def weight(si: int) -> tuple[int, int]:
+        return (len({s.role for s in by_sentence[si]}), -si)
+
+    best = sorted(by_sentence, key=weight, reverse=True)[:limit]
+    out = []
+    for si in sorted(best):
+        a, b = art.sentences[si]
+        spans = tuple(sorted(by_sentence[si], key=lambda s: s.start))
+        out.append(Evidence(art.doc[a:b], spans, in_title=art.has_title and si == 0))
+    return tuple(out)

@@ -1,0 +1,83 @@
+"""The detector's model: fitted deterministically, stored as JSON, never a crash when bad."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from pledges.fitted import load_model, model_from_text, shipped_model
+from pledges.lexicon import DEFAULT_WEIGHTS
+from pledges.model import LinearModel, ModelError, fit_logistic
+from pledges.score import FEATURES, hand_model
+
+
+def test_hand_model_scores_as_the_hand_weights_did() -> None:
+    model = hand_model(DEFAULT_WEIGHTS, "lexical-5")
+    features = {"tie_sentence": 1.0, "breach": 2.0, "commitment_near": 1.0}
+    raw = 1.0 + 2 * 0.9 + 0.5 - 2.8
+    assert model.raw(features) == pytest.approx(raw)
+    assert set(model.weights) <= set(FEATURES)
+
+
+def test_fit_learns_which_feature_separates_the_labels_and_is_reproducible() -> None:
+    rows = [{"good": 1.0, "noise": float(i % 2)} for i in range(20)] + [
+        {"bad": 1.0, "noise": float(i % 2)} for i in range(20)
+    ]
+    labels = [1] * 20 + [0] * 20
+    weights, bias = fit_logistic(rows, labels, features=["good", "bad", "noise", "unused"])
+    assert weights["good"] > 1 and weights["bad"] < -1
+    assert abs(weights["noise"]) < 0.1 and weights["unused"] == 0
+    assert fit_logistic(rows, labels, features=["good", "bad", "noise", "unused"]) == (
+        weights,
+        bias,
+    )
+
+
+def test_a_strong_penalty_keeps_weights_at_their_prior() -> None:
+    rows = [{"f": 1.0}, {"f": 1.0}, {}]
+    weights, _ = fit_logistic(rows, [0, 0, 1], features=["f"], l2=1e6, prior={"f": 2.0})
+    assert weights["f"] == pytest.approx(2.0, abs=1e-3)
+
+
+def test_model_round_trips_through_json() -> None:
+    model = LinearModel("fitted-x", {"breach": 0.8}, -2.0, 0.5, {"corpora": ["dev"]})
+    assert LinearModel.from_json(model.to_json()) == model
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "not JSON"),
+        ("[]", "not a JSON object"),
+        ('{"bias": 0, "weights": {}}', "field 'version'"),
+        ('{"version": "v", "bias": 0, "weights": {"breach": "high"}}', "field 'weights'"),
+        ('{"version": "v", "weights": {}}', "field 'bias'"),
+        ('{"version": "v", "bias": 0, "weights": {}, "threshold": 2}', "field 'threshold'"),
+    ],
+)
+def test_a_bad_model_says_which_field_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        LinearModel.from_json(text)
+
+
+def test_the_shipped_model_loads_and_is_fitted() -> None:
+    model = shipped_model()
+    assert model.version.startswith("fitted-")
+    assert "kind" in model.meta and model.meta["corpora"]
+
+
+def test_a_missing_or_corrupt_model_file_falls_back_to_the_shipped_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    assert load_model(tmp_path / "absent.json") == shipped_model()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": "v", "bias": "x"', encoding="utf-8")
+    assert load_model(bad) == shipped_model()
+    assert model_from_text("null", "stored model 3") == shipped_model()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("absent.json: cannot read detector model" in m for m in messages)
+    assert any("bad.json: detector model unusable" in m for m in messages)
+    assert any("stored model 3: detector model unusable" in m for m in messages)

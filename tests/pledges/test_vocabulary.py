@@ -1,0 +1,138 @@
+"""The pledge's own words and both spellings of English find reports its subject list misses."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pledges.detect import Detector
+from pledges.lexicon import EQUIVALENT
+from pledges.textmatch import spellings
+from pledges.vocabulary import DERIVED_MAX, compile_catalogue
+from tests.pledges.test_detect import day, pledge
+
+PAC = pledge(
+    id="acme-pac-objectors",
+    company={"name": "Acme Corp", "aliases": ["Acme"]},
+    title="Suspend PAC contributions to election objectors",
+    kind="policy",
+    statement=(
+        "Acme said its political action committee would stop donations to lawmakers who "
+        "voted against certifying the presidential election results, CEO Jane Doe wrote."
+    ),
+    made_on="2021-01-11",
+    subject=["PAC contributions"],
+    scope=["election objectors"],
+    history=[],
+)
+REPORT = (
+    "Acme resumes giving to lawmakers",
+    "Acme's committee quietly resumed donations to lawmakers who voted against "
+    "certifying the election, despite its pledge, filings show.",
+)
+
+
+def test_a_report_in_the_pledges_own_words_is_tied_and_says_which_words_matched() -> None:
+    [c] = Detector.compile([PAC]).candidates(*REPORT, day("2022-06-01"))
+    assert "own_words_only" in c.features
+    [reason] = [r for r in c.reasons if "own words" in r]
+    assert "donations (statement)" in reason and "lawmakers (statement)" in reason
+
+
+def test_names_numbers_and_general_words_are_not_taken_from_the_statement() -> None:
+    [p] = compile_catalogue([PAC]).pledges
+    words = dict(p.derived)
+    assert words["contributions"] == "title" and words["donations"] == "statement"
+    assert not {"jane", "doe", "said", "would", "acme", "corp"} & set(words)
+
+
+def test_the_subject_loses_nothing_when_a_pledge_has_its_own_words() -> None:
+    # The own-words tie is only used when the subject itself is not found.
+    text = ("Acme Corp halts PAC contributions", "Acme breached its promise on PAC contributions.")
+    [c] = Detector.compile([PAC]).candidates(*text, day("2022-06-01"))
+    assert "own_words_only" not in c.features and c.features["tie_sentence"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("word", "other"),
+    [
+        ("labour", "labor"),
+        ("colors", "colours"),
+        ("organise", "organize"),
+        ("organization", "organisation"),
+        ("analyse", "analyze"),
+        ("centre", "center"),
+        ("catalogue", "catalog"),
+        ("defence", "defense"),
+        ("licence", "license"),
+        ("travelled", "traveled"),
+        ("programme", "program"),
+        ("fulfil", "fulfill"),
+    ],
+)
+def test_british_and_american_spellings_fold_by_rule(word: str, other: str) -> None:
+    assert other in spellings(word)
+
+
+@pytest.mark.parametrize("word", ["four", "hour", "your", "sector", "investor", "rise"])
+def test_the_spelling_rules_do_not_turn_words_into_other_words(word: str) -> None:
+    assert spellings(word) == [word]
+
+
+def test_a_british_report_matches_an_american_pledge() -> None:
+    child = pledge(
+        id="toyco-child-labor",
+        company={"name": "ToyCo", "aliases": []},
+        title="No child labor in the supply chain",
+        kind="policy",
+        statement="ToyCo promised to end child labor at its suppliers.",
+        made_on="2019-01-01",
+        subject=["child labor"],
+        scope=[],
+        history=[],
+    )
+    title = "ToyCo supplier used child labour, investigation finds"
+    text = "An investigation found child labour at a ToyCo supplier despite its pledge."
+    [f] = Detector.compile([child]).scan(title, text, day("2023-03-01"))
+    assert f.pledge_id == "toyco-child-labor" and f.kind == "breach"
+
+
+def test_the_equivalence_table_holds_no_spelling_or_plural_pairs() -> None:
+    for word, others in EQUIVALENT.items():
+        for other in others:
+            assert other not in spellings(word), (word, other)
+            assert other.rstrip("s") != word.rstrip("s"), (word, other)
+
+
+def test_odd_pledges_compile_and_scan_in_bounded_time() -> None:
+    long_statement = " ".join(f"word{i % 700}x commitment reducing widgets" for i in range(1250))
+    odd = [
+        pledge(id="one-word-title", title="Zero", history=[]),
+        # The catalogue refuses an empty statement; a stored row may still have one.
+        pledge(id="empty-statement", history=[]).model_copy(update={"statement": ""}),
+        pledge(id="long-statement", statement=long_statement, history=[]),
+    ]
+    # Words shared by thousands of pledges of one company.
+    shared = [
+        pledge(
+            id=f"amazon-shared-{i}",
+            title="Protect customer privacy and data security",
+            statement="Amazon will protect customer privacy and the security of data.",
+            subject=[f"privacy item {i}"],
+            scope=[],
+            history=[],
+        )
+        for i in range(3000)
+    ]
+    t0 = time.perf_counter()
+    det = Detector.compile([*odd, *shared])
+    compiled = time.perf_counter() - t0
+    cat = compile_catalogue(odd)
+    assert all(len(p.derived) <= DERIVED_MAX for p in cat.pledges)
+    text = "Amazon admitted it broke its privacy and data security promise. " * 200
+    t0 = time.perf_counter()
+    findings = det.scan("Amazon privacy data security breach", text, day("2024-01-01"))
+    scanned = time.perf_counter() - t0
+    assert compiled < 20 and scanned < 5, (compiled, scanned)
+    assert len(findings) <= len(odd) + len(shared)
