@@ -108,12 +108,18 @@ def lock_path_for(db_file: Path) -> Path:
 
 
 class InstanceLock:
-    """An exclusive, non-blocking OS lock on `<db file>.daemon.lock`."""
+    """Exclusive, non-blocking OS locks on `<db file>.daemon.lock` and on the file itself.
+
+    The lock file says who holds it; the lock on the database file is keyed by its device
+    and inode, so a hard link in another folder meets it too. It is a BSD `flock`, which
+    on a local filesystem never touches the POSIX locks SQLite takes on the same file.
+    """
 
     def __init__(self, db_file: Path) -> None:
         self.db_file = db_file
         self.path = lock_path_for(db_file)
         self._fh: IO[str] | None = None
+        self._db_fd: int | None = None
 
     def acquire(self) -> None:
         """Take the lock or raise DaemonError naming the daemon that holds it."""
@@ -135,6 +141,18 @@ class InstanceLock:
                 f"(lock {self.path} is held by {holder}); one SQLite file takes one daemon. "
                 "Stop the other one, or use PostgreSQL to run several"
             ) from exc
+        try:
+            self._db_fd = _lock_file_itself(Path(os.path.realpath(self.db_file)))
+        except BlockingIOError as exc:
+            fh.close()
+            raise DaemonError(
+                f"another pledgewatch daemon is already running on {self.db_file} under "
+                "another name (a hard link to the same file); one SQLite file takes one "
+                "daemon. Stop the other one, or use PostgreSQL to run several"
+            ) from exc
+        except OSError as exc:
+            fh.close()
+            raise DaemonError(f"cannot open {self.db_file}: {exc.strerror}") from exc
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()}\n")
@@ -142,6 +160,10 @@ class InstanceLock:
         self._fh = fh
 
     def release(self) -> None:
+        # Closed after SQLite's own handles (the daemon disposes of its engine first).
+        if self._db_fd is not None:
+            os.close(self._db_fd)
+            self._db_fd = None
         if self._fh is None:
             return
         try:
@@ -160,3 +182,17 @@ class InstanceLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _lock_file_itself(real: Path) -> int:
+    """An fd holding an exclusive flock on `real` (created empty if missing, as SQLite would).
+
+    Raises BlockingIOError when another process holds it.
+    """
+    fd = os.open(real, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -207,9 +207,7 @@ def test_a_second_daemon_on_one_sqlite_file_refuses_and_status_tracks_health(
     assert {d["state"] for d in data["daemons"]} == {"stopped", "dead"}
 
 
-def test_a_second_daemon_through_a_symlink_to_the_file_or_its_folder_refuses(
-    tmp_path: Path, daemons
-) -> None:
+def test_a_second_daemon_through_a_symlink_or_a_hard_link_refuses(tmp_path: Path, daemons) -> None:
     url = sqlite_url(tmp_path)
     prepare(url).dispose()
     first = daemons(url, "first").start()
@@ -221,6 +219,14 @@ def test_a_second_daemon_through_a_symlink_to_the_file_or_its_folder_refuses(
         assert second.returncode == 1, second.stderr
         assert "another pledgewatch daemon is already running" in second.stderr
         assert f"pid {first.pid}" in second.stderr
+    # A hard link in another folder is the same file (device and inode) under a new path.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.link(tmp_path / "pledgewatch.db", elsewhere / "same.db")
+    second = cli(["daemon"], db_url=f"sqlite:///{elsewhere / 'same.db'}", cwd=tmp_path, timeout=30)
+    assert second.returncode == 1, second.stderr
+    assert "another pledgewatch daemon is already running" in second.stderr
+    assert "hard link" in second.stderr
     assert first.alive()
 
 
