@@ -33,7 +33,8 @@ from monitor.query.export import FORMATS, WHAT, export
 def export_(app: App, what: str, fmt: str, out_path: Path | None, since: str | None) -> None:
     """Export every pledge, flag or article as CSV or JSON, streamed in batches."""
     since_d = parse_date(since, "--since")
-    with app.reader().session() as session:
+    # Articles come from feeds alone; a database with no pledges loaded still has them.
+    with app.reader(catalogue=what != "articles").session() as session:
         if out_path is None:
             export(session, what, sys.stdout, fmt, since=since_d)
             return

@@ -237,7 +237,7 @@ def open_existing_database(url: str) -> Database:
             present = _current_version(conn) is not None
     except Exception as exc:
         db.dispose()
-        raise DatabaseError(f"cannot open database {db.safe_url}: {exc}") from exc
+        raise DatabaseError(f"cannot open database {db.safe_url}: {error_line(exc)}") from exc
     if not present:
         db.dispose()
         raise NoDatabaseError(f"database {db.safe_url} holds no pledgewatch data; {NEXT_STEP}")
