@@ -61,6 +61,9 @@ _XML_CONTROLS = bytes([*range(0, 9), 11, 12, *range(14, 32)])
 _SUSPECT_CHARREF = re.compile(
     rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})|0*([0-9]{5,}));"
 )
+# Whitespace before the XML declaration (a BOM may come first): the declaration must open
+# the document, or its encoding is ignored and the strict parser gives up.
+_SPACE_BEFORE_DECL = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<\?xml[ \t\r\n])")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _SINGLE_BYTE = {
     "iso-8859-1",
@@ -318,6 +321,7 @@ def parse(
     now = now or datetime.now(UTC)
     if not content.strip():
         raise ParseError("empty response body", url=url, kind="empty")
+    content = _SPACE_BEFORE_DECL.sub(rb"\1", content, count=1)
     resp_headers = _headers(headers, content)
     try:
         data, encoding_issue = _to_utf8(content, resp_headers)
