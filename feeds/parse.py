@@ -86,6 +86,9 @@ _CONTROL = re.compile(
 )
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# Character references closed by ";". HTML also decodes some names without one ("&reg",
+# "&sect"), which turns a query string in a title ("?a=1&region=eu") into "?a=1®ion=eu".
+_CHAR_REF = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
 _JS_SCHEME = re.compile(r"(javascript)\s*:", re.IGNORECASE)
 _HAS_SPACE = re.compile(r"\s")
 _PLAIN_URL = re.compile(r"^https?://[a-z0-9.-]+(?::[0-9]+)?/[^%]*$")
@@ -159,7 +162,7 @@ def plain_text(fragment: str, limit: int = MAX_TEXT) -> str:
     """HTML fragment (or text) to one line of safe plain text."""
     text = _TAG.sub(" ", fragment) if "<" in fragment else fragment
     if "&" in text:
-        text = html.unescape(text)
+        text = _CHAR_REF.sub(lambda m: html.unescape(m.group()), text)
         # Escaped markup (`&lt;script&gt;`) is markup once unescaped: drop it too.
         if "<" in text:
             text = _TAG.sub(" ", text)

@@ -76,3 +76,22 @@ def test_a_well_formed_feed_indented_before_its_declaration_is_not_degraded(
     feed = parse(corpus_bytes(relative), now=NOW)
     assert feed.entries
     assert feed.degraded_reason is None
+
+
+def test_a_legacy_entity_name_without_semicolon_stays_text() -> None:
+    # gofeed's issue_320 case, made well-formed ("&amp;copy=2"): the XML text is
+    # "?page=1&copy=2;mode=x & done" and was decoded a second time into "©=2".
+    doc = corpus_bytes("gofeed/testdata/parser/rss/issue_320_legacy_entity_prefix.xml")
+    feed = parse(doc.replace(b"&copy=2", b"&amp;copy=2"), now=NOW)
+    assert feed.title == "?page=1&copy=2;mode=x & done"
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [
+        ("Fund report ?a=1&amp;region=eu&amp;section=2", "Fund report ?a=1&region=eu&section=2"),
+        ("AT&amp;amp;T &amp;#39;pledge&amp;#39; &amp;eacute;t&amp;eacute;", "AT&T 'pledge' été"),
+    ],
+)
+def test_titles_decode_only_complete_character_references(written: str, stored: str) -> None:
+    assert parse(rss(written), now=NOW).entries[0].title == stored
