@@ -236,6 +236,7 @@ class Figures:
 
     inputs: int = 0
     parsed: int = 0
+    degraded: int = 0  # read, but as ill-formed XML (the lenient parser)
     errors: Counter[str] = field(default_factory=Counter)
     counts: list[int] = field(default_factory=lambda: [0, 0])  # matched, compared
     items: list[int] = field(default_factory=lambda: [0, 0])  # entries got, expected
@@ -252,6 +253,7 @@ class Figures:
             self.errors[outcome.error] += 1
         else:
             self.parsed += 1
+            self.degraded += outcome.feed is not None and outcome.feed.degraded_reason is not None
         exp = case.expected
         if exp is None:
             return
@@ -296,7 +298,8 @@ def report(result: dict[str, Figures]) -> str:
     for name, f in result.items():
         errors = ", ".join(f"{k} {v}" for k, v in sorted(f.errors.items())) or "none"
         lines += [
-            f"{name}: {f.inputs} inputs, {f.parsed} parsed, refused: {errors}",
+            f"{name}: {f.inputs} inputs, {f.parsed} parsed ({f.degraded} as ill-formed),"
+            f" refused: {errors}",
             f"  entry counts matched  {_ratio(f.counts)} documents"
             f"  (entries read {_ratio(f.items)})",
             f"  titles matched        {_ratio(f.titles)}",
