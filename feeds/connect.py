@@ -60,11 +60,12 @@ def check_literal_host(host: str, policy: AddressPolicy, *, url: str) -> None:
     aiohttp treats any host with a colon, or of digits and dots only, as an address and
     connects to it directly; such a host must parse as an address and pass the policy.
     """
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return  # a name: the resolver checks what it resolves to
     ip = ip_literal(host)
-    if ip is not None:
-        check_address(ip, policy, host=host, url=url)
-    elif ":" in host or host.replace(".", "").isdigit():
-        raise UnsafeURLError(f"{host!r} is not a valid IP address", url=url)
+    if ip is None:
+        raise UnsafeURLError(f"{host!r} is not a valid IP address; refused", url=url)
+    check_address(ip, policy, host=host, url=url)
 
 
 class FreshConnector(aiohttp.TCPConnector):

@@ -14,6 +14,7 @@ ours (feeds.decode), where the decoded size can be capped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ MAX_FIELD_SIZE = 32_768
 # Characters left as they are in a request target; others (spaces, non-ASCII) are
 # percent-encoded, and existing %XX escapes are kept.
 _TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
+# Feed URLs whose parsed and checked forms are kept between polls.
+URL_CACHE_SIZE = 8192
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,10 @@ class Fetcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
             auto_decompress=False,
+            # The total is our own wall-clock deadline over all hops (_fetch_within_deadline);
+            # a second timer per request in aiohttp would only cost CPU.
             timeout=aiohttp.ClientTimeout(
-                total=o.total_timeout, connect=o.connect_timeout, sock_read=o.read_timeout
+                total=None, connect=o.connect_timeout, sock_read=o.read_timeout
             ),
             headers={
                 "User-Agent": o.user_agent,
@@ -164,7 +169,7 @@ class Fetcher:
     def _take_host(self, url: str) -> tuple[str, _Host]:
         # The limit applies to the feed's own host; redirects elsewhere share its slot.
         try:
-            key = (URL(url).host or "").lower()
+            key = (urlsplit(url).hostname or "").lower()
         except ValueError:
             key = ""
         host = self._hosts.get(key)
@@ -234,7 +239,7 @@ class Fetcher:
         etag: str | None,
         last_modified: str | None,
     ) -> None:
-        current = check_url(result.url)
+        current = _check_url(result.url)
         seen = {current}
         permanent: str | None = None
         only_permanent = True
@@ -275,24 +280,10 @@ class Fetcher:
         )
 
     def _request_url(self, url: str) -> URL:
-        """The URL as aiohttp will request it, refused if its host is a literal we may not reach.
-
-        The path and query go out as stored, with only spaces and non-ASCII characters
-        percent-encoded: re-quoting (yarl's default) would turn `%2F` into `/` and a space
-        into `+`, which some servers read differently.
-        """
-        try:
-            parsed = URL(url)
-            parts = urlsplit(url)
-            target = f"{parsed.scheme}://{parsed.raw_authority}"
-            target += quote(parts.path or "/", safe=_TARGET_SAFE)
-            if parts.query:
-                target += "?" + quote(parts.query, safe=_TARGET_SAFE)
-            request_url = URL(target, encoded=True)
-        except (ValueError, UnicodeError) as exc:
-            raise FetchError(f"invalid URL {url!r}: {exc}", url=url, kind="unsafe_url") from exc
-        check_literal_host(request_url.raw_host or "", self.options.policy, url=url)
-        return request_url
+        """The URL as aiohttp will request it, refused if its host is a literal we may not reach."""
+        target = _request_target(url)
+        check_literal_host(target.raw_host or "", self.options.policy, url=url)
+        return target
 
     @staticmethod
     def _redirect_target(headers: dict[str, str], status: int, current: str) -> str:
@@ -305,7 +296,7 @@ class Fetcher:
             )
         target = urljoin(current, location.strip())
         try:
-            return check_url(target)
+            return _check_url(target)
         except FetchError as exc:
             raise FetchError(f"redirect refused: {exc}", url=current, kind=exc.kind) from exc
 
@@ -347,6 +338,31 @@ class Fetcher:
         async for chunk in resp.content.iter_any():
             decoder.feed(chunk)
         return decoder.finish()
+
+
+# The same feed URLs come back every poll: parsing and checking them once per process
+# (pure work, the results immutable) saves a good part of a 304's CPU.
+_check_url = functools.lru_cache(maxsize=URL_CACHE_SIZE)(check_url)
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _request_target(url: str) -> URL:
+    """A checked URL as aiohttp will request it.
+
+    The path and query go out as stored, with only spaces and non-ASCII characters
+    percent-encoded: re-quoting (yarl's default) would turn `%2F` into `/` and a space
+    into `+`, which some servers read differently.
+    """
+    try:
+        parsed = URL(url)
+        parts = urlsplit(url)
+        target = f"{parsed.scheme}://{parsed.raw_authority}"
+        target += quote(parts.path or "/", safe=_TARGET_SAFE)
+        if parts.query:
+            target += "?" + quote(parts.query, safe=_TARGET_SAFE)
+        return URL(target, encoded=True)
+    except (ValueError, UnicodeError) as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}", url=url, kind="unsafe_url") from exc
 
 
 def _conditional_headers(
