@@ -335,8 +335,14 @@ class Fetcher:
             url=url,
             transfer_codings=_transfer_codings(resp.headers, url),
         )
-        async for chunk in resp.content.iter_any():
-            decoder.feed(chunk)
+        try:
+            async for chunk in resp.content.iter_any():
+                decoder.feed(chunk)
+        except FetchError:
+            # A body abandoned mid-way (over the cap, undecodable) leaves the server
+            # sending: drop the connection now rather than when the response is released.
+            resp.close()
+            raise
         return decoder.finish()
 
 
