@@ -24,6 +24,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
+from aiohttp.typedefs import RawHeaders
 from multidict import CIMultiDictProxy
 from yarl import URL
 
@@ -251,7 +252,7 @@ class Fetcher:
                 async with session.get(target, headers=conditional, allow_redirects=False) as resp:
                     status = resp.status
                     result.status = status
-                    result.headers = _plain_headers(resp.headers)
+                    result.headers = _plain_headers(resp.raw_headers)
                     if status in REDIRECTS:
                         location = self._redirect_target(result.headers, status, current)
                         if status in PERMANENT_REDIRECTS and only_permanent:
@@ -375,10 +376,11 @@ def _conditional_headers(
     etag: str | None, last_modified: str | None, *, url: str
 ) -> dict[str, str]:
     headers: dict[str, str] = {}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
+    for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
+        # aiohttp sends header text as UTF-8, so a validator with Latin-1 bytes (stored
+        # as Latin-1 text) could not be sent as the server wrote it: fetch in full.
+        if value and value.isascii():
+            headers[name] = value
     for name, value in headers.items():
         # Stored validators come from servers: never let one inject a header line.
         if "\r" in value or "\n" in value:
@@ -388,11 +390,16 @@ def _conditional_headers(
     return headers
 
 
-def _plain_headers(headers: CIMultiDictProxy[str]) -> dict[str, str]:
-    """Response headers with lower-case names, repeated ones joined by ', '."""
+def _plain_headers(raw: RawHeaders) -> dict[str, str]:
+    """Response headers with lower-case names, repeated ones joined by ', '.
+
+    Decoded as Latin-1, as HTTP defines field bytes: aiohttp's own decoding (UTF-8 with
+    surrogate escapes) would hand lone surrogates to the database for a byte like 0xE9.
+    """
     out: dict[str, str] = {}
-    for name, value in headers.items():
-        key = name.lower()
+    for raw_name, raw_value in raw:
+        key = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
         out[key] = f"{out[key]}, {value}" if key in out else value
     return out
 
