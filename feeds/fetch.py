@@ -229,7 +229,7 @@ class Fetcher:
     @staticmethod
     def _fail(result: FetchResult, exc: FetchError) -> None:
         result.error_kind = exc.kind
-        result.error = str(exc)
+        result.error = _storable(str(exc))
         result.content = b""
 
     async def _fetch(
@@ -309,7 +309,7 @@ class Fetcher:
         if 200 <= status < 300:
             result.content = await self._read_body(resp, result.final_url)
             return
-        reason = resp.reason or ""
+        reason = _storable(resp.reason or "")
         if status in RETRY_AFTER_STATUSES:
             result.retry_after = retry_after_seconds(result.headers, now=datetime.now(UTC))
         if status == 410:
@@ -370,6 +370,11 @@ def _request_target(url: str) -> URL:
         return URL(target, encoded=True)
     except (ValueError, UnicodeError) as exc:
         raise FetchError(f"invalid URL {url!r}: {exc}", url=url, kind="unsafe_url") from exc
+
+
+def _storable(text: str) -> str:
+    """The text with lone surrogates (aiohttp's escapes for undecodable bytes) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _conditional_headers(

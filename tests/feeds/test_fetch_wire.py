@@ -207,6 +207,15 @@ def test_header_bytes_outside_ascii_are_read_as_latin_1_and_such_a_validator_not
     assert all(b"if-none-match" not in r.lower() for r in server.requests)
 
 
+def test_a_reason_phrase_with_bytes_outside_ascii_gives_an_error_the_database_takes(
+    serve: Serve,
+) -> None:
+    server = serve(reply_once(b"HTTP/1.1 404 Non trouv\xe9\r\nContent-Length: 0\r\n\r\n"))
+    result = fetch(server.url())
+    assert result.error_kind == "http_404"
+    (result.error or "").encode("utf-8")  # no lone surrogate
+
+
 def test_a_stored_validator_with_a_line_break_is_never_sent(serve: Serve) -> None:
     server = serve(reply_once(ok(FEED)))
     result = fetch(server.url(), etag='"v1"\r\nX-Injected: yes')
