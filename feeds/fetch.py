@@ -14,25 +14,30 @@ ours (feeds.decode), where the decoded size can be capped.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from aiohttp.http_exceptions import ContentLengthError, TransferEncodingError
-from aiohttp.typedefs import RawHeaders
-from multidict import CIMultiDictProxy
 from yarl import URL
 
-from feeds.addresses import AddressPolicy, check_url
+from feeds.addresses import AddressPolicy
 from feeds.connect import CheckedResolver, FreshConnector, check_literal_host, tls_context
 from feeds.decode import ACCEPT_ENCODING, DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FetchError
 from feeds.headers import retry_after_seconds
+from feeds.wire import (
+    body_fails_on_close,
+    checked_url,
+    fetch_error,
+    request_target,
+    response_headers,
+    storable,
+    transfer_codings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +53,6 @@ KEEPALIVE_SECONDS = 5.0
 # Longest header field accepted: long Content-Security-Policy and Set-Cookie headers
 # exist in the wild, and aiohttp's default (8190) would fail those feeds.
 MAX_FIELD_SIZE = 32_768
-# Characters left as they are in a request target; others (spaces, non-ASCII) are
-# percent-encoded, and existing %XX escapes are kept.
-_TARGET_SAFE = "!#$%&'()*+,/:;=?@[]~"
-# Feed URLs whose parsed and checked forms are kept between polls.
-URL_CACHE_SIZE = 8192
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ class Fetcher:
     @staticmethod
     def _fail(result: FetchResult, exc: FetchError) -> None:
         result.error_kind = exc.kind
-        result.error = _storable(str(exc))
+        result.error = storable(str(exc))
         result.content = b""
 
     async def _fetch(
@@ -240,7 +240,7 @@ class Fetcher:
         etag: str | None,
         last_modified: str | None,
     ) -> None:
-        current = _check_url(result.url)
+        current = checked_url(result.url)
         seen = {current}
         permanent: str | None = None
         only_permanent = True
@@ -252,7 +252,7 @@ class Fetcher:
                 async with session.get(target, headers=conditional, allow_redirects=False) as resp:
                     status = resp.status
                     result.status = status
-                    result.headers = _plain_headers(resp.raw_headers)
+                    result.headers = response_headers(resp.raw_headers)
                     if status in REDIRECTS:
                         location = self._redirect_target(result.headers, status, current)
                         if status in PERMANENT_REDIRECTS and only_permanent:
@@ -270,7 +270,10 @@ class Fetcher:
                         continue
                     await self._finish(result, resp)
             except aiohttp.ClientError as exc:
-                raise _client_error(exc, current, self.options) from exc
+                o = self.options
+                raise fetch_error(
+                    exc, current, connect_timeout=o.connect_timeout, read_timeout=o.read_timeout
+                ) from exc
             if result.ok and permanent is not None:
                 result.permanent_redirect = permanent
             return
@@ -282,7 +285,7 @@ class Fetcher:
 
     def _request_url(self, url: str) -> URL:
         """The URL as aiohttp will request it, refused if its host is a literal we may not reach."""
-        target = _request_target(url)
+        target = request_target(url)
         check_literal_host(target.raw_host or "", self.options.policy, url=url)
         return target
 
@@ -297,7 +300,7 @@ class Fetcher:
             )
         target = urljoin(current, location.strip())
         try:
-            return _check_url(target)
+            return checked_url(target)
         except FetchError as exc:
             raise FetchError(f"redirect refused: {exc}", url=current, kind=exc.kind) from exc
 
@@ -309,7 +312,7 @@ class Fetcher:
         if 200 <= status < 300:
             result.content = await self._read_body(resp, result.final_url)
             return
-        reason = _storable(resp.reason or "")
+        reason = storable(resp.reason or "")
         if status in RETRY_AFTER_STATUSES:
             result.retry_after = retry_after_seconds(result.headers, now=datetime.now(UTC))
         if status == 410:
@@ -334,47 +337,18 @@ class Fetcher:
             resp.headers.get("Content-Encoding"),
             max_bytes=cap,
             url=url,
-            transfer_codings=_transfer_codings(resp.headers, url),
+            transfer_codings=transfer_codings(resp.headers, url),
         )
         try:
-            async for chunk in resp.content.iter_any():
-                decoder.feed(chunk)
+            with body_fails_on_close(resp):
+                async for chunk in resp.content.iter_any():
+                    decoder.feed(chunk)
         except FetchError:
             # A body abandoned mid-way (over the cap, undecodable) leaves the server
             # sending: drop the connection now rather than when the response is released.
             resp.close()
             raise
         return decoder.finish()
-
-
-# The same feed URLs come back every poll: parsing and checking them once per process
-# (pure work, the results immutable) saves a good part of a 304's CPU.
-_check_url = functools.lru_cache(maxsize=URL_CACHE_SIZE)(check_url)
-
-
-@functools.lru_cache(maxsize=URL_CACHE_SIZE)
-def _request_target(url: str) -> URL:
-    """A checked URL as aiohttp will request it.
-
-    The path and query go out as stored, with only spaces and non-ASCII characters
-    percent-encoded: re-quoting (yarl's default) would turn `%2F` into `/` and a space
-    into `+`, which some servers read differently.
-    """
-    try:
-        parsed = URL(url)
-        parts = urlsplit(url)
-        target = f"{parsed.scheme}://{parsed.raw_authority}"
-        target += quote(parts.path or "/", safe=_TARGET_SAFE)
-        if parts.query:
-            target += "?" + quote(parts.query, safe=_TARGET_SAFE)
-        return URL(target, encoded=True)
-    except (ValueError, UnicodeError) as exc:
-        raise FetchError(f"invalid URL {url!r}: {exc}", url=url, kind="unsafe_url") from exc
-
-
-def _storable(text: str) -> str:
-    """The text with lone surrogates (aiohttp's escapes for undecodable bytes) replaced."""
-    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _conditional_headers(
@@ -393,93 +367,6 @@ def _conditional_headers(
                 f"refusing to send a {name} header with a line break", url=url, kind="connection"
             )
     return headers
-
-
-def _plain_headers(raw: RawHeaders) -> dict[str, str]:
-    """Response headers with lower-case names, repeated ones joined by ', '.
-
-    Decoded as Latin-1, as HTTP defines field bytes: aiohttp's own decoding (UTF-8 with
-    surrogate escapes) would hand lone surrogates to the database for a byte like 0xE9.
-    """
-    out: dict[str, str] = {}
-    for raw_name, raw_value in raw:
-        key = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        out[key] = f"{out[key]}, {value}" if key in out else value
-    return out
-
-
-def _transfer_codings(headers: CIMultiDictProxy[str], url: str) -> tuple[str, ...]:
-    """The transfer codings listed before chunked (or before the close), for BodyDecoder.
-
-    aiohttp undoes chunked only; the others (gzip, deflate) are ours to undo, capped.
-    """
-    listed = ",".join(headers.getall("Transfer-Encoding", ()))
-    codings = [c.partition(";")[0].strip().lower() for c in listed.split(",")]
-    # "identity" (RFC 2616, since withdrawn) changes nothing; old servers still send it.
-    codings = [c for c in codings if c and c != "identity"]
-    if codings and codings[-1] == "chunked":
-        codings.pop()
-    if "chunked" in codings:
-        raise FetchError(
-            f"Transfer-Encoding {listed!r} is not supported: "
-            "chunked must be the last coding, applied once",
-            url=url,
-            kind="unsupported_encoding",
-        )
-    return tuple(codings)
-
-
-def _client_error(exc: aiohttp.ClientError, url: str, o: FetchOptions) -> FetchError:
-    """The FetchError, with its kind, for what aiohttp raised."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        text = f"could not connect within {o.connect_timeout}s ([feeds] connect_timeout)"
-        return FetchError(text, url=url, kind="timeout")
-    if isinstance(exc, aiohttp.SocketTimeoutError):
-        text = f"server sent nothing for {o.read_timeout}s ([feeds] read_timeout)"
-        return FetchError(text, url=url, kind="timeout")
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return FetchError(f"timed out: {exc}", url=url, kind="timeout")
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        text = f"TLS certificate not accepted: {exc.certificate_error}"
-        return FetchError(text, url=url, kind="tls")
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return FetchError(f"TLS handshake failed: {exc.os_error}", url=url, kind="tls")
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        text = f"cannot resolve host {exc.host}: {exc.os_error}"
-        return FetchError(text, url=url, kind="dns")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        text = f"could not connect to {exc.host} port {exc.port}: {exc.os_error}"
-        return FetchError(text, url=url, kind="connection")
-    if isinstance(exc, aiohttp.ClientResponseError):
-        # Without raise_for_status, aiohttp raises this only for a response llhttp
-        # cannot parse: a framing the server got wrong, not a network fault.
-        text = f"the server's response is not valid HTTP/1.1: {exc.message}"
-        return FetchError(text, url=url, kind="bad_response")
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        cause = _payload_cause(exc)
-        if isinstance(cause, ContentLengthError):
-            text = "connection broken by the server: the body ended short of its Content-Length"
-            return FetchError(text, url=url, kind="connection")
-        if isinstance(cause, TransferEncodingError):
-            text = f"the server's chunked body is not valid HTTP/1.1: {cause.message}"
-            return FetchError(text, url=url, kind="bad_response")
-        return FetchError(f"connection broken by the server: {exc}", url=url, kind="connection")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        text = "connection broken by the server: closed before the response was complete"
-        return FetchError(text, url=url, kind="connection")
-    if isinstance(exc, aiohttp.InvalidURL):
-        return FetchError(f"invalid URL: {exc}", url=url, kind="unsafe_url")
-    text = str(exc) or type(exc).__name__
-    return FetchError(f"connection broken by the server: {text}", url=url, kind="connection")
-
-
-def _payload_cause(exc: BaseException) -> BaseException | None:
-    """The parser error behind a ClientPayloadError (aiohttp chains it as the cause)."""
-    cause = exc.__cause__
-    while cause is not None and not isinstance(cause, ContentLengthError | TransferEncodingError):
-        cause = cause.__cause__
-    return cause
 
 
 async def fetch_url(

@@ -147,6 +147,23 @@ def test_a_broken_response_fails_the_feed_with_a_kind_that_says_what_was_wrong(
     assert words in (result.error or ""), result.error
 
 
+@pytest.mark.parametrize("size", [b"0x10", b"+10", b"1_0", b"zz"])
+def test_a_bad_chunk_size_after_the_head_has_arrived_is_a_bad_response(
+    serve: Serve, size: bytes
+) -> None:
+    async def answer(conn: Conn) -> None:
+        await conn.read_request()
+        await conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        # The head is delivered on its own; the framing fault comes with the body.
+        await asyncio.sleep(0.1)
+        await conn.send(size + b"\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n")
+
+    server = serve(answer)
+    result = fetch(server.url())
+    assert result.error_kind == "bad_response", result.error
+    assert "chunked body is not valid HTTP/1.1" in (result.error or "")
+
+
 def test_endless_headers_are_refused_at_the_cap(serve: Serve) -> None:
     async def answer(conn: Conn) -> None:
         await conn.read_request()

@@ -124,6 +124,7 @@ def check_first(one: FetchResult, hostile: Hostile) -> None:
     assert one.error_kind == hostile.kind, one.error
     if hostile.kind == "bad_response":
         assert "not valid HTTP/1.1" in (one.error or "")
+        assert "\n" not in (one.error or "")  # one line per feed in `poll` output
     elif hostile.not_modified:
         assert one.not_modified and one.content == b""
     else:
