@@ -327,7 +327,7 @@ class Fetcher:
     async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         cap = self.options.max_bytes
         declared = resp.headers.get("Content-Length")
-        if declared and declared.strip().isdigit() and int(declared) > cap:
+        if declared and declared.isascii() and declared.strip().isdigit() and int(declared) > cap:
             raise FetchError(
                 f"Content-Length {int(declared)} is over the {cap} byte cap ([feeds] max_bytes)",
                 url=url,

@@ -104,8 +104,12 @@ def test_an_idle_connection_the_server_dropped_is_replaced_without_an_error(
     assert server.connections == 2
 
 
-def test_a_304_leaves_the_connection_reusable(serve: Serve) -> None:
-    server = serve(reply_always(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n'))
+@pytest.mark.parametrize(
+    "extra", [b"", b"Content-Length: 1234\r\n"], ids=["no-length", "length-of-the-full-body"]
+)
+def test_a_304_leaves_the_connection_reusable(serve: Serve, extra: bytes) -> None:
+    # A 304 may state the length a 200 would have had; it still has no body.
+    server = serve(reply_always(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n' + extra + b"\r\n"))
     results = fetch_in_turn([server.url(f"/f{i}") for i in range(4)], etag='"v1"')
     assert all(r.not_modified for r in results)
     assert server.connections == 1
