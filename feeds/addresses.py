@@ -10,6 +10,7 @@ to the very address it checked, so a DNS answer cannot change between check and 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
@@ -153,6 +154,7 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
+@functools.lru_cache(maxsize=4096)
 def ip_literal(host: str) -> IPAddress | None:
     """The address a host names when it is an IP literal (a zone index dropped), else None."""
     try:

@@ -14,6 +14,7 @@ ours (feeds.decode), where the decoded size can be capped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from feeds.decode import ACCEPT_ENCODING, DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FetchError
 from feeds.headers import retry_after_seconds
 from feeds.wire import (
+    URL_CACHE_SIZE,
     body_fails_on_close,
     checked_url,
     fetch_error,
@@ -169,10 +171,7 @@ class Fetcher:
 
     def _take_host(self, url: str) -> tuple[str, _Host]:
         # The limit applies to the feed's own host; redirects elsewhere share its slot.
-        try:
-            key = (urlsplit(url).hostname or "").lower()
-        except ValueError:
-            key = ""
+        key = _host_key(url)
         host = self._hosts.get(key)
         if host is None:
             host = self._hosts[key] = _Host(asyncio.Semaphore(self.options.per_host))
@@ -349,6 +348,15 @@ class Fetcher:
             resp.close()
             raise
         return decoder.finish()
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _host_key(url: str) -> str:
+    """The host a feed URL's per-host limit is counted under (cached like feeds.wire's URLs)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _conditional_headers(
