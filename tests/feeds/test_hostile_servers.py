@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from feeds.fetch import Fetcher, FetchResult
 from feeds.models import Article, ArticleSource, Feed
 from monitor.cli import cli
-from monitor.db import open_database
+from monitor.store.db import open_database
 from tests.feeds.conftest import fast_options
 from tests.feeds.feedserver import simple_feed
 from tests.feeds.rawserver import Answer, Conn, RawServer, ok
