@@ -4,13 +4,13 @@ A feed URL is http or https with a host. Every address a host resolves to must b
 globally routable (not loopback, private, link-local, cloud metadata, multicast,
 reserved or unspecified, including IPv4 addresses embedded in IPv6 forms such as
 ``::ffff:127.0.0.1``), unless the operator allows private addresses or lists a network.
-The fetcher applies this check inside its connection layer on every hop and connects
+The fetcher applies this check in its resolver (feeds.connect) on every hop and connects
 to the very address it checked, so a DNS answer cannot change between check and connect.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable, Sequence
@@ -161,7 +161,9 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
-def _literal(host: str) -> IPAddress | None:
+@functools.lru_cache(maxsize=4096)
+def ip_literal(host: str) -> IPAddress | None:
+    """The address a host names when it is an IP literal (a zone index dropped), else None."""
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
@@ -170,24 +172,11 @@ def _literal(host: str) -> IPAddress | None:
 
 def resolve(host: str, port: int) -> list[str]:
     """Every address a host name resolves to (blocking)."""
-    literal = _literal(host)
+    literal = ip_literal(host)
     if literal is not None:
         return [str(literal)]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"cannot resolve host {host}: {exc}", kind="dns") from exc
-    return _unique(str(info[4][0]) for info in infos)
-
-
-async def resolve_async(host: str, port: int) -> list[str]:
-    """Every address a host name resolves to, without blocking the event loop."""
-    literal = _literal(host)
-    if literal is not None:
-        return [str(literal)]
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve host {host}: {exc}", kind="dns") from exc
     return _unique(str(info[4][0]) for info in infos)

@@ -5,24 +5,41 @@ most five redirects itself (each hop's URL and addresses checked), sends the sto
 ETag and Last-Modified, caps the decoded body, and ends by a wall-clock deadline (a
 server that drips a byte a second defeats a read timeout). Every outcome is a
 FetchResult; feed-level failures never raise.
+
+HTTP itself is aiohttp's: its llhttp parser frames responses strictly, so a server
+cannot make one feed's bytes be read as another feed's response. Decompression is
+ours (feeds.decode), where the decoded size can be capped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
-from feeds.addresses import AddressPolicy, check_url
+import aiohttp
+from yarl import URL
+
+from feeds.addresses import AddressPolicy
+from feeds.connect import CheckedResolver, FreshConnector, check_literal_host, tls_context
 from feeds.decode import ACCEPT_ENCODING, DEFAULT_MAX_BYTES, BodyDecoder
 from feeds.errors import FetchError
 from feeds.headers import retry_after_seconds
-from feeds.http11 import ConnectionPool, Response, Timeouts
+from feeds.wire import (
+    URL_CACHE_SIZE,
+    body_fails_on_close,
+    checked_url,
+    fetch_error,
+    request_target,
+    response_headers,
+    storable,
+    transfer_codings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +50,11 @@ ACCEPT = (
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-# Hosts whose idle connections are kept open between their feeds' fetches.
-MAX_IDLE_HOSTS = 64
+# Idle connections older than this are closed instead of reused (servers drop them).
+KEEPALIVE_SECONDS = 5.0
+# Longest header field accepted: long Content-Security-Policy and Set-Cookie headers
+# exist in the wild, and aiohttp's default (8190) would fail those feeds.
+MAX_FIELD_SIZE = 32_768
 
 
 @dataclass(frozen=True)
@@ -90,31 +110,52 @@ class FetchResult:
 
 @dataclass
 class _Host:
-    """One host's slots and its own small connection pool, shared by its fetches."""
+    """One host's slots, shared by its fetches while any is running."""
 
     slot: asyncio.Semaphore
-    pool: ConnectionPool
     users: int = 0
 
 
 class Fetcher:
     """An HTTP client with global and per-host limits; use as `async with Fetcher(...)`.
 
-    Each host gets its own connection pool, used by at most `per_host` fetches at a
-    time; the pools of the hosts used least recently are closed past MAX_IDLE_HOSTS.
-    Connections go only to addresses the policy allows (feeds.http11); no cookies are
-    kept between feeds.
+    One aiohttp session per Fetcher (per poll): its connections are kept alive between a
+    host's feeds, go only to addresses the policy allows (feeds.connect), and keep no
+    cookies between feeds; proxies from the environment are not used.
     """
 
     def __init__(self, options: FetchOptions | None = None) -> None:
         self.options = options or FetchOptions()
         self._global = asyncio.Semaphore(self.options.concurrency)
         self._hosts: dict[str, _Host] = {}
-        self._idle: OrderedDict[str, None] = OrderedDict()
-        self._open = False
+        self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Fetcher:
-        self._open = True
+        o = self.options
+        connector = FreshConnector(
+            limit=o.concurrency,
+            limit_per_host=o.per_host,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            resolver=CheckedResolver(o.policy),
+            ssl=tls_context(),
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            trust_env=False,
+            auto_decompress=False,
+            # The total is our own wall-clock deadline over all hops (_fetch_within_deadline);
+            # a second timer per request in aiohttp would only cost CPU.
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=o.connect_timeout, sock_read=o.read_timeout
+            ),
+            headers={
+                "User-Agent": o.user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+            max_field_size=MAX_FIELD_SIZE,
+        )
         return self
 
     async def __aexit__(
@@ -123,73 +164,43 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._open = False
-        hosts, self._hosts = list(self._hosts.values()), {}
-        self._idle.clear()
-        for host in hosts:
-            host.pool.close()
-
-    def _new_pool(self) -> ConnectionPool:
-        return ConnectionPool(
-            policy=self.options.policy,
-            max_idle_per_origin=self.options.per_host,
-        )
-
-    def _request_headers(self, conditional: dict[str, str]) -> dict[str, str]:
-        o = self.options
-        return {
-            "User-Agent": o.user_agent,
-            "Accept": ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-            **conditional,
-        }
+        session, self._session = self._session, None
+        self._hosts.clear()
+        if session is not None:
+            await session.close()
 
     def _take_host(self, url: str) -> tuple[str, _Host]:
         # The limit applies to the feed's own host; redirects elsewhere share its slot.
-        try:
-            key = (urlsplit(url).hostname or "").lower()
-        except ValueError:
-            key = ""
+        key = _host_key(url)
         host = self._hosts.get(key)
-        self._idle.pop(key, None)
         if host is None:
-            host = _Host(asyncio.Semaphore(self.options.per_host), self._new_pool())
-            self._hosts[key] = host
+            host = self._hosts[key] = _Host(asyncio.Semaphore(self.options.per_host))
         host.users += 1
         return key, host
 
-    async def _give_host(self, key: str, host: _Host) -> None:
+    def _give_host(self, key: str, host: _Host) -> None:
         host.users -= 1
-        if host.users > 0:
-            return
-        # Keep the connections of recently used hosts for their next feeds; close the
-        # least recently used beyond MAX_IDLE_HOSTS so open sockets stay bounded.
-        self._idle[key] = None
-        self._idle.move_to_end(key)
-        while len(self._idle) > MAX_IDLE_HOSTS:
-            old_key, _ = self._idle.popitem(last=False)
-            old = self._hosts.get(old_key)
-            if old is not None and old.users == 0:
-                del self._hosts[old_key]
-                old.pool.close()
+        if host.users == 0:
+            del self._hosts[key]
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """Fetch one feed URL; every failure comes back as a FetchResult with an error kind."""
-        if not self._open:
+        session = self._session
+        if session is None:
             raise RuntimeError("use `async with Fetcher(...)` before fetching")
         key, host = self._take_host(url)
         try:
             # Waiting for a slot does not count against the deadline; the fetch does.
             async with host.slot, self._global:
-                return await self._fetch_within_deadline(host.pool, url, etag, last_modified)
+                return await self._fetch_within_deadline(session, url, etag, last_modified)
         finally:
-            await self._give_host(key, host)
+            self._give_host(key, host)
 
     async def _fetch_within_deadline(
         self,
-        pool: ConnectionPool,
+        session: aiohttp.ClientSession,
         url: str,
         etag: str | None,
         last_modified: str | None,
@@ -198,7 +209,7 @@ class Fetcher:
         result = FetchResult(url=url, final_url=url)
         try:
             async with asyncio.timeout(self.options.total_timeout):
-                await self._fetch(pool, result, etag=etag, last_modified=last_modified)
+                await self._fetch(session, result, etag=etag, last_modified=last_modified)
         except TimeoutError:
             self._fail(
                 result,
@@ -217,53 +228,51 @@ class Fetcher:
     @staticmethod
     def _fail(result: FetchResult, exc: FetchError) -> None:
         result.error_kind = exc.kind
-        result.error = str(exc)
+        result.error = storable(str(exc))
         result.content = b""
 
     async def _fetch(
         self,
-        pool: ConnectionPool,
+        session: aiohttp.ClientSession,
         result: FetchResult,
         *,
         etag: str | None,
         last_modified: str | None,
     ) -> None:
-        current = check_url(result.url)
+        current = checked_url(result.url)
         seen = {current}
         permanent: str | None = None
         only_permanent = True
-        conditional: dict[str, str] = {}
-        if etag:
-            conditional["If-None-Match"] = etag
-        if last_modified:
-            conditional["If-Modified-Since"] = last_modified
-        o = self.options
-        timeouts = Timeouts(connect=o.connect_timeout, read=o.read_timeout, write=o.read_timeout)
+        conditional = _conditional_headers(etag, last_modified, url=result.url)
         for _hop in range(self.options.max_redirects + 1):
             result.final_url = current
-            response = await pool.get(current, self._request_headers(conditional), timeouts)
+            target = self._request_url(current)
             try:
-                status = response.status_code
-                result.status = status
-                result.headers = response.headers
-                if status in REDIRECTS:
-                    target = self._redirect_target(response, current)
-                    if status in PERMANENT_REDIRECTS and only_permanent:
-                        permanent = target
-                    else:
-                        only_permanent = False
-                    if target in seen:
-                        raise FetchError(
-                            f"redirect loop: {target} was already visited",
-                            url=result.url,
-                            kind="redirect_loop",
-                        )
-                    seen.add(target)
-                    current = target
-                    continue
-                await self._finish(result, response)
-            finally:
-                await response.aclose()
+                async with session.get(target, headers=conditional, allow_redirects=False) as resp:
+                    status = resp.status
+                    result.status = status
+                    result.headers = response_headers(resp.raw_headers)
+                    if status in REDIRECTS:
+                        location = self._redirect_target(result.headers, status, current)
+                        if status in PERMANENT_REDIRECTS and only_permanent:
+                            permanent = location
+                        else:
+                            only_permanent = False
+                        if location in seen:
+                            raise FetchError(
+                                f"redirect loop: {location} was already visited",
+                                url=result.url,
+                                kind="redirect_loop",
+                            )
+                        seen.add(location)
+                        current = location
+                        continue
+                    await self._finish(result, resp)
+            except aiohttp.ClientError as exc:
+                o = self.options
+                raise fetch_error(
+                    exc, current, connect_timeout=o.connect_timeout, read_timeout=o.read_timeout
+                ) from exc
             if result.ok and permanent is not None:
                 result.permanent_redirect = permanent
             return
@@ -273,29 +282,36 @@ class Fetcher:
             kind="redirect_loop",
         )
 
-    def _redirect_target(self, response: Response, current: str) -> str:
-        location = response.headers.get("location")
+    def _request_url(self, url: str) -> URL:
+        """The URL as aiohttp will request it, refused if its host is a literal we may not reach."""
+        target = request_target(url)
+        check_literal_host(target.raw_host or "", self.options.policy, url=url)
+        return target
+
+    @staticmethod
+    def _redirect_target(headers: dict[str, str], status: int, current: str) -> str:
+        location = headers.get("location")
         if not location:
             raise FetchError(
-                f"HTTP {response.status_code} redirect without a Location",
+                f"HTTP {status} redirect without a Location",
                 url=current,
-                kind=f"http_{response.status_code}",
+                kind=f"http_{status}",
             )
         target = urljoin(current, location.strip())
         try:
-            return check_url(target)
+            return checked_url(target)
         except FetchError as exc:
             raise FetchError(f"redirect refused: {exc}", url=current, kind=exc.kind) from exc
 
-    async def _finish(self, result: FetchResult, response: Response) -> None:
-        status = response.status_code
+    async def _finish(self, result: FetchResult, resp: aiohttp.ClientResponse) -> None:
+        status = resp.status
         if status == 304:
-            result.not_modified = True  # no body read (a 304 announcing one closes its connection)
+            result.not_modified = True
             return
         if 200 <= status < 300:
-            result.content = await self._read_body(response)
+            result.content = await self._read_body(resp, result.final_url)
             return
-        reason = response.reason_phrase or ""
+        reason = storable(resp.reason or "")
         if status in RETRY_AFTER_STATUSES:
             result.retry_after = retry_after_seconds(result.headers, now=datetime.now(UTC))
         if status == 410:
@@ -307,25 +323,58 @@ class Fetcher:
         if result.retry_after is not None:
             result.error += f" (retry after {result.retry_after:.0f}s)"
 
-    async def _read_body(self, response: Response) -> bytes:
+    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         cap = self.options.max_bytes
-        url = str(response.url)
-        declared = response.headers.get("content-length")
-        if declared and declared.strip().isdigit() and int(declared) > cap:
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isascii() and declared.strip().isdigit() and int(declared) > cap:
             raise FetchError(
                 f"Content-Length {int(declared)} is over the {cap} byte cap ([feeds] max_bytes)",
                 url=url,
                 kind="too_large",
             )
         decoder = BodyDecoder(
-            response.headers.get("content-encoding"),
+            resp.headers.get("Content-Encoding"),
             max_bytes=cap,
             url=url,
-            transfer_codings=response.transfer_codings,
+            transfer_codings=transfer_codings(resp.headers, url),
         )
-        async for chunk in response.iter_raw():
-            decoder.feed(chunk)
+        try:
+            with body_fails_on_close(resp):
+                async for chunk in resp.content.iter_any():
+                    decoder.feed(chunk)
+        except FetchError:
+            # A body abandoned mid-way (over the cap, undecodable) leaves the server
+            # sending: drop the connection now rather than when the response is released.
+            resp.close()
+            raise
         return decoder.finish()
+
+
+@functools.lru_cache(maxsize=URL_CACHE_SIZE)
+def _host_key(url: str) -> str:
+    """The host a feed URL's per-host limit is counted under (cached like feeds.wire's URLs)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _conditional_headers(
+    etag: str | None, last_modified: str | None, *, url: str
+) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in (("If-None-Match", etag), ("If-Modified-Since", last_modified)):
+        # aiohttp sends header text as UTF-8, so a validator with Latin-1 bytes (stored
+        # as Latin-1 text) could not be sent as the server wrote it: fetch in full.
+        if value and value.isascii():
+            headers[name] = value
+    for name, value in headers.items():
+        # Stored validators come from servers: never let one inject a header line.
+        if "\r" in value or "\n" in value:
+            raise FetchError(
+                f"refusing to send a {name} header with a line break", url=url, kind="connection"
+            )
+    return headers
 
 
 async def fetch_url(

@@ -61,6 +61,9 @@ _XML_CONTROLS = bytes([*range(0, 9), 11, 12, *range(14, 32)])
 _SUSPECT_CHARREF = re.compile(
     rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})|0*([0-9]{5,}));"
 )
+# Whitespace before the XML declaration (a BOM may come first): the declaration must open
+# the document, or its encoding is ignored and the strict parser gives up.
+_SPACE_BEFORE_DECL = re.compile(rb"^(\xef\xbb\xbf)?[ \t\r\n]+(?=<\?xml[ \t\r\n])")
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _SINGLE_BYTE = {
     "iso-8859-1",
@@ -83,6 +86,9 @@ _CONTROL = re.compile(
 )
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# Character references closed by ";". HTML also decodes some names without one ("&reg",
+# "&sect"), which turns a query string in a title ("?a=1&region=eu") into "?a=1®ion=eu".
+_CHAR_REF = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});")
 _JS_SCHEME = re.compile(r"(javascript)\s*:", re.IGNORECASE)
 _HAS_SPACE = re.compile(r"\s")
 _PLAIN_URL = re.compile(r"^https?://[a-z0-9.-]+(?::[0-9]+)?/[^%]*$")
@@ -161,7 +167,7 @@ def plain_text(fragment: str, limit: int = MAX_TEXT) -> str:
     """
     text = _drop_tags(fragment) if "<" in fragment else fragment
     if "&" in text:
-        text = html.unescape(text)
+        text = _CHAR_REF.sub(lambda m: html.unescape(m.group()), text)
         if "<" in text:
             text = _drop_tags(text)
     text = " ".join(clean_text(text, limit * 2).split())
@@ -346,6 +352,7 @@ def parse(
     now = now or datetime.now(UTC)
     if not content.strip():
         raise ParseError("empty response body", url=url, kind="empty")
+    content = _SPACE_BEFORE_DECL.sub(rb"\1", content, count=1)
     resp_headers = _headers(headers, content)
     try:
         data, encoding_issue = _to_utf8(content, resp_headers)

@@ -165,3 +165,7 @@ def test_only_the_scheduler_module_imports_apscheduler() -> None:
 
 def test_only_the_parse_module_imports_feedparser() -> None:
     assert modules_importing("feedparser") <= {"feeds/parse.py"}
+
+
+def test_only_the_fetching_modules_import_aiohttp() -> None:
+    assert modules_importing("aiohttp") <= {"feeds/fetch.py", "feeds/connect.py", "feeds/wire.py"}

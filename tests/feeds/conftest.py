@@ -1,11 +1,15 @@
-"""Feed test fixtures: fetch options with short timeouts (the feed server: tests/conftest.py)."""
+"""Feed test fixtures: fetch options with short timeouts, raw servers (feed server: ../conftest)."""
 
 from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from feeds.addresses import AddressPolicy
 from feeds.fetch import FetchOptions
+from tests.feeds.rawserver import Answer, RawServer
 
 
 def fast_options(**overrides: object) -> FetchOptions:
@@ -24,3 +28,18 @@ def fast_options(**overrides: object) -> FetchOptions:
 @pytest.fixture
 def options() -> FetchOptions:
     return fast_options()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RawServer]]:
+    """Start raw servers (tests/feeds/rawserver.py); all are closed after the test."""
+    servers: list[RawServer] = []
+
+    def start(answer: Answer, tls: ssl.SSLContext | None = None) -> RawServer:
+        server = RawServer(answer, tls)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

@@ -298,6 +298,21 @@ def test_loopback_is_refused_unless_allowed_and_nothing_is_requested(
     assert allowed.ok and allowed.content == FEED
 
 
+def test_a_name_that_resolves_to_loopback_is_refused_when_resolved(
+    feed_server: FeedServer,
+) -> None:
+    # Not an IP literal: the connector's resolver checks what `localhost` resolves to.
+    url = f"http://localhost:{feed_server.port}/feed"
+    feed_server.route("/feed", Reply(body=FEED))
+    refused = fetch(url, fast_options(policy=AddressPolicy()))
+    assert refused.error_kind == "unsafe_url", refused.error
+    assert "localhost resolves to" in (refused.error or "")
+    assert "loopback" in (refused.error or "")
+    assert feed_server.requests == []
+    allowed = fetch(url, fast_options(policy=AddressPolicy(allow_private=True)))
+    assert allowed.ok and allowed.content == FEED
+
+
 @pytest.mark.parametrize(
     "target",
     [
@@ -306,6 +321,11 @@ def test_loopback_is_refused_unless_allowed_and_nothing_is_requested(
         "http://[::ffff:127.0.0.2]/feed",
         "http://10.0.0.1/feed",
         "http://[::1]/feed",
+        # Legacy numeric forms that socket maps onto 127.0.0.1 or 127.0.0.2.
+        "http://2130706433/feed",
+        "http://127.2/feed",
+        "http://0x7f.0.0.2/feed",
+        "http://[::ffff:7f00:2]/feed",
     ],
 )
 def test_a_redirect_to_a_private_address_is_refused_at_that_hop(
