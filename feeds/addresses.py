@@ -242,7 +242,7 @@ def check_feed_urls(
     hosts = list(dict.fromkeys(_host_port(c) for c in checked if isinstance(c, str)))
     # Address literals need no lookup (nor a thread).
     resolved: dict[tuple[str, int], list[str] | FetchError] = {
-        h: [str(ip)] for h in hosts if (ip := _literal(h[0])) is not None
+        h: [str(ip)] for h in hosts if (ip := ip_literal(h[0])) is not None
     }
     hosts = [h for h in hosts if h not in resolved]
     if hosts:
