@@ -319,6 +319,13 @@ def _signin_page(
     return out
 
 
+@router.get("/unsubscribe", response_class=HTMLResponse)
+def unsubscribe_page(request: Request) -> Response:
+    """Where a digest's List-Unsubscribe link lands: how to stop or change the digest."""
+    sender = context(request).settings.digest.from_addr
+    return _page(request, "unsubscribe.html.j2", None, sender=sender)
+
+
 @router.get("/signin", response_class=HTMLResponse)
 def signin_form(request: Request, next: str | None = None) -> Response:
     return _signin_page(request, next)

@@ -222,3 +222,11 @@ def test_search_says_what_is_wrong_with_a_date_or_a_filter(api_readonly: Live):
     good = c.get("/search", params={"q": "rekognition police", "pledge": AMAZON})
     assert good.status_code == 200 and f'<option value="{AMAZON}" selected>' in good.text
     assert "How to search" in good.text and 'href="/articles/' in good.text
+
+
+def test_the_digest_unsubscribe_link_lands_on_a_page_that_says_how(api_readonly: Live):
+    """The List-Unsubscribe URL a digest carries (with base_url set) is a real page."""
+    page = api_readonly.client.get("/unsubscribe")
+    assert page.status_code == 200
+    assert "Stop or change the digest" in page.text
+    assert "[[digest.subscriptions]]" in page.text and "unsubscribe" in page.text
