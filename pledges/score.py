@@ -8,6 +8,7 @@ the model does, so hand weights and fitted ones see exactly the same candidates.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
@@ -70,6 +71,7 @@ FEATURES = (
     "own_verb",
     "earlier_date",
     "company_listed",
+    "plan_headline",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -87,6 +89,13 @@ KIND_FEATURES = (
     "after_deadline",
     "missed",
     "conduct_scoped",
+)
+# A headline announcing what a company will do ("X to remove", "X says it will", "X vows"):
+# coverage of a plan, which a rollback headline also can be, so only the model weighs it.
+PLAN_HEADLINE = re.compile(
+    r"\b(?:will|to (?!be\b)[a-z]+|vows?|pledges?|plans? to|aims? to|sets? out|targets?|unveils?"
+    r"|reveals?|starts?|begins?|launch(?:es)?)\b",
+    re.IGNORECASE,
 )
 # Loose (word by word) subject matches count this much of a phrase match in a tie, and
 # matches on words of the pledge's title and statement this much.
@@ -369,6 +378,9 @@ def candidate(
     if relief:
         x["relief"] = 1.0
         reasons.append("a request to a court or regulator: " + ", ".join(relief[:3]))
+    if art.has_title and 0 in company and PLAN_HEADLINE.search(art.doc[: art.sentences[0][1]]):
+        x["plan_headline"] = 1.0
+        reasons.append("the headline announces a plan")
     response = None
     denial = art.text_of(art.cue_hits("denial", window))
     if denial:

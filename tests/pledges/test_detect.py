@@ -319,3 +319,12 @@ def test_a_company_named_among_others_in_a_report_is_marked_as_listed() -> None:
     )
     found = Detector.compile([shein, nike]).candidates(*text, day("2023-06-01"))
     assert {c.features.get("company_listed") for c in found} == {1.0}
+
+
+def test_a_headline_announcing_a_plan_is_marked_for_the_model(detector: Detector) -> None:
+    text = (
+        "BP to drop its oil and gas production in half by 2030",
+        "BP said it would drop oil and gas production much faster than before.",
+    )
+    [c] = detector.candidates(*text, day("2021-03-01"))
+    assert c.features["plan_headline"] == 1.0
