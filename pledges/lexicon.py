@@ -847,6 +847,8 @@ class Weights:
     own_verb: float = -0.6
     # Named only in a list with other catalogued companies, not in the headline.
     company_listed: float = -0.6
+    # Another pledge of the same company tied more closely in the article: its story.
+    sibling_closer: float = -1.0
     bias: float = 2.8
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5

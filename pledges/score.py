@@ -72,6 +72,7 @@ FEATURES = (
     "earlier_date",
     "company_listed",
     "plan_headline",
+    "sibling_closer",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (

@@ -328,3 +328,17 @@ def test_a_headline_announcing_a_plan_is_marked_for_the_model(detector: Detector
     )
     [c] = detector.candidates(*text, day("2021-03-01"))
     assert c.features["plan_headline"] == 1.0
+
+
+def test_a_companys_pledge_tied_less_closely_than_its_other_pledge_is_marked(
+    detector: Detector,
+) -> None:
+    text = (
+        "Amazon scraps police ban on facial recognition",
+        "Amazon dropped its moratorium on police use of facial recognition. Critics were "
+        "alarmed. A net zero goal was also dropped, analysts said.",
+    )
+    found = {detector.pledge_id(c.pledge): c for c in detector.candidates(*text, day("2022-06-01"))}
+    moratorium = found["amazon-rekognition-police-moratorium"]
+    assert "sibling_closer" not in moratorium.features
+    assert found["amazon-climate-pledge"].features["sibling_closer"] == 1.0
