@@ -147,3 +147,30 @@ def deadline_moved_later(art: Article, window: set[int]) -> str | None:
             if int(m[1]) > int(m[2]):
                 return m[0]
     return None
+
+
+# A deadline brought forward strengthens a pledge: the story is the pledge, not a breach.
+_SOONER = re.compile(
+    r"\b(?:brings?|brought|bringing|moves?|moved|moving) (?:\w+ ){0,4}?(?:forward|up)\b"
+    r"|\baccelerat(?:es?|ed|ing)\b|\bahead of (?:schedule|its|the|target)\b"
+    r"|\bearlier than (?:planned|promised|scheduled)\b"
+)
+
+
+def deadline_moved_earlier(art: Article, window: set[int]) -> str | None:
+    """A date or goal moved earlier ("from 2030 to 2025", "brought forward")."""
+    for si in sorted(window):
+        if si >= len(art.sentences):
+            continue
+        a, b = art.sentences[si]
+        sentence = art.doc[a:b]
+        for m in _YEARS_LATER.finditer(sentence):
+            if int(m[2]) < int(m[1]):
+                return m[0]
+        for m in _YEARS_INSTEAD.finditer(sentence):
+            if int(m[1]) < int(m[2]):
+                return m[0]
+        found = _SOONER.search(sentence.lower())
+        if found:
+            return found[0]
+    return None

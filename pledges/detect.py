@@ -156,7 +156,33 @@ class Detector:
             found = candidate(cat, art, pi, pub, self.weights)
             if found is not None:
                 out.append(found)
+        sibling_closer(cat, out)
         return out
+
+
+def _closeness(c: Candidate) -> float:
+    x = c.features
+    return (
+        3 * x.get("tie_sentence", 0.0)
+        + 2 * x.get("tie_window", 0.0)
+        + x.get("tie_article", 0.0)
+        + x.get("title_subject", 0.0)
+    )
+
+
+def sibling_closer(cat: Compiled, found: list[Candidate]) -> None:
+    """Mark candidates whose company has another pledge tied more closely here.
+
+    An article about one of a company's pledges often shares words with its others; the
+    one it names most closely is the story, the rest share only the company.
+    """
+    best: dict[int, float] = {}
+    for c in found:
+        company = cat.pledges[c.pledge].company
+        best[company] = max(best.get(company, 0.0), _closeness(c))
+    for c in found:
+        if _closeness(c) < best[cat.pledges[c.pledge].company]:
+            c.features["sibling_closer"] = 1.0
 
 
 __all__ = [

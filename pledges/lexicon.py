@@ -841,6 +841,14 @@ class Weights:
     standing: float = -0.8
     relief: float = -0.8
     later_date_only: float = -0.6
+    # A deadline brought forward, and rollback words that are the pledge's own verbs
+    # ("to remove", "phase out"): the pledge made or strengthened, not undone.
+    earlier_date: float = -1.5
+    own_verb: float = -0.6
+    # Named only in a list with other catalogued companies, not in the headline.
+    company_listed: float = -0.6
+    # Another pledge of the same company tied more closely in the article: its story.
+    sibling_closer: float = -1.0
     bias: float = 2.8
     # A finding is flagged at or above this score (0..1).
     threshold: float = 0.5

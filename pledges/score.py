@@ -8,14 +8,15 @@ the model does, so hand weights and fitted ones see exactly the same candidates.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
 
-from pledges.article import Article, deadline_moved_later
+from pledges.article import Article, deadline_moved_earlier, deadline_moved_later
 from pledges.lexicon import Weights
 from pledges.model import LinearModel
-from pledges.vocabulary import Compiled
+from pledges.vocabulary import Compiled, in_own_words
 
 # Kinds of pledge that a resumption of the activity undoes.
 GIVING_UP = frozenset({"moratorium", "ban", "exit"})
@@ -67,6 +68,11 @@ FEATURES = (
     "later_date",
     "later_date_only",
     "after_deadline",
+    "own_verb",
+    "earlier_date",
+    "company_listed",
+    "plan_headline",
+    "sibling_closer",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -84,6 +90,13 @@ KIND_FEATURES = (
     "after_deadline",
     "missed",
     "conduct_scoped",
+)
+# A headline announcing what a company will do ("X to remove", "X says it will", "X vows"):
+# coverage of a plan, which a rollback headline also can be, so only the model weighs it.
+PLAN_HEADLINE = re.compile(
+    r"\b(?:will|to (?!be\b)[a-z]+|vows?|pledges?|plans? to|aims? to|sets? out|targets?|unveils?"
+    r"|reveals?|starts?|begins?|launch(?:es)?)\b",
+    re.IGNORECASE,
 )
 # Loose (word by word) subject matches count this much of a phrase match in a tie, and
 # matches on words of the pledge's title and statement this much.
@@ -209,6 +222,12 @@ def candidate(
             reasons.append("subject in the headline, company in the text")
         else:
             return None
+    # Named in a list with other companies of the catalogue (a sector-wide report, an
+    # inquiry into several firms): the story is seldom this company's pledge.
+    tie = same or near
+    if any(c != ci and sents & tie for c, sents in art.company.items()) and 0 not in company:
+        x["company_listed"] = 1.0
+        reasons.append("named alongside other companies")
     if loose and not exact:
         x["loose_only"] = 1.0
         reasons.append("subject matched word by word")
@@ -241,6 +260,12 @@ def candidate(
         x["commitment_near"] = 1.0
         reasons.append("refers to a commitment")
     breach = art.text_of(art.cue_hits("breach", window))
+    # Rollback words the pledge itself uses describe the promised action being taken.
+    own_verb = [
+        (s, h)
+        for s, h in art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
+        if in_own_words(p.own_stems, cat.matcher.terms[h.term])
+    ]
     weaken_hits = art.cue_hits("weaken", window)
     commit_sents = {s for s, _ in commitment} | subject
     weaken_strong = art.text_of((s, h) for s, h in weaken_hits if s in commit_sents)
@@ -285,6 +310,11 @@ def candidate(
         weaken = sorted({*weaken, later})
         weaken_strong = sorted({*weaken_strong, later})
 
+    sooner = deadline_moved_earlier(art, window)
+    if sooner:
+        x["earlier_date"] = 1.0
+        reasons.append("a deadline brought forward: " + sooner)
+
     breach_n = min(len(breach), w.breach_cap)
     weaken_n = min(len(weaken), w.weaken_cap)
     weaken_strong_n = min(len(weaken_strong), w.weaken_cap)
@@ -299,6 +329,11 @@ def candidate(
             x[name] = float(value)
     if breach:
         reasons.append("breach language: " + ", ".join(breach[:4]))
+    # The only rollback words are the pledge's own verbs: likely the pledge restated.
+    own_verb_text = art.text_of(own_verb)
+    if own_verb_text and set(weaken) <= set(own_verb_text) and not (breach or reverse or later):
+        x["own_verb"] = 1.0
+        reasons.append("rollback words are the pledge's own: " + ", ".join(own_verb_text[:3]))
     if weaken:
         reasons.append("rollback language: " + ", ".join(weaken[:4]))
     if resumed:
@@ -344,6 +379,9 @@ def candidate(
     if relief:
         x["relief"] = 1.0
         reasons.append("a request to a court or regulator: " + ", ".join(relief[:3]))
+    if art.has_title and 0 in company and PLAN_HEADLINE.search(art.doc[: art.sentences[0][1]]):
+        x["plan_headline"] = 1.0
+        reasons.append("the headline announces a plan")
     response = None
     denial = art.text_of(art.cue_hits("denial", window))
     if denial:

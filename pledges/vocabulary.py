@@ -94,6 +94,9 @@ class CompiledPledge:
     # Words taken from the pledge's own title and statement, with where each came from;
     # they form one more loose phrase (index `len(spec.subject)`), tied on any two.
     derived: tuple[tuple[str, str], ...] = ()
+    # Stems of the words of the pledge's title and statement: a rollback word the pledge
+    # itself uses ("remove", "phase out") reports the promised action, not its undoing.
+    own_stems: frozenset[str] = frozenset()
 
     @property
     def derived_phrase(self) -> int:
@@ -159,6 +162,21 @@ def base_forms(word: str) -> list[str]:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 4:
         return [word, word[:-1]]
     return [word]
+
+
+STEM = 5
+
+
+def own_stems(spec: PledgeIn) -> frozenset[str]:
+    """Stems of the title's and statement's words (bounded for long statements)."""
+    text = f"{spec.title[:2_000]} {spec.statement[: DERIVED_SCAN * 12]}"
+    return frozenset(w[:STEM] for w in fold_term(text).split()[: DERIVED_SCAN * 2])
+
+
+def in_own_words(stems: frozenset[str], term: str) -> bool:
+    """Whether every word of a (folded) cue term is one the pledge itself uses."""
+    words = term.split()
+    return bool(words) and all(w[:STEM] in stems for w in words)
 
 
 def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
@@ -310,6 +328,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                 tuple(affirm_dates),
                 tuple(weaken_dates),
                 tuple(derived),
+                own_stems(spec),
             )
         )
         for n in names:

@@ -256,3 +256,89 @@ def test_after_an_exit_carrying_on_is_a_breach_and_coming_back_a_rollback(
     [f] = Detector.compile([RUSSIA_EXIT]).scan(title, text, day("2022-05-01"))
     assert (f.pledge_id, f.kind) == ("burgerco-russia-exit", kind)
     assert any(r.startswith(reason) for r in f.reasons), f.reasons
+
+
+def test_a_deadline_brought_forward_counts_against_a_flag(detector: Detector) -> None:
+    text = (
+        "BP drops its 2030 date for cutting oil and gas production",
+        "BP brought forward its plan to reduce oil and gas production, moving the 40% cut "
+        "from 2030 to 2027.",
+    )
+    [c] = detector.candidates(*text, day("2021-03-01"))
+    assert c.features["earlier_date"] == 1.0
+    assert detector.model.weights["earlier_date"] < 0
+
+
+def test_rollback_words_the_pledge_itself_uses_read_as_the_pledge_restated() -> None:
+    colours = pledge(
+        id="mars-colours",
+        company={"name": "Mars", "aliases": ["Mars Incorporated"]},
+        title="Remove artificial colours from food",
+        kind="target",
+        statement="Mars will remove artificial colours from its human food products.",
+        made_on="2016-02-05",
+        subject=["artificial colours"],
+        scope=[],
+        history=[],
+    )
+    text = (
+        "Mars to remove artificial colours over five years",
+        "Mars said it would remove artificial colours from all its food.",
+    )
+    [c] = Detector.compile([colours]).candidates(*text, day("2016-03-01"))
+    assert c.features["own_verb"] == 1.0
+
+
+def test_a_company_named_among_others_in_a_report_is_marked_as_listed() -> None:
+    shein = pledge(
+        id="shein-forced-labour",
+        company={"name": "Shein"},
+        title="Zero tolerance for forced labour",
+        kind="policy",
+        statement="Shein has zero tolerance for forced labour in its supply chain.",
+        made_on="2021-01-01",
+        subject=["forced labour"],
+        scope=[],
+        history=[],
+    )
+    nike = pledge(
+        id="nike-forced-labour",
+        company={"name": "Nike"},
+        title="No forced labour in sourcing",
+        kind="policy",
+        statement="Nike does not tolerate forced labour.",
+        made_on="2021-01-01",
+        subject=["forced labour"],
+        scope=[],
+        history=[],
+    )
+    text = (
+        "Lawmakers warn of forced labour violations in online retail",
+        "A congressional report found likely forced labour violations, based on answers from "
+        "Shein and Nike to an inquiry.",
+    )
+    found = Detector.compile([shein, nike]).candidates(*text, day("2023-06-01"))
+    assert {c.features.get("company_listed") for c in found} == {1.0}
+
+
+def test_a_headline_announcing_a_plan_is_marked_for_the_model(detector: Detector) -> None:
+    text = (
+        "BP to drop its oil and gas production in half by 2030",
+        "BP said it would drop oil and gas production much faster than before.",
+    )
+    [c] = detector.candidates(*text, day("2021-03-01"))
+    assert c.features["plan_headline"] == 1.0
+
+
+def test_a_companys_pledge_tied_less_closely_than_its_other_pledge_is_marked(
+    detector: Detector,
+) -> None:
+    text = (
+        "Amazon scraps police ban on facial recognition",
+        "Amazon dropped its moratorium on police use of facial recognition. Critics were "
+        "alarmed. A net zero goal was also dropped, analysts said.",
+    )
+    found = {detector.pledge_id(c.pledge): c for c in detector.candidates(*text, day("2022-06-01"))}
+    moratorium = found["amazon-rekognition-police-moratorium"]
+    assert "sibling_closer" not in moratorium.features
+    assert found["amazon-climate-pledge"].features["sibling_closer"] == 1.0
