@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from typing import Any
 
@@ -62,6 +63,10 @@ class LazyGroup(click.Group):
             raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # `pledgewatch flags list | head`: the reader left; say nothing more to it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except Exception as exc:
             app = ctx.obj if isinstance(ctx.obj, App) else None
             log.debug("command failed", exc_info=True)
