@@ -26,10 +26,6 @@ SILENT_AFTER = timedelta(days=3)
 RECENT_EVENT = timedelta(days=90)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return as_utc(value)
-
-
 def load_digest_data(
     session: Session, period: Period, *, zone: str, now: datetime | None = None
 ) -> DigestData:
@@ -112,7 +108,7 @@ def _flag_items(session: Session, flags: list[Flag]) -> list[FlagItem]:
         art = articles.get(f.article_id)
         pledge, company = pledges[f.pledge_id]
         inc = incidents.get(f.incident_id) if f.incident_id else None
-        raised = _utc(f.first_raised_at)
+        raised = as_utc(f.first_raised_at)
         assert raised is not None
         out.append(
             FlagItem(
@@ -127,13 +123,13 @@ def _flag_items(session: Session, flags: list[Flag]) -> list[FlagItem]:
                 title=art.title if art else "",
                 url=art.url if art else None,
                 outlets=tuple(outlets.get(f.article_id, [])),
-                published=_utc(art.published_at) if art else None,
+                published=as_utc(art.published_at) if art else None,
                 published_estimated=bool(art.published_estimated) if art else False,
                 first_raised_at=raised,
                 evidence=tuple(_evidence(f.evidence)),
                 response=f.response,
                 incident_title=inc.title if inc else "",
-                incident_first_seen=_utc(inc.first_seen_at) if inc else None,
+                incident_first_seen=as_utc(inc.first_seen_at) if inc else None,
             )
         )
     return out
@@ -160,7 +156,7 @@ def _reviews(session: Session, start: datetime, end: datetime) -> list[ReviewIte
         if r.decision not in ("confirmed", "dismissed"):
             continue
         pledge, company = pledges[f.pledge_id]
-        created = _utc(r.created_at)
+        created = as_utc(r.created_at)
         assert created is not None
         out.append(
             ReviewItem(
@@ -237,11 +233,11 @@ def _feed_problems(session: Session, now: datetime) -> list[FeedProblem]:
             name=name or "",
             url=redact_url(url),
             consecutive_errors=errors,
-            last_success_at=_utc(last_ok),
+            last_success_at=as_utc(last_ok),
             error=redact_text(error) if error else error,
             gone=gone,
             never_fetched=fetched is None and last_ok is None and not errors,
-            created_at=_utc(created),
+            created_at=as_utc(created),
         )
         for name, url, errors, last_ok, error, gone, fetched, created in rows
     ]
