@@ -597,7 +597,12 @@ def _two_daemons_share_the_load(
     before = [[t for t in p if t < stop] for p in polls()]
     counts = [len(p) for n, p in enumerate(before) if server.url(n) not in failed]
     assert len(counts) >= feeds * 0.8, f"{feeds - len(counts)} feeds failed"
-    assert max(counts) - min(counts) <= 1, counts
+    assert min(counts) >= rounds, counts
+    # A feed is due `interval` after its last fetch and fetched on the next poll tick of
+    # whichever daemon claims it; the two daemons tick out of phase, so a feed's period lies
+    # between the interval and the interval plus one tick. Over the same few rounds one feed
+    # can be fetched two more times than another; a feed skipped for a round falls further.
+    assert max(counts) - min(counts) <= 2, counts
     assert "polled feed_id" in a.log() and "polled feed_id" in b.log(), "both daemons worked"
     # One digest per period and recipient, whichever daemon sent it.
     assert sorted(r for rcpts, _ in smtp.messages for r in rcpts) == RECIPIENTS
