@@ -90,6 +90,9 @@ KIND_FEATURES = (
     "after_deadline",
     "missed",
     "conduct_scoped",
+    "unkept",
+    "still",
+    "denial",
 )
 # A headline announcing what a company will do ("X to remove", "X says it will", "X vows"):
 # coverage of a plan, which a rollback headline also can be, so only the model weighs it.
@@ -426,7 +429,15 @@ def candidate(
             reasons.append("reported after the pledge's deadline")
     # A deadline missed ("missed", "fails to meet"), not something gone missing.
     missed = any(word in ("miss", "missed", "misses") or "meet" in word for word in weaken)
+    # A promise reported as not kept tells a missed goal (a rollback) from conduct against
+    # it; "still" beside the subject tells conduct carrying on, and a company's denial
+    # answers an allegation (both breaches).
+    unkept = bool(art.cue_hits("unkept", window))
+    still = any(s in subject for s, _ in art.cue_hits("still", window))
     kx = {
+        "unkept": float(unkept),
+        "still": float(still),
+        "denial": float(bool(denial)),
         "breach": float(breach_n),
         "shortfall": float(bool(shortfall)),
         "legal": float(bool(legal)),

@@ -46,6 +46,9 @@ KIND_PRIOR = {
     "weaken_alone": 1.0,
     "after_deadline": 4.0,
     "missed": 2.0,
+    "unkept": 2.0,
+    "still": -2.0,
+    "denial": -2.0,
 }
 
 
