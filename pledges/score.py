@@ -180,6 +180,25 @@ def subject_sentences(
     return exact, loose - exact, derived
 
 
+# What follows a company that speaks (in folded text): "X said", "X's owner says".
+SPEAKS = re.compile(
+    r"^ (?:s )?(?:\w+ )?(?:says?|said|told|tells|wrote|writes|argued|added|stated)\b"
+)
+
+
+def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> set[int]:
+    """Sentences of the window in which the company speaks: its words, not a report on it."""
+    out: set[int] = set()
+    for si, h in art.located:
+        if si in window and si not in out:
+            term = cat.terms[h.term]
+            if (ci in term.companies or ci in term.products) and SPEAKS.match(
+                art.folded[h.fend : h.fend + 60]
+            ):
+                out.add(si)
+    return out
+
+
 def candidate(
     cat: Compiled, art: Article, pi: int, pub: date | None, w: Weights
 ) -> Candidate | None:
@@ -434,11 +453,16 @@ def candidate(
     # answers an allegation (both breaches).
     unkept = bool(art.cue_hits("unkept", window))
     still = any(s in subject for s, _ in art.cue_hits("still", window))
+    # Breach words in the company's own statement ("X said membership exposed it to
+    # lawsuits") are its account of a decision, not an allegation against it.
+    speaks = company_speaks(cat, art, ci, window)
+    breach_hits = art.cue_hits("breach", window) + art.cue_hits("legal", window)
+    reported = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
     kx = {
         "unkept": float(unkept),
         "still": float(still),
         "denial": float(bool(denial)),
-        "breach": float(breach_n),
+        "breach": float(min(len(reported), w.breach_cap)),
         "shortfall": float(bool(shortfall)),
         "legal": float(bool(legal)),
         "investigation": float(bool(investigation)),

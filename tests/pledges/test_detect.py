@@ -417,3 +417,24 @@ def test_leaving_an_alliance_is_a_rollback() -> None:
     assert c.kind_features["withdraw"] == 1.0
     [f] = Detector.compile([alliance]).scan(title, text, day("2025-01-07"))
     assert f.kind == "rollback"
+
+
+def test_breach_words_in_the_company_own_statement_are_not_an_allegation() -> None:
+    alliance = pledge(
+        id="fundco-net-zero-managers",
+        company={"name": "FundCo", "aliases": []},
+        title="Member of the Net Zero Asset Managers initiative",
+        kind="policy",
+        statement="FundCo joined the Net Zero Asset Managers initiative.",
+        made_on="2021-03-29",
+        subject=["Net Zero Asset Managers"],
+        scope=[],
+        history=[],
+    )
+    said = "FundCo said membership of Net Zero Asset Managers exposed it to legal inquiries."
+    reported = "Net Zero Asset Managers membership exposed FundCo to legal inquiries."
+    detector = Detector.compile([alliance])
+    [own] = detector.candidates("FundCo to leave the Net Zero Asset Managers", said, None)
+    [other] = detector.candidates("FundCo to leave the Net Zero Asset Managers", reported, None)
+    assert "breach" not in own.kind_features
+    assert other.kind_features["breach"] == 1.0
