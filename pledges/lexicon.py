@@ -312,6 +312,14 @@ WEAKEN = (
     "horizon back",
     "pushing back",
     "broke faith",
+    "cannot meet",
+    "can t meet",
+    "won t meet",
+    "more time",
+    "swap",
+    "narrower",
+    "take down",
+    "taken down",
 )
 
 # Undoing an exit, shutdown, ban or pause: the thing given up comes back.
@@ -628,7 +636,37 @@ WITHDRAW = (
     "withdrew from",
     "withdraws from",
     "withdrawal from",
+    "leave the",
+    "leaving the",
 )
+
+# A promise reported as not kept (unfulfilled, not delivered): for a goal with a date, a
+# missed deadline rather than conduct against the promise.
+UNKEPT = (
+    "unfulfilled",
+    "unmet",
+    "not delivered",
+    "never delivered",
+    "not followed through",
+    "fail to deliver",
+    "fails to deliver",
+    "failed to deliver",
+    "failing to deliver",
+    "fail to honour",
+    "fails to honour",
+    "failed to honour",
+    "failing to honour",
+    "fail to honor",
+    "failed to honor",
+    "failing to honor",
+    "fail to keep",
+    "failed to keep",
+    "failing to keep",
+    "not kept",
+)
+
+# Something still going on after the pledge: conduct carrying on, not a change of policy.
+STILL = ("still",)
 
 # Legal action and findings against a company's claims: allegations of a breach.
 LEGAL = (

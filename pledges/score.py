@@ -90,6 +90,9 @@ KIND_FEATURES = (
     "after_deadline",
     "missed",
     "conduct_scoped",
+    "unkept",
+    "still",
+    "denial",
 )
 # A headline announcing what a company will do ("X to remove", "X says it will", "X vows"):
 # coverage of a plan, which a rollback headline also can be, so only the model weighs it.
@@ -175,6 +178,25 @@ def subject_sentences(
                 else:
                     loose.add(si)
     return exact, loose - exact, derived
+
+
+# What follows a company that speaks (in folded text): "X said", "X's owner says".
+SPEAKS = re.compile(
+    r"^ (?:s )?(?:\w+ )?(?:says?|said|told|tells|wrote|writes|argued|added|stated)\b"
+)
+
+
+def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> set[int]:
+    """Sentences of the window in which the company speaks: its words, not a report on it."""
+    out: set[int] = set()
+    for si, h in art.located:
+        if si in window and si not in out:
+            term = cat.terms[h.term]
+            if (ci in term.companies or ci in term.products) and SPEAKS.match(
+                art.folded[h.fend : h.fend + 60]
+            ):
+                out.add(si)
+    return out
 
 
 def candidate(
@@ -426,8 +448,21 @@ def candidate(
             reasons.append("reported after the pledge's deadline")
     # A deadline missed ("missed", "fails to meet"), not something gone missing.
     missed = any(word in ("miss", "missed", "misses") or "meet" in word for word in weaken)
+    # A promise reported as not kept tells a missed goal (a rollback) from conduct against
+    # it; "still" beside the subject tells conduct carrying on, and a company's denial
+    # answers an allegation (both breaches).
+    unkept = bool(art.cue_hits("unkept", window))
+    still = any(s in subject for s, _ in art.cue_hits("still", window))
+    # Breach words in the company's own statement ("X said membership exposed it to
+    # lawsuits") are its account of a decision, not an allegation against it.
+    speaks = company_speaks(cat, art, ci, window)
+    breach_hits = art.cue_hits("breach", window) + art.cue_hits("legal", window)
+    reported = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
     kx = {
-        "breach": float(breach_n),
+        "unkept": float(unkept),
+        "still": float(still),
+        "denial": float(bool(denial)),
+        "breach": float(min(len(reported), w.breach_cap)),
         "shortfall": float(bool(shortfall)),
         "legal": float(bool(legal)),
         "investigation": float(bool(investigation)),

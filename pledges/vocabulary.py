@@ -35,7 +35,9 @@ from pledges.lexicon import (
     RISING,
     SHORTFALL,
     STANDING,
+    STILL,
     STOPWORDS,
+    UNKEPT,
     WEAKEN,
     WITHDRAW,
 )
@@ -60,6 +62,8 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "shortfall": SHORTFALL,
     "standing": STANDING,
     "relief": RELIEF,
+    "unkept": UNKEPT,
+    "still": STILL,
 }
 
 

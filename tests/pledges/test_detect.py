@@ -342,3 +342,99 @@ def test_a_companys_pledge_tied_less_closely_than_its_other_pledge_is_marked(
     moratorium = found["amazon-rekognition-police-moratorium"]
     assert "sibling_closer" not in moratorium.features
     assert found["amazon-climate-pledge"].features["sibling_closer"] == 1.0
+
+
+WAGES = pledge(
+    id="clothco-living-wage",
+    company={"name": "ClothCo", "aliases": []},
+    title="Fair living wage for garment workers by 2018",
+    kind="target",
+    statement="ClothCo promised that its strategic suppliers would pay a fair living wage by 2018.",
+    made_on="2013-11-25",
+    subject=["living wage"],
+    scope=[],
+    history=[],
+)
+
+
+def test_a_promise_reported_as_unfulfilled_reads_as_a_missed_goal() -> None:
+    title = "ClothCo living wage promise left unfulfilled, campaigners say"
+    text = (
+        "Campaigners say ClothCo has failed to deliver the living wage it promised garment "
+        "workers, and its roadmap was taken down from its website."
+    )
+    [c] = Detector.compile([WAGES]).candidates(title, text, day("2019-02-01"))
+    assert c.kind_features["unkept"] == 1.0
+    [f] = Detector.compile([WAGES]).scan(title, text, day("2019-02-01"))
+    assert f.kind == "rollback"
+
+
+def test_conduct_still_going_on_reads_as_a_breach() -> None:
+    title = "BurgerCo restaurants in Russia still serving burgers"
+    text = (
+        "Several BurgerCo restaurants in Russia were still serving customers this week, "
+        "according to reports, after the company said service would be suspended."
+    )
+    [c] = Detector.compile([RUSSIA_EXIT]).candidates(title, text, day("2022-03-15"))
+    assert c.kind_features["still"] == 1.0
+    [f] = Detector.compile([RUSSIA_EXIT]).scan(title, text, day("2022-03-15"))
+    assert f.kind == "breach"
+
+
+def test_a_company_denying_the_claims_marks_an_allegation(detector: Detector) -> None:
+    title = "Amazon rejects claims police use Rekognition facial recognition"
+    text = (
+        "Campaigners say police still ran Amazon facial recognition searches. Amazon "
+        "rejected the claims and said the restriction on police use was relaxed only on paper."
+    )
+    [c] = detector.candidates(title, text, day("2023-09-01"))
+    assert c.kind_features["denial"] == 1.0
+    assert detector.model.meta["kind"]["weights"]["denial"] < 0
+
+
+def test_saying_a_deadline_cannot_be_met_is_a_rollback() -> None:
+    title = "ClothCo says it cannot meet its living wage deadline"
+    text = "ClothCo said it needs more time to bring a living wage to its suppliers' workers."
+    [f] = Detector.compile([WAGES]).scan(title, text, day("2018-07-01"))
+    assert f.kind == "rollback"
+
+
+def test_leaving_an_alliance_is_a_rollback() -> None:
+    alliance = pledge(
+        id="bankco-net-zero-alliance",
+        company={"name": "BankCo", "aliases": []},
+        title="Member of the Net Zero Banking Alliance",
+        kind="policy",
+        statement="BankCo joined the Net Zero Banking Alliance and its 2050 net zero goal.",
+        made_on="2021-04-21",
+        subject=["Net Zero Banking Alliance", "net zero"],
+        scope=[],
+        history=[],
+    )
+    title = "BankCo leaving the Net Zero Banking Alliance"
+    text = "BankCo said on Tuesday it was leaving the Net Zero Banking Alliance."
+    [c] = Detector.compile([alliance]).candidates(title, text, day("2025-01-07"))
+    assert c.kind_features["withdraw"] == 1.0
+    [f] = Detector.compile([alliance]).scan(title, text, day("2025-01-07"))
+    assert f.kind == "rollback"
+
+
+def test_breach_words_in_the_company_own_statement_are_not_an_allegation() -> None:
+    alliance = pledge(
+        id="fundco-net-zero-managers",
+        company={"name": "FundCo", "aliases": []},
+        title="Member of the Net Zero Asset Managers initiative",
+        kind="policy",
+        statement="FundCo joined the Net Zero Asset Managers initiative.",
+        made_on="2021-03-29",
+        subject=["Net Zero Asset Managers"],
+        scope=[],
+        history=[],
+    )
+    said = "FundCo said membership of Net Zero Asset Managers exposed it to legal inquiries."
+    reported = "Net Zero Asset Managers membership exposed FundCo to legal inquiries."
+    detector = Detector.compile([alliance])
+    [own] = detector.candidates("FundCo to leave the Net Zero Asset Managers", said, None)
+    [other] = detector.candidates("FundCo to leave the Net Zero Asset Managers", reported, None)
+    assert "breach" not in own.kind_features
+    assert other.kind_features["breach"] == 1.0
