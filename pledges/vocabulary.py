@@ -225,18 +225,23 @@ CORE_MIN_PHRASES = 2
 
 
 def core_words(subject: Iterable[str], exclude: set[str]) -> list[str]:
-    """Content words shared by at least two multi-word subject phrases.
+    """Content words every multi-word subject phrase names (when there are two or more).
 
-    A word that is itself a whole subject phrase is matched exactly anyway; general,
+    A word only some phrases share is one aspect of the subject ("facial" of "facial
+    recognition" and "facial analysis" when "face recognition" is listed too), not its
+    core. A word that is itself a whole subject phrase is matched exactly anyway; general,
     cue and company words tell nothing about the subject.
     """
     phrases = [content_words(p) for p in subject]
+    multi = [words for words in phrases if len(words) >= 2]
+    if len(multi) < CORE_MIN_PHRASES:
+        return []
     whole = {words[0] for words in phrases if len(words) == 1}
-    count = Counter(base_forms(w)[-1] for words in phrases if len(words) >= 2 for w in set(words))
+    count = Counter(base_forms(w)[-1] for words in multi for w in set(words))
     return [
         w
         for w, n in count.items()
-        if n >= CORE_MIN_PHRASES
+        if n == len(multi)
         and len(w) >= 3
         and w.isalpha()
         and w not in whole
