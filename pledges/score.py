@@ -73,6 +73,8 @@ FEATURES = (
     "company_listed",
     "plan_headline",
     "sibling_closer",
+    "wide_window",
+    "core_word_only",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -155,6 +157,12 @@ class Candidate:
     window: frozenset[int]
 
 
+def core_sentences(cat: Compiled, art: Article, pi: int) -> set[int]:
+    """Sentences naming a word that several of the pledge's subject phrases share."""
+    k = cat.pledges[pi].core_phrase
+    return set(art.words.get((pi, k), {})) if k >= 0 else set()
+
+
 def subject_sentences(
     cat: Compiled, art: Article, pi: int
 ) -> tuple[set[int], set[int], dict[int, set[int]]]:
@@ -168,7 +176,7 @@ def subject_sentences(
     loose: set[int] = set()
     derived: dict[int, set[int]] = {}
     for k, n in enumerate(p.phrase_words):
-        if n < 2:
+        if n < 2 or k == p.core_phrase:
             continue
         need = p.phrase_need[k]
         for si, found in art.words.get((pi, k), {}).items():
@@ -200,9 +208,15 @@ def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> se
 
 
 def candidate(
-    cat: Compiled, art: Article, pi: int, pub: date | None, w: Weights
+    cat: Compiled, art: Article, pi: int, pub: date | None, w: Weights, wide: bool = False
 ) -> Candidate | None:
-    """The pledge's features in this article, or None when nothing could make it a flag."""
+    """The pledge's features in this article, or None when nothing could make it a flag.
+
+    An article with the company in its headline is about the company throughout: when
+    nothing near the closest tie signals a breach or rollback, the signal is looked for
+    near every mention of the company or the pledge's words (`wide`), and the candidate
+    says so (`wide_window`) so the model can weigh how far the signal is from the tie.
+    """
     p = cat.pledges[pi]
     ci = p.company
     spec = p.spec
@@ -213,6 +227,10 @@ def candidate(
     own_words = not subject and bool(derived)
     if own_words:
         subject = set(derived)
+    core_only = False
+    if not subject:
+        subject = core_sentences(cat, art, pi)
+        core_only = bool(subject)
     if not subject:
         return None
     company = set(art.company.get(ci, set()))
@@ -222,7 +240,7 @@ def candidate(
 
     x: dict[str, float] = {}
     reasons: list[str] = []
-    strength = 1.0 if exact else (DERIVED_STRENGTH if own_words else LOOSE_STRENGTH)
+    strength = 1.0 if exact else (DERIVED_STRENGTH if own_words or core_only else LOOSE_STRENGTH)
     same = company & subject
     if same:
         x["tie_sentence"] = strength
@@ -258,7 +276,16 @@ def candidate(
         found = sorted({j for si in subject for j in derived[si]})
         said = ", ".join(f"{p.derived[j][0]} ({p.derived[j][1]})" for j in found[:4])
         reasons.append("subject matched by the pledge's own words: " + said)
+    if core_only:
+        x["core_word_only"] = 1.0
+        said = ", ".join(p.core[:3])
+        reasons.append("subject matched by a word its phrases share: " + said)
     window = {s + d for s in near for d in range(-w.window, w.window + 1)}
+    if wide:
+        spread = company | subject | exact | loose | set(derived)
+        window |= {s + d for s in spread for d in range(-w.window, w.window + 1)}
+        x["wide_window"] = 1.0
+        reasons.append("the headline names the company; signal away from the closest tie")
     if art.has_title:
         window.add(0)
         if 0 in company:
@@ -433,6 +460,8 @@ def candidate(
             reasons.append("reports the exit being carried out: " + ", ".join(fulfil[:3]))
     signal = breach or weaken or reverse or rising or investigation or shortfall
     if not (signal or (conduct and scope & window)):
+        if not wide and art.has_title and 0 in company:
+            return candidate(cat, art, pi, pub, w, wide=True)
         return None  # a topical match without any breach or rollback signal is no flag
 
     resumed_n = min(len(resumed), w.reverse_cap)

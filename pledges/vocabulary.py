@@ -101,10 +101,17 @@ class CompiledPledge:
     # Stems of the words of the pledge's title and statement: a rollback word the pledge
     # itself uses ("remove", "phase out") reports the promised action, not its undoing.
     own_stems: frozenset[str] = frozenset()
+    # Words several subject phrases share ("coal" of "thermal coal" and "coal producers"):
+    # the core of what the pledge is about, one more loose phrase tied on any one of them.
+    core: tuple[str, ...] = ()
 
     @property
     def derived_phrase(self) -> int:
         return len(self.spec.subject) if self.derived else -1
+
+    @property
+    def core_phrase(self) -> int:
+        return len(self.spec.subject) + bool(self.derived) if self.core else -1
 
 
 @dataclass
@@ -218,6 +225,36 @@ def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
     return list(out.items())
 
 
+CORE_MIN_PHRASES = 2
+
+
+def core_words(subject: Iterable[str], exclude: set[str]) -> list[str]:
+    """Content words every multi-word subject phrase names (when there are two or more).
+
+    A word only some phrases share is one aspect of the subject ("facial" of "facial
+    recognition" and "facial analysis" when "face recognition" is listed too), not its
+    core. A word that is itself a whole subject phrase is matched exactly anyway; general,
+    cue and company words tell nothing about the subject.
+    """
+    phrases = [content_words(p) for p in subject]
+    multi = [words for words in phrases if len(words) >= 2]
+    if len(multi) < CORE_MIN_PHRASES:
+        return []
+    whole = {words[0] for words in phrases if len(words) == 1}
+    count = Counter(base_forms(w)[-1] for words in multi for w in set(words))
+    return [
+        w
+        for w, n in count.items()
+        if n == len(multi)
+        and len(w) >= 3
+        and w.isalpha()
+        and w not in whole
+        and w not in GENERAL_WORDS
+        and w not in _CUE_WORDS
+        and w not in exclude
+    ]
+
+
 def _classify_event(text: str, affirm: Matcher, weaken: Matcher) -> str | None:
     folded, offsets = fold(text)
     if weaken.find(folded, offsets):
@@ -314,6 +351,15 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                         t.words.setdefault(pi, []).append((k, j))
         else:
             derived = []
+        core = core_words(spec.subject, _company_words(spec))
+        if core:
+            k = len(spec.subject) + bool(derived)
+            phrase_words.append(len(core))
+            need.append(1)
+            for j, word in enumerate(core):
+                for variant in (*base_forms(word), *EQUIVALENT.get(word, ())):
+                    if (t := term(variant)) is not None:
+                        t.words.setdefault(pi, []).append((k, j))
         affirm_dates, weaken_dates = [], []
         for ev in spec.history:
             kind = _classify_event(ev.event, affirm_m, weaken_m)
@@ -333,6 +379,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                 tuple(weaken_dates),
                 tuple(derived),
                 own_stems(spec),
+                tuple(core),
             )
         )
         for n in names:

@@ -357,6 +357,19 @@ WAGES = pledge(
 )
 
 
+COAL = pledge(
+    id="fund-coal-exit",
+    company={"name": "Fundhouse", "aliases": ["Fundhouse Inc."]},
+    title="Divest thermal coal producers",
+    kind="policy",
+    statement="Fundhouse will sell holdings in thermal coal producers from active portfolios.",
+    made_on="2020-01-14",
+    subject=["thermal coal", "coal producers"],
+    scope=[],
+    history=[],
+)
+
+
 def test_a_promise_reported_as_unfulfilled_reads_as_a_missed_goal() -> None:
     title = "ClothCo living wage promise left unfulfilled, campaigners say"
     text = (
@@ -438,3 +451,80 @@ def test_breach_words_in_the_company_own_statement_are_not_an_allegation() -> No
     [other] = detector.candidates("FundCo to leave the Net Zero Asset Managers", reported, None)
     assert "breach" not in own.kind_features
     assert other.kind_features["breach"] == 1.0
+
+
+def test_a_word_the_subject_phrases_share_ties_a_report_using_other_words() -> None:
+    text = (
+        "Fundhouse accused of greenwashing over coal stakes",
+        "Campaigners say Fundhouse still holds billions in coal companies.",
+    )
+    [c] = Detector.compile([COAL]).candidates(*text, day("2021-01-13"))
+    assert c.features["core_word_only"] == 1.0
+    assert any("coal" in r for r in c.reasons)
+
+
+def test_a_report_naming_a_subject_phrase_is_not_marked_as_tied_by_a_shared_word() -> None:
+    text = (
+        "Fundhouse accused of greenwashing over thermal coal",
+        "Campaigners say Fundhouse still holds billions in thermal coal.",
+    )
+    [c] = Detector.compile([COAL]).candidates(*text, day("2021-01-13"))
+    assert "core_word_only" not in c.features
+
+
+def test_a_shared_word_does_not_tie_a_report_on_another_companys_topic() -> None:
+    text = (
+        "Miners accused of breaking promises on coal",
+        "Campaigners say miners still dig coal despite their pledges.",
+    )
+    assert Detector.compile([COAL]).candidates(*text, day("2021-01-13")) == []
+
+
+def test_a_signal_away_from_the_tie_counts_when_the_headline_names_the_company(
+    detector: Detector,
+) -> None:
+    text = (
+        "Amazon ponders facial recognition for its doorbells",
+        "Amazon is weighing facial recognition for its cameras. Engineers met last week. "
+        "Staff asked for more time. Amazon critics said it broke its promise on privacy.",
+    )
+    [c] = detector.candidates(*text, day("2024-06-01"))
+    assert c.features["wide_window"] == 1.0
+    assert "tie_sentence" in c.features
+
+
+def test_a_signal_near_the_tie_is_not_marked_as_found_away_from_it(detector: Detector) -> None:
+    text = (
+        "Amazon ponders facial recognition for its doorbells",
+        "Amazon broke its promise on facial recognition, critics said.",
+    )
+    [c] = detector.candidates(*text, day("2024-06-01"))
+    assert "wide_window" not in c.features
+
+
+def test_a_signal_away_from_the_tie_does_not_count_without_the_company_in_the_headline(
+    detector: Detector,
+) -> None:
+    text = (
+        "Doorbell cameras spread",
+        "Amazon is weighing facial recognition for its cameras. Engineers met last week. "
+        "Staff asked for more time. Amazon critics said it broke its promise on privacy.",
+    )
+    assert detector.candidates(*text, day("2024-06-01")) == []
+
+
+def test_a_company_quitting_a_pledged_membership_is_a_rollback_signal() -> None:
+    alliance = pledge(
+        id="bank-alliance",
+        company={"name": "Megabank"},
+        title="Net-Zero Banking Alliance membership",
+        kind="policy",
+        statement="Megabank joined the Net-Zero Banking Alliance.",
+        made_on="2021-10-08",
+        subject=["Net-Zero Banking Alliance"],
+        scope=[],
+        history=[],
+    )
+    text = ("Megabank quits Net-Zero Banking Alliance", "The bank gave no reason.")
+    [c] = Detector.compile([alliance]).candidates(*text, day("2025-01-07"))
+    assert "quits" in " ".join(c.reasons)

@@ -9,7 +9,7 @@ import pytest
 from pledges.detect import Detector
 from pledges.lexicon import EQUIVALENT
 from pledges.textmatch import spellings
-from pledges.vocabulary import DERIVED_MAX, compile_catalogue
+from pledges.vocabulary import DERIVED_MAX, compile_catalogue, core_words
 from tests.pledges.test_detect import day, pledge
 
 PAC = pledge(
@@ -136,3 +136,19 @@ def test_odd_pledges_compile_and_scan_in_bounded_time() -> None:
     scanned = time.perf_counter() - t0
     assert compiled < 20 and scanned < 5, (compiled, scanned)
     assert len(findings) <= len(odd) + len(shared)
+
+
+def test_the_core_of_a_subject_is_a_word_all_its_phrases_share() -> None:
+    assert core_words(["thermal coal", "coal producers", "coal investments"], set()) == ["coal"]
+    # Plural and singular are one word.
+    assert core_words(["banned accounts", "account reinstatements"], set()) == ["account"]
+
+
+def test_no_core_from_one_phrase_a_whole_phrase_general_or_company_words() -> None:
+    assert core_words(["thermal coal producers"], set()) == []
+    # "coal" is a subject phrase of its own, matched exactly anyway.
+    assert core_words(["coal", "thermal coal", "coal producers"], set()) == []
+    assert core_words(["global targets", "targets met"], set()) == []
+    # A word only some phrases name is one aspect of the subject, not its core.
+    assert core_words(["facial recognition", "face recognition", "facial analysis"], set()) == []
+    assert core_words(["Acme plants", "Acme farms"], {"acme"}) == []
