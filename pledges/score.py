@@ -95,6 +95,7 @@ KIND_FEATURES = (
     "unkept",
     "still",
     "denial",
+    "enforcement",
 )
 # A headline announcing what a company will do ("X to remove", "X says it will", "X vows"):
 # coverage of a plan, which a rollback headline also can be, so only the model weighs it.
@@ -351,6 +352,9 @@ def candidate(
     )
     tight = bool(same) or (art.has_title and 0 in company)
     investigation = art.text_of(art.cue_hits("investigation", window)) if tight else []
+    # Enforcement near the company (a fine, a settlement, a probe, an order): a breach
+    # reported through what a regulator or court did, in the regulator's words.
+    enforcement = art.text_of(art.cue_hits("enforcement", window)) if tight else []
     later = deadline_moved_later(art, window)
     if later:
         x["later_date"] = 1.0
@@ -395,6 +399,9 @@ def candidate(
     if investigation:
         x["investigation"] = 1.0
         reasons.append("findings reported: " + ", ".join(investigation[:3]))
+    if enforcement:
+        x["enforcement"] = 1.0
+        reasons.append("enforcement reported: " + ", ".join(enforcement[:3]))
     if conduct and scope & window:
         x["conduct_scoped"] = 1.0
         reasons.append("conduct within the pledge's scope")
@@ -458,7 +465,7 @@ def candidate(
         if fulfil:
             x["fulfil"] = 1.0
             reasons.append("reports the exit being carried out: " + ", ".join(fulfil[:3]))
-    signal = breach or weaken or reverse or rising or investigation or shortfall
+    signal = breach or weaken or reverse or rising or investigation or shortfall or enforcement
     if not (signal or (conduct and scope & window)):
         if not wide and art.has_title and 0 in company:
             return candidate(cat, art, pi, pub, w, wide=True)
@@ -467,7 +474,9 @@ def candidate(
     resumed_n = min(len(resumed), w.reverse_cap)
     persisting_n = min(len(persisting), w.reverse_cap)
     rollback_weight = weaken_strong_n * 2 + weaken_n + resumed_n * 2
-    breach_weight = (breach_n + bool(rising) + persisting_n + bool(shortfall)) * 2
+    breach_weight = (
+        breach_n + bool(rising) + persisting_n + bool(shortfall) + bool(enforcement)
+    ) * 2
     kind = "rollback" if rollback_weight > breach_weight else "breach"
     after = spec.effective_until is not None and pub is not None and pub > spec.effective_until
     if after:
@@ -495,6 +504,10 @@ def candidate(
         "shortfall": float(bool(shortfall)),
         "legal": float(bool(legal)),
         "investigation": float(bool(investigation)),
+        "enforcement": float(
+            any(s not in speaks for s, _ in art.cue_hits("enforcement", window))
+            and bool(enforcement)
+        ),
         "rising": float(bool(rising)),
         "persisting": float(persisting_n),
         "resumed": float(resumed_n),

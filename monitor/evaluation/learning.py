@@ -42,6 +42,7 @@ KIND_L2 = 4.0
 KIND_PRIOR = {
     "breach": -2.0,
     "shortfall": -2.0,
+    "enforcement": -1.0,
     "rising": -2.0,
     "persisting": -2.0,
     "resumed": 2.0,

@@ -528,3 +528,55 @@ def test_a_company_quitting_a_pledged_membership_is_a_rollback_signal() -> None:
     text = ("Megabank quits Net-Zero Banking Alliance", "The bank gave no reason.")
     [c] = Detector.compile([alliance]).candidates(*text, day("2025-01-07"))
     assert "quits" in " ".join(c.reasons)
+
+
+LOCATION = pledge(
+    id="carrier-location-data",
+    company={"name": "Carrierco", "aliases": []},
+    title="Stop selling customer location data to aggregators",
+    kind="exit",
+    statement="Carrierco said it would end its location data sharing with aggregators.",
+    made_on="2018-06-19",
+    subject=["location data"],
+    scope=["aggregators"],
+    history=[],
+)
+
+
+def test_a_regulator_fining_the_company_is_a_breach_signal_in_its_own_words() -> None:
+    found = Detector.compile([LOCATION]).candidates(
+        "Regulator fines Carrierco $57 million over location data",
+        "The commission said the carrier kept passing customers' location data to third "
+        "parties without their consent.",
+        day("2024-04-29"),
+    )
+    assert len(found) == 1
+    c = found[0]
+    assert c.features["enforcement"] == 1.0
+    assert c.kind == "breach"
+    assert any(r.startswith("enforcement reported: ") and "fines" in r for r in c.reasons)
+
+
+def test_enforcement_words_the_company_says_itself_do_not_tell_the_kind() -> None:
+    (c,) = Detector.compile([LOCATION]).candidates(
+        "Carrierco fined over location data",
+        "Carrierco said the penalty concerned location data sales it ended years ago.",
+        day("2024-04-29"),
+    )
+    assert "enforcement" in c.features
+    # The company's own account of the penalty is not an allegation for the kind model.
+    assert "enforcement" in c.kind_features  # the headline is not the company speaking
+    (quiet,) = Detector.compile([LOCATION]).candidates(
+        "Carrierco on its location data",
+        "Carrierco said a regulator had looked at location data sales it ended years ago.",
+        day("2024-04-29"),
+    )
+    assert "enforcement" not in quiet.kind_features
+
+
+def test_a_topical_story_without_enforcement_or_other_signal_is_no_candidate() -> None:
+    assert not Detector.compile([LOCATION]).candidates(
+        "Carrierco explains how location data powers its maps",
+        "Carrierco said location data helps it plan the network.",
+        day("2024-04-29"),
+    )
