@@ -75,6 +75,7 @@ FEATURES = (
     "sibling_closer",
     "wide_window",
     "core_word_only",
+    "enforcement",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
