@@ -636,7 +636,6 @@ ENFORCEMENT = (
     "regulator",
     "regulators",
     "enforcement action",
-    "verdict",
     "jury",
 )
 
