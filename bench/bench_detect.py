@@ -3,7 +3,10 @@
 - scan: a 10,000-pledge catalogue scans the items at least 10x faster than feedparser
   parses the same items (single process, same run);
 - ingest: `pledgewatch ingest` of 10,000 items with a 10,000-pledge catalogue takes at
-  most 2.0x the time it takes with a 10-pledge catalogue.
+  most 1.3x the time it takes with a 10-pledge catalogue. The big catalogue's fixed
+  cost (reading it from the database and compiling it) runs while the parse workers
+  parse; what remains is that cost's share of the cores and the scans the writer does
+  itself (a catalogue that big is not shipped to the workers).
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def run(quick: bool = False) -> list[Result]:
             Result(
                 f"ingest {len(entries)} items: {big} pledges vs 10 pledges",
                 t_big / t_small,
-                2.0,
+                1.3,
                 detail=f"10 pledges {t_small:.2f}s, {big} pledges {t_big:.2f}s",
             )
         )

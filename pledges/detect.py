@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from pledges.article import MAX_TEXT, Article, locate
+from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
 from pledges.model import LinearModel
@@ -68,7 +69,9 @@ class Detector:
         """
         if model is None:
             model = hand_model(weights, HAND_VERSION) if weights is not None else shipped_model()
-        return cls(compile_catalogue(pledges), model, weights or DEFAULT_WEIGHTS)
+        with collector_paused():
+            compiled = compile_catalogue(pledges)
+        return cls(compiled, model, weights or DEFAULT_WEIGHTS)
 
     def with_model(self, model: LinearModel) -> Detector:
         """The same compiled catalogue scored by another model (no recompiling)."""

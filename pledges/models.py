@@ -155,29 +155,3 @@ class PledgeEvent(SQLModel, table=True):
     source: str | None = None
     # When this event first appeared in the database (for "status changed this week").
     recorded_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-def pledge_to_in(pledge: Pledge, company: Company, events: list[PledgeEvent]) -> PledgeIn:
-    """Rebuild the catalogue form of a stored pledge (for detection and export).
-
-    Stored pledges were validated when synced, so this builds the models without
-    validating again (a 10,000-pledge catalogue loads in a fraction of the time).
-    """
-    return PledgeIn.model_construct(
-        id=pledge.id,
-        company=CompanyIn.model_construct(
-            name=company.name, aliases=list(company.aliases), products=list(company.products)
-        ),
-        title=pledge.title,
-        kind=PledgeKind(pledge.kind),
-        statement=pledge.statement,
-        made_on=pledge.made_on,
-        effective_until=pledge.effective_until,
-        status=PledgeStatus(pledge.status),
-        subject=list(pledge.subject),
-        scope=list(pledge.scope),
-        sources=list(pledge.sources),
-        history=[
-            EventIn.model_construct(date=e.date, event=e.event, source=e.source) for e in events
-        ],
-    )

@@ -7,10 +7,23 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import Row
 from sqlmodel import Session, col, select
 
-from pledges.models import Company, Pledge, PledgeEvent, PledgeIn, pledge_to_in
+from pledges.bulk import collector_paused
+from pledges.models import (
+    Company,
+    CompanyIn,
+    EventIn,
+    Pledge,
+    PledgeEvent,
+    PledgeIn,
+    PledgeKind,
+    PledgeStatus,
+)
 
 
 @dataclass
@@ -151,13 +164,83 @@ def _sync_events(session: Session, p: PledgeIn, now: datetime) -> None:
             session.delete(e)
 
 
+def count_pledges(session: Session) -> int:
+    """How many pledges detection would load (the non-retired ones)."""
+    stmt = sa.select(sa.func.count()).select_from(Pledge).where(col(Pledge.retired).is_(False))
+    return int(session.connection().execute(stmt).scalar_one())
+
+
 def active_pledges(session: Session, *, include_retired: bool = False) -> list[PledgeIn]:
-    """Stored pledges in catalogue form, for detection."""
-    stmt = select(Pledge, Company).join(Company, col(Company.id) == Pledge.company_id)
-    if not include_retired:
-        stmt = stmt.where(col(Pledge.retired).is_(False))
-    rows = session.exec(stmt.order_by(col(Pledge.id))).all()
-    events: dict[str, list[PledgeEvent]] = {}
-    for e in session.exec(select(PledgeEvent).order_by(col(PledgeEvent.date))).all():
-        events.setdefault(e.pledge_id, []).append(e)
-    return [pledge_to_in(p, c, events.get(p.id, [])) for p, c in rows]
+    """Stored pledges in catalogue form, for detection.
+
+    Read as plain column rows rather than ORM objects, and built without validating
+    again (stored pledges were validated when synced): every ingest and daemon start
+    reads the whole catalogue.
+    """
+    with collector_paused():
+        conn = session.connection()
+        companies = {
+            cid: (name, aliases, products)
+            for cid, name, aliases, products in conn.execute(
+                sa.select(
+                    col(Company.id), col(Company.name), col(Company.aliases), col(Company.products)
+                )
+            )
+        }
+        events: dict[str, list[EventIn]] = {}
+        stmt_events = sa.select(
+            col(PledgeEvent.pledge_id),
+            col(PledgeEvent.date),
+            col(PledgeEvent.event),
+            col(PledgeEvent.source),
+        ).order_by(col(PledgeEvent.date), col(PledgeEvent.id))
+        for pid, day, event, source in conn.execute(stmt_events):
+            events.setdefault(pid, []).append(
+                EventIn.model_construct(date=day, event=event, source=source)
+            )
+        stmt = sa.select(*_PLEDGE_COLUMNS).order_by(col(Pledge.id))
+        if not include_retired:
+            stmt = stmt.where(col(Pledge.retired).is_(False))
+        out = []
+        for row in conn.execute(stmt):
+            company = companies.get(row.company_id)
+            if company is not None:  # as the join it replaces: no company, no pledge
+                out.append(_pledge_in(row, company, events.get(row.id, [])))
+        return out
+
+
+_PLEDGE_COLUMNS = (
+    col(Pledge.id),
+    col(Pledge.company_id),
+    col(Pledge.title),
+    col(Pledge.kind),
+    col(Pledge.statement),
+    col(Pledge.made_on),
+    col(Pledge.effective_until),
+    col(Pledge.status),
+    col(Pledge.subject),
+    col(Pledge.scope),
+    col(Pledge.sources),
+)
+
+
+def _pledge_in(
+    row: Row[*tuple[Any, ...]], company: tuple[str, list[str], list[str]], events: list[EventIn]
+) -> PledgeIn:
+    name, aliases, products = company
+    return PledgeIn.model_construct(
+        id=row.id,
+        company=CompanyIn.model_construct(
+            name=name, aliases=list(aliases), products=list(products)
+        ),
+        title=row.title,
+        kind=PledgeKind(row.kind),
+        statement=row.statement,
+        made_on=row.made_on,
+        effective_until=row.effective_until,
+        status=PledgeStatus(row.status),
+        subject=list(row.subject),
+        scope=list(row.scope),
+        sources=list(row.sources),
+        history=events,
+    )

@@ -209,12 +209,16 @@ def spelling_variants(folded: str) -> list[str]:
     return forms
 
 
-def _variants(folded: str) -> list[str]:
-    """Spellings of a term's inflected forms that do not start with the term itself."""
+@lru_cache(maxsize=1 << 16)
+def _variants(folded: str) -> tuple[str, ...]:
+    """Spellings of a term's inflected forms that do not start with the term itself.
+
+    Cached: a catalogue's company names go into both the gate and the main automaton.
+    """
     out = []
     for spelled in spelling_variants(folded):
         out += _inflected(spelled)
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 def _inflected(folded: str) -> list[str]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache, cached_property
 
 from pledges.lexicon import (
     ADVOCACY,
@@ -42,7 +43,7 @@ from pledges.lexicon import (
     WEAKEN,
     WITHDRAW,
 )
-from pledges.models import PledgeIn
+from pledges.models import CompanyIn, PledgeIn
 from pledges.textmatch import Matcher, fold, fold_term
 
 CUE_KINDS: dict[str, tuple[str, ...]] = {
@@ -84,25 +85,22 @@ class Term:
 
 @dataclass
 class CompiledPledge:
+    """One pledge's part of the compiled catalogue.
+
+    Only what ties an article to the pledge is built when the catalogue compiles; what
+    matters only once the pledge has a candidate (its products, own stems, history) is
+    worked out on first use, so compiling costs little per pledge that news never ties.
+    """
+
     spec: PledgeIn
     company: int
-    # Products named in the pledge's own text: these stand in for its subject.
-    products: frozenset[str]
     # Number of content words in each subject phrase (0 for one-word phrases).
     phrase_words: tuple[int, ...]
     # Words of each phrase that must appear in one sentence for a loose match.
     phrase_need: tuple[int, ...]
-    # The pledge is a promise not to do something (so doing it again undoes it).
-    prohibitive: bool
-    # History dates that affirm (extend) or weaken the pledge.
-    affirm_dates: tuple[date, ...]
-    weaken_dates: tuple[date, ...]
     # Words taken from the pledge's own title and statement, with where each came from;
     # they form one more loose phrase (index `len(spec.subject)`), tied on any two.
     derived: tuple[tuple[str, str], ...] = ()
-    # Stems of the words of the pledge's title and statement: a rollback word the pledge
-    # itself uses ("remove", "phase out") reports the promised action, not its undoing.
-    own_stems: frozenset[str] = frozenset()
     # Words several subject phrases share ("coal" of "thermal coal" and "coal producers"):
     # the core of what the pledge is about, one more loose phrase tied on any one of them.
     core: tuple[str, ...] = ()
@@ -114,6 +112,37 @@ class CompiledPledge:
     @property
     def core_phrase(self) -> int:
         return len(self.spec.subject) + bool(self.derived) if self.core else -1
+
+    @cached_property
+    def products(self) -> frozenset[str]:
+        """Products named in the pledge's own text: these stand in for its subject."""
+        return own_products(self.spec)
+
+    @cached_property
+    def prohibitive(self) -> bool:
+        """The pledge is a promise not to do something (so doing it again undoes it)."""
+        return bool(PROHIBITION_WORDS & set(fold(self.spec.title)[0].split()))
+
+    @cached_property
+    def _history(self) -> tuple[tuple[date, ...], tuple[date, ...]]:
+        return history_dates(self.spec)
+
+    @property
+    def affirm_dates(self) -> tuple[date, ...]:
+        """History dates that affirm (extend) the pledge."""
+        return self._history[0]
+
+    @property
+    def weaken_dates(self) -> tuple[date, ...]:
+        """History dates that weaken the pledge."""
+        return self._history[1]
+
+    @cached_property
+    def own_stems(self) -> frozenset[str]:
+        """Stems of the words of the pledge's title and statement: a rollback word the
+        pledge itself uses ("remove", "phase out") reports the promised action, not its
+        undoing."""
+        return own_stems(self.spec)
 
 
 @dataclass
@@ -192,7 +221,7 @@ def in_own_words(stems: frozenset[str], term: str) -> bool:
     return bool(words) and all(w[:STEM] in stems for w in words)
 
 
-def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
+def derived_words(spec: PledgeIn, exclude: Collection[str]) -> list[tuple[str, str]]:
     """Content words of the title, then the statement, each with its origin.
 
     Names the statement adds (capitalised inside a sentence), numbers, general and cue
@@ -212,9 +241,7 @@ def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
                 len(word) < 4
                 or not word.isalpha()
                 or word in seen
-                or word in STOPWORDS
-                or word in GENERAL_WORDS
-                or word in _CUE_WORDS
+                or word in _NOT_OWN
                 or word in exclude
                 or (origin == "statement" and word in names)
             ):
@@ -230,7 +257,7 @@ def derived_words(spec: PledgeIn, exclude: set[str]) -> list[tuple[str, str]]:
 CORE_MIN_PHRASES = 2
 
 
-def core_words(subject: Iterable[str], exclude: set[str]) -> list[str]:
+def core_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
     """Content words every multi-word subject phrase names (when there are two or more).
 
     A word only some phrases share is one aspect of the subject ("facial" of "facial
@@ -257,7 +284,16 @@ def core_words(subject: Iterable[str], exclude: set[str]) -> list[str]:
     ]
 
 
-def _classify_event(text: str, affirm: Matcher, weaken: Matcher) -> str | None:
+@cache
+def _event_matchers() -> tuple[Matcher, Matcher]:
+    """Cues that tell a history event extending a pledge from one weakening it."""
+    affirm = Matcher(AFFIRM)
+    weaken = Matcher(WEAKEN + ("withdrawn", "dropped", "removed", "abandoned"))
+    return affirm, weaken
+
+
+def _classify_event(text: str) -> str | None:
+    affirm, weaken = _event_matchers()
     folded, offsets = fold(text)
     if weaken.find(folded, offsets):
         return "weaken"
@@ -266,7 +302,30 @@ def _classify_event(text: str, affirm: Matcher, weaken: Matcher) -> str | None:
     return None
 
 
+def history_dates(spec: PledgeIn) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    """Dates of the pledge's history events that affirm it, and those that weaken it."""
+    affirm: list[date] = []
+    weaken: list[date] = []
+    for ev in spec.history:
+        kind = _classify_event(ev.event)
+        if kind == "affirm":
+            affirm.append(ev.date)
+        elif kind == "weaken":
+            weaken.append(ev.date)
+    return tuple(affirm), tuple(weaken)
+
+
+def own_products(spec: PledgeIn) -> frozenset[str]:
+    """The company's products the pledge itself is about (named in title or subject)."""
+    if not spec.company.products:
+        return frozenset()
+    own_text = fold(" ".join([spec.title, *spec.subject]))[0]
+    return frozenset(fold_term(p) for p in spec.company.products if f" {fold_term(p)} " in own_text)
+
+
 _CUE_WORDS = frozenset(fold_term(w) for words in CUE_KINDS.values() for w in words) | STOPWORDS
+# Words never taken from a pledge's own text.
+_NOT_OWN = _CUE_WORDS | GENERAL_WORDS
 
 
 def short_names(name: str, aliases: Iterable[str] = ()) -> list[str]:
@@ -289,58 +348,81 @@ def short_names(name: str, aliases: Iterable[str] = ()) -> list[str]:
     return out
 
 
-def _company_words(spec: PledgeIn) -> set[str]:
-    c = spec.company
-    every = (c.name, *c.aliases, *short_names(c.name, c.aliases), *c.products)
-    return {w for n in every for w in fold_term(n).split()}
+@dataclass(frozen=True)
+class _CompanyTerms:
+    """What one company's names add to the catalogue (the same for each of its pledges)."""
+
+    names: tuple[str, ...]  # name, aliases and short forms
+    words: frozenset[str]  # every folded word of those and of its products
+
+
+def _company_terms(company: CompanyIn) -> _CompanyTerms:
+    names = (company.name, *company.aliases, *short_names(company.name, company.aliases))
+    every = (*names, *company.products)
+    return _CompanyTerms(names, frozenset(w for n in every for w in fold_term(n).split()))
+
+
+class _Vocabulary:
+    """Folded term -> what it stands for, built up pledge by pledge."""
+
+    def __init__(self) -> None:
+        self.by_term: dict[str, Term] = {}
+
+    def term(self, text: str) -> Term | None:
+        folded = fold_term(text)
+        if not folded:
+            return None
+        return self.folded(folded)
+
+    def folded(self, folded: str) -> Term:
+        """The entry of a term already in folded form (a word taken from folded text)."""
+        found = self.by_term.get(folded)
+        if found is None:
+            found = self.by_term[folded] = Term()
+        return found
+
+
+def _loose_words(vocab: _Vocabulary, pi: int, k: int, words: Iterable[str]) -> None:
+    """Index the content words of loose phrase `k` of pledge `pi` (with their variants)."""
+    for j, word in enumerate(words):
+        for variant in (*base_forms(word), *EQUIVALENT.get(word, ())):
+            vocab.folded(variant).words.setdefault(pi, []).append((k, j))
 
 
 def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
     """Build the automaton and payloads for a whole catalogue."""
-    affirm_m = Matcher(AFFIRM)
-    weaken_m = Matcher(WEAKEN + ("withdrawn", "dropped", "removed", "abandoned"))
     company_index: dict[str, int] = {}
+    company_terms: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _CompanyTerms] = {}
     compiled: list[CompiledPledge] = []
-    # Folded term -> what it stands for; built directly so each entry is folded once.
-    by_term: dict[str, Term] = {}
+    vocab = _Vocabulary()
     gate_terms: list[str] = []
 
-    def term(text: str) -> Term | None:
-        folded = fold_term(text)
-        if not folded:
-            return None
-        found = by_term.get(folded)
-        if found is None:
-            found = by_term[folded] = Term()
-        return found
-
     specs = list(pledges)
-    own = [derived_words(spec, _company_words(spec)) for spec in specs]
+    companies: list[_CompanyTerms] = []
+    for spec in specs:
+        c = spec.company
+        key = (c.name, tuple(c.aliases), tuple(c.products))
+        found_terms = company_terms.get(key)
+        if found_terms is None:
+            found_terms = company_terms[key] = _company_terms(c)
+            gate_terms += [*found_terms.names, *c.products]
+        companies.append(found_terms)
+    own = [derived_words(spec, ct.words) for spec, ct in zip(specs, companies, strict=True)]
     # A word in the own text of many pledges tells none of them apart (and would tie an
     # article to all of them): only words rarer than this across the catalogue are used.
     frequency = Counter(w for words in own for w, _ in words)
     common = max(DERIVED_SHARED_MIN, len(specs) // 100)
-    for spec, found in zip(specs, own, strict=True):
-        name = spec.company.name
-        ci = company_index.setdefault(name, len(company_index))
+    for spec, found, ct in zip(specs, own, companies, strict=True):
+        ci = company_index.setdefault(spec.company.name, len(company_index))
         pi = len(compiled)
-        # A product stands for the subject only when the pledge itself is about it.
-        own_text = fold(" ".join([spec.title, *spec.subject]))[0]
-        products = frozenset(
-            fold_term(p) for p in spec.company.products if f" {fold_term(p)} " in own_text
-        )
         phrase_words: list[int] = []
         for k, phrase in enumerate(spec.subject):
-            if (t := term(phrase)) is not None:
+            if (t := vocab.term(phrase)) is not None:
                 t.subjects.add(pi)
             words = content_words(phrase)
             phrase_words.append(len(words) if len(words) >= 2 else 0)
             if len(words) >= 2:
-                for j, word in enumerate(words):
-                    for variant in (*base_forms(word), *EQUIVALENT.get(word, ())):
-                        if (t := term(variant)) is not None:
-                            t.words.setdefault(pi, []).append((k, j))
-        names = (name, *spec.company.aliases, *short_names(name, spec.company.aliases))
+                _loose_words(vocab, pi, k, words)
         derived = [(w, origin) for w, origin in found if frequency[w] <= common]
         need = [n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words]
         if len(derived) >= 2:
@@ -349,58 +431,33 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
             need.append(2)
             for j, (word, _) in enumerate(derived):
                 for variant in base_forms(word):
-                    if (t := term(variant)) is not None:
-                        t.words.setdefault(pi, []).append((k, j))
+                    vocab.folded(variant).words.setdefault(pi, []).append((k, j))
         else:
             derived = []
-        core = core_words(spec.subject, _company_words(spec))
+        core = core_words(spec.subject, ct.words)
         if core:
             k = len(spec.subject) + bool(derived)
             phrase_words.append(len(core))
             need.append(1)
-            for j, word in enumerate(core):
-                for variant in (*base_forms(word), *EQUIVALENT.get(word, ())):
-                    if (t := term(variant)) is not None:
-                        t.words.setdefault(pi, []).append((k, j))
-        affirm_dates, weaken_dates = [], []
-        for ev in spec.history:
-            kind = _classify_event(ev.event, affirm_m, weaken_m)
-            if kind == "affirm":
-                affirm_dates.append(ev.date)
-            elif kind == "weaken":
-                weaken_dates.append(ev.date)
+            _loose_words(vocab, pi, k, core)
         compiled.append(
-            CompiledPledge(
-                spec,
-                ci,
-                products,
-                tuple(phrase_words),
-                tuple(need),
-                bool(PROHIBITION_WORDS & set(fold(spec.title)[0].split())),
-                tuple(affirm_dates),
-                tuple(weaken_dates),
-                tuple(derived),
-                own_stems(spec),
-                tuple(core),
-            )
+            CompiledPledge(spec, ci, tuple(phrase_words), tuple(need), tuple(derived), tuple(core))
         )
-        for n in names:
-            if (t := term(n)) is not None:
+        for n in ct.names:
+            if (t := vocab.term(n)) is not None:
                 t.companies.add(ci)
-                gate_terms.append(n)
         for n in spec.company.products:
-            if (t := term(n)) is not None:
+            if (t := vocab.term(n)) is not None:
                 t.products.add(ci)
-                gate_terms.append(n)
         for n in spec.scope:
-            if (t := term(n)) is not None:
+            if (t := vocab.term(n)) is not None:
                 t.scopes.add(pi)
     for kind, cue_words in CUE_KINDS.items():
         for cue in cue_words:
-            if (t := term(cue)) is not None:
+            if (t := vocab.term(cue)) is not None:
                 t.cues.add(kind)
 
     gate = Matcher(gate_terms)
-    matcher = Matcher(by_term)
-    terms = [by_term[t] for t in matcher.terms]
+    matcher = Matcher(vocab.by_term)
+    terms = [vocab.by_term[t] for t in matcher.terms]
     return Compiled(compiled, gate, matcher, terms)

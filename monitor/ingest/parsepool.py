@@ -228,6 +228,15 @@ class ParsePool:
                 for _ in range(self._workers):
                     self._queue.put(detector)
 
+    def catalogue_size(self, pledges: int) -> None:
+        """Say how big the catalogue being compiled is, before it is compiled.
+
+        One too big to ship is not waited for: the workers go on parsing while the
+        caller loads and compiles it (and then scans what they send back).
+        """
+        if pledges > MAX_SHIPPED_PLEDGES:
+            self.send_detector(None)
+
     def results(self) -> Iterator[Scanned]:
         """Scanned files in input order."""
         while self._in_flight:

@@ -48,6 +48,7 @@ from monitor.ingest.parsepool import (
 from monitor.store.db import Database, as_utc
 from monitor.store.models import Flag
 from pledges.detect import Detector, Finding
+from pledges.store import count_pledges
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,8 @@ def ingest_files(
         database = db() if callable(db) else db
         if detector is None:
             with database.session() as session:
+                if pool is not None:
+                    pool.catalogue_size(count_pledges(session))
                 detector = load_detector(session)
         if pool is not None:
             pool.send_detector(detector)

@@ -89,3 +89,27 @@ def test_a_failed_sync_leaves_the_database_unchanged(db: Database) -> None:
         pass
     with db.session() as s:
         assert [(p.id, p.title) for p in s.exec(select(Pledge)).all()] == [("a", "A promise")]
+
+
+def test_stored_pledges_read_back_in_the_catalogue_form_they_were_synced_from(
+    db: Database,
+) -> None:
+    ev = [
+        {"date": "2022-03-01", "event": "scaled back", "source": "https://example.org/b"},
+        {"date": "2021-05-18", "event": "extended"},
+    ]
+    full = pledge("a", aliases=["AWS"], history=ev).model_copy(
+        update={"scope": ["police"], "effective_until": datetime(2030, 1, 1).date()}
+    )
+    other = pledge("b", company="Other Co", title="Another promise")
+    with db.write() as s:
+        sync_catalogue(session=s, pledges=[other, full, pledge("c")])
+        sync_catalogue(session=s, pledges=[other, full])  # c is retired
+    with db.session() as s:
+        back = active_pledges(s)
+        with_retired = active_pledges(s, include_retired=True)
+    assert [p.id for p in back] == ["a", "b"] and len(with_retired) == 3
+    # History comes back in date order, as detection reads it.
+    expected = full.model_copy(update={"history": sorted(full.history, key=lambda e: e.date)})
+    assert back[0].model_dump() == expected.model_dump()
+    assert back[1].model_dump() == other.model_dump()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 
@@ -152,3 +153,29 @@ def test_no_core_from_one_phrase_a_whole_phrase_general_or_company_words() -> No
     # A word only some phrases name is one aspect of the subject, not its core.
     assert core_words(["facial recognition", "face recognition", "facial analysis"], set()) == []
     assert core_words(["Acme plants", "Acme farms"], {"acme"}) == []
+
+
+def test_what_only_a_tied_pledge_needs_is_worked_out_on_first_use() -> None:
+    history = [
+        {"date": "2021-05-18", "event": "moratorium extended until further notice"},
+        {"date": "2023-02-01", "event": "moratorium scaled back to exclude federal agencies"},
+    ]
+    title = "No police use of Rekognition facial recognition"
+    [p] = compile_catalogue([pledge(title=title, history=history)]).pledges
+    # Compiling a catalogue leaves these unbuilt: most pledges never get a candidate.
+    assert not {"products", "prohibitive", "own_stems", "_history"} & set(vars(p))
+    assert p.products == frozenset({"rekognition"})
+    assert p.affirm_dates == (date(2021, 5, 18),) and p.weaken_dates == (date(2023, 2, 1),)
+    assert p.prohibitive
+    assert {"pause", "polic", "recog"} <= p.own_stems
+
+
+def test_pledges_of_one_company_share_its_names_and_keep_their_own_aliases() -> None:
+    a = pledge(id="a", company={"name": "Acme Corp", "aliases": ["Acme"]}, history=[])
+    b = pledge(id="b", company={"name": "Acme Corp", "aliases": ["ACM"]}, history=[])
+    cat = compile_catalogue([a, b])
+    assert {cat.pledges[0].company} == {cat.pledges[1].company}
+    for name in ("acme corp", "acme", "acm"):
+        term = cat.terms[cat.matcher.terms.index(name)]
+        assert term.companies == {cat.pledges[0].company}
+    assert {"acme corp", "acme", "acm"} <= set(cat.gate.terms)

@@ -14,6 +14,7 @@ import threading
 import time
 import tracemalloc
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -215,6 +216,28 @@ def test_worker_processes_store_exactly_what_a_single_process_stores(
     assert len(results[0][0]) == 24 * 25
     assert results[0][1], "the generated feeds mention catalogue pledges"
     assert results[0] == results[2] == results[1]
+
+
+def test_workers_told_the_catalogue_is_too_big_to_ship_parse_on_without_it(
+    generated: list[Path],
+) -> None:
+    from monitor.ingest.parsepool import MAX_SHIPPED_PLEDGES, ParsePool, Scanned
+
+    paths = [str(p) for p in generated]
+    done: list[Scanned] = []
+
+    def run() -> None:
+        with ParsePool(paths, now=datetime.now(UTC), workers=2) as pool:
+            pool.catalogue_size(MAX_SHIPPED_PLEDGES + 1)
+            # No detector is ever sent: the workers must not wait for one.
+            done.extend(pool.results())
+
+    reader = threading.Thread(target=run, daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the workers waited for a catalogue that never came"
+    assert [d.source for d in done] == paths
+    assert all(d.feed is not None and d.feed.entries and not d.scans for d in done)
 
 
 def test_kill_9_in_the_middle_then_the_same_ingest_leaves_no_duplicates_and_no_gaps(
