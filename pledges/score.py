@@ -16,6 +16,7 @@ from datetime import date
 from pledges.article import Article, deadline_moved_earlier, deadline_moved_later
 from pledges.lexicon import Weights
 from pledges.model import LinearModel
+from pledges.textmatch import Hit
 from pledges.vocabulary import Compiled, in_own_words
 
 # Kinds of pledge that a resumption of the activity undoes.
@@ -76,6 +77,7 @@ FEATURES = (
     "wide_window",
     "core_word_only",
     "enforcement",
+    "cue_on_subject",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -207,6 +209,28 @@ def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> se
             ):
                 out.add(si)
     return out
+
+
+# How far after a rollback word its object is looked for (folded characters).
+OBJECT_REACH = 40
+
+
+def cue_on_subject(cat: Compiled, art: Article, pi: int, hits: list[tuple[int, Hit]]) -> int:
+    """Rollback words whose object is the pledge's subject ("phase out artificial colours",
+    "stop selling location data"): for a pledge to give something up, the promised action
+    described, not the promise undone."""
+    n = 0
+    for si, cue in hits:
+        for sj, h in art.located:
+            if sj != si or h.fpos < cue.fend or h.fpos > cue.fend + OBJECT_REACH:
+                continue
+            term = cat.terms[h.term]
+            if "commitment" in term.cues:
+                break  # "drops its pledge to ...": the promise is the object
+            if pi in term.subjects or pi in term.scopes or pi in term.words:
+                n += 1
+                break
+    return n
 
 
 def candidate(
@@ -466,6 +490,12 @@ def candidate(
         if fulfil:
             x["fulfil"] = 1.0
             reasons.append("reports the exit being carried out: " + ", ".join(fulfil[:3]))
+    rollback_hits = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
+    on_subject = cue_on_subject(cat, art, pi, rollback_hits)
+    giving_up = spec.kind.value in GIVING_UP or p.prohibitive
+    if giving_up and rollback_hits and on_subject == len(rollback_hits):
+        x["cue_on_subject"] = 1.0
+        reasons.append("the rollback words act on the pledge's subject")
     signal = breach or weaken or reverse or rising or investigation or shortfall or enforcement
     if not (signal or (conduct and scope & window)):
         if not wide and art.has_title and 0 in company:

@@ -580,3 +580,37 @@ def test_a_topical_story_without_enforcement_or_other_signal_is_no_candidate() -
         "Carrierco said location data helps it plan the network.",
         day("2024-04-29"),
     )
+
+
+def test_giving_up_the_pledges_subject_reads_as_the_pledge_described(detector: Detector) -> None:
+    title = "Amazon suspends sales of facial recognition to police"
+    text = "Amazon will suspend sales of its facial recognition software to police for a year."
+    [c] = detector.candidates(title, text, day("2020-06-12"))
+    assert c.features["cue_on_subject"] == 1.0
+
+
+def test_giving_up_the_promise_itself_is_not_read_as_the_pledge_described(
+    detector: Detector,
+) -> None:
+    title = "Amazon ends its moratorium on police use of facial recognition"
+    text = "Amazon ended its moratorium on facial recognition sales to police on Monday."
+    [c] = detector.candidates(title, text, day("2023-06-12"))
+    assert "cue_on_subject" not in c.features
+
+
+def test_leaving_what_a_membership_pledge_names_is_not_read_as_the_pledge_described() -> None:
+    alliance = pledge(
+        id="bankco-net-zero-alliance",
+        company={"name": "BankCo", "aliases": []},
+        title="Member of the Net Zero Banking Alliance",
+        kind="policy",
+        statement="BankCo joined the Net Zero Banking Alliance and its 2050 net zero goal.",
+        made_on="2021-04-21",
+        subject=["Net Zero Banking Alliance", "net zero"],
+        scope=[],
+        history=[],
+    )
+    title = "BankCo leaving the Net Zero Banking Alliance"
+    text = "BankCo said on Tuesday it was leaving the Net Zero Banking Alliance."
+    [c] = Detector.compile([alliance]).candidates(title, text, day("2025-01-07"))
+    assert "cue_on_subject" not in c.features
