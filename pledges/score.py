@@ -379,7 +379,8 @@ def candidate(
     investigation = art.text_of(art.cue_hits("investigation", window)) if tight else []
     # Enforcement near the company (a fine, a settlement, a probe, an order): a breach
     # reported through what a regulator or court did, in the regulator's words.
-    enforcement = art.text_of(art.cue_hits("enforcement", window)) if tight else []
+    enforcement_hits = art.cue_hits("enforcement", window) if tight else []
+    enforcement = art.text_of(enforcement_hits)
     later = deadline_moved_later(art, window)
     if later:
         x["later_date"] = 1.0
@@ -535,10 +536,7 @@ def candidate(
         "shortfall": float(bool(shortfall)),
         "legal": float(bool(legal)),
         "investigation": float(bool(investigation)),
-        "enforcement": float(
-            any(s not in speaks for s, _ in art.cue_hits("enforcement", window))
-            and bool(enforcement)
-        ),
+        "enforcement": float(any(s not in speaks for s, _ in enforcement_hits)),
         "rising": float(bool(rising)),
         "persisting": float(persisting_n),
         "resumed": float(resumed_n),
