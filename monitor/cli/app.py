@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -157,6 +158,23 @@ def print_hanging(out: Console, prefix: str, body: Text) -> None:
         line.rstrip()
         head = Text(prefix if i == 0 else " " * len(prefix))
         out.print(head.append(line), soft_wrap=True)
+
+
+def echo_wrapped(message: str, *, err: bool = False) -> None:
+    """A one-paragraph message wrapped to 79 columns, later lines indented.
+
+    Words (paths, URLs, option names) are never split, so a long one overflows whole.
+    """
+    click.echo(
+        textwrap.fill(
+            message,
+            width=79,
+            subsequent_indent="  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ),
+        err=err,
+    )
 
 
 def print_url(out: Console, url: str, indent: str = "  ", style: str = "") -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.app import App, pass_app
+from monitor.cli.app import App, echo_wrapped, pass_app
 from pledges.catalogue import catalogue_schema, load_catalogues, shipped_catalogue
 from pledges.errors import CatalogueError
 from pledges.models import PledgeIn
@@ -29,8 +29,16 @@ def _paths(paths: tuple[Path, ...], shipped: bool) -> list[Path]:
     return [shipped_catalogue(), *paths] if shipped or not paths else list(paths)
 
 
+def _shown(path: Path) -> str:
+    """A path as short as it can be said: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _describe(paths: list[Path]) -> str:
-    return ", ".join(str(p) for p in paths)
+    return ", ".join(_shown(p) for p in paths)
 
 
 def _load(paths: list[Path]) -> list[PledgeIn]:
@@ -105,10 +113,10 @@ def sync(app: App, paths: tuple[Path, ...], shipped: bool) -> None:
     pledges = _load(folders)
     with app.db.write() as session:
         report = sync_catalogue(session=session, pledges=pledges)
-    click.echo(
-        f"synced {_plural(len(pledges), 'pledge')} from {_describe(folders)}: "
-        f"{len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.retired)} retired"
+    echo_wrapped(
+        f"synced {_plural(len(pledges), 'pledge')} ({len(report.added)} added, "
+        f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.retired)} retired) from {_describe(folders)}"
     )
     if report.retired:
         click.echo(retired_note(report.retired), err=True)

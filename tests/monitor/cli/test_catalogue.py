@@ -67,7 +67,7 @@ def test_syncing_only_an_own_folder_says_what_it_retired_and_how_to_keep_it(
     invoke(db, "catalogue", "sync")
     result = invoke(db, "catalogue", "sync", str(folder))
     assert result.exit_code == 0, result.output
-    assert "synced 1 pledge from" in result.output
+    assert "synced 1 pledge (1 added" in result.output
     assert f"note: retired {SHIPPED_COUNT} pledges not in the paths given" in result.output
     assert "amazon-climate-pledge-net-zero-2040" in result.output
     assert "pledgewatch catalogue sync --shipped YOUR_FOLDER" in result.output

@@ -76,3 +76,24 @@ def test_search_and_articles_show_fit_the_width(db_path: Path) -> None:
     # Snippet lines under a result are indented, never flush with the margin.
     body = [line for line in found[1:-1] if line and not line.startswith("article ")]
     assert body and all(line.startswith(" ") for line in body)
+
+
+def test_warnings_and_summaries_wrap_at_79_columns(db_path: Path, tmp_path: Path) -> None:
+    runner = CliRunner(env={"PLEDGEWATCH_DIGEST_BASE_URL": ""})
+    checked = runner.invoke(cli, ["--db", str(db_path), "config", "check"])
+    assert checked.exit_code == 0, checked.output
+    warning = [line for line in checked.stderr.splitlines() if line != "configuration OK"]
+    assert warning[0].startswith("warning: [digest] base_url is not set")
+    assert all(len(line) <= 79 for line in warning)
+    assert all(line.startswith("  ") for line in warning[1:])
+    assert "set it to the public URL of `pledgewatch serve`" in " ".join(
+        line.strip() for line in warning
+    )
+    out = tmp_path / "d.txt"
+    args = ["--db", str(db_path), "digest", "preview", "--week", "2024-W23", "--out", str(out)]
+    preview = runner.invoke(cli, args)
+    assert preview.exit_code == 0, preview.output
+    wrote, *subject = preview.stdout.splitlines()
+    assert wrote == f"wrote the 2024-W23 digest (text) to {out}"
+    assert subject[0].startswith("  subject: pledgewatch 2024-W23")
+    assert all(len(line) <= 79 for line in subject)
