@@ -229,7 +229,13 @@ def show(app: App, flag_id: int, fmt: str) -> None:
             )
 
 
-@flags.command()
+REVIEW_EXAMPLES = """\b
+Examples:
+  pledgewatch flags review 12 --confirm --note "tribunal filing confirms it"
+  pledgewatch flags review 12 --response denied --response-source URL"""
+
+
+@flags.command(epilog=REVIEW_EXAMPLES)
 @click.argument("flag_id", type=int)
 @click.option("--confirm", is_flag=True, help="It is a breach or rollback.")
 @click.option("--dismiss", is_flag=True, help="It is not.")
