@@ -162,7 +162,7 @@ def maintain_(app: App) -> None:
     r = outcome.result
     click.echo(
         f"pruned text of {r.pruned_articles} articles, removed {r.removed_heartbeats} old "
-        f"heartbeats; {', '.join(r.actions)}"
+        f"heartbeats; database maintenance run: {', '.join(r.actions) or 'none'}"
     )
 
 
