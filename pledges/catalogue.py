@@ -1,6 +1,6 @@
-"""Load and validate a folder of pledge YAML files (reads files, touches no database).
+"""Load and validate folders of pledge YAML files (reads files, touches no database).
 
-`parse_pledge` is pure (text in); `load_catalogue` reads each file through
+`parse_pledge` is pure (text in); `load_catalogues` reads each file through
 `localfiles`, so a symlink to a device, a FIFO or an oversized file is one problem
 line, never a hang or a process grown until the kernel kills it.
 """
@@ -8,7 +8,7 @@ line, never a hang or a process grown until the kernel kills it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,21 +128,55 @@ def check_catalogue(pledges: Iterable[tuple[str, PledgeIn]]) -> list[Problem]:
     return problems
 
 
-def load_catalogue(folder: Path) -> list[PledgeIn]:
-    """Load every `*.yaml` / `*.yml` pledge in `folder`; raise CatalogueError listing all."""
-    if not folder.exists():
-        raise CatalogueError([Problem(str(folder), "(folder)", "no such folder")])
-    if not folder.is_dir():
-        raise CatalogueError([Problem(str(folder), "(folder)", "not a folder")])
+def _pledge_files(path: Path) -> list[Path]:
+    """The pledge files a path names: itself, or the `*.yaml` / `*.yml` files in it."""
+    if not path.exists():
+        raise CatalogueError([Problem(str(path), "(folder)", "no such folder or file")])
+    if path.is_file():
+        if path.suffix not in (".yaml", ".yml"):
+            raise CatalogueError(
+                [Problem(str(path), "(file)", "not a pledge file (*.yaml) or a folder of them")]
+            )
+        return [path]
+    if not path.is_dir():
+        raise CatalogueError([Problem(str(path), "(folder)", "not a folder")])
     try:
-        files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
     except OSError as exc:
         raise CatalogueError(
-            [Problem(str(folder), "(folder)", f"unreadable: {exc.strerror}")]
+            [Problem(str(path), "(folder)", f"unreadable: {exc.strerror}")]
         ) from exc
     if not files:
-        raise CatalogueError([Problem(str(folder), "(folder)", "no pledge files (*.yaml) found")])
+        raise CatalogueError([Problem(str(path), "(folder)", "no pledge files (*.yaml) found")])
+    return files
+
+
+def load_catalogue(folder: Path) -> list[PledgeIn]:
+    """Load every `*.yaml` / `*.yml` pledge in `folder`; raise CatalogueError listing all."""
+    return load_catalogues([folder])
+
+
+def load_catalogues(paths: Sequence[Path]) -> list[PledgeIn]:
+    """Load folders of pledges and single pledge files together as one catalogue.
+
+    The checks across files (duplicate ids, a name claimed by two companies) run over
+    all of them, so a user's own folder is validated against the shipped one it joins.
+    Raises CatalogueError listing every problem in every path.
+    """
     problems: list[Problem] = []
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for path in paths:
+        try:
+            found = _pledge_files(path)
+        except CatalogueError as exc:
+            problems.extend(exc.problems)
+            continue
+        # A file named on its own and again through its folder is read once.
+        for file in found:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
     loaded: list[tuple[str, PledgeIn]] = []
     for file in files:
         try:

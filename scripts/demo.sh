@@ -7,6 +7,8 @@ OUT="demo-out"
 rm -rf "$OUT" && mkdir -p "$OUT"
 export PLEDGEWATCH_DB="sqlite:///$OUT/pledgewatch.db"
 unset PLEDGEWATCH_CONFIG
+# The digest links each story to its flag page, served by `pledgewatch serve` below.
+export PLEDGEWATCH_DIGEST_BASE_URL="http://127.0.0.1:8080"
 
 echo "== 1. load the shipped pledge catalogue"
 $PW catalogue sync
@@ -32,7 +34,9 @@ if $PW digest --help >/dev/null 2>&1; then
     | .venv/bin/python -c 'import json,sys,datetime; f=json.load(sys.stdin)[0]; d=datetime.datetime.fromisoformat(f["first_raised_at"]); y,w,_=d.isocalendar(); print(f"{y}-W{w:02d}")')
   $PW digest preview --week "$WEEK" --out "$OUT/digest.html" --format html
   $PW digest preview --week "$WEEK" --out "$OUT/digest.txt" --format text
-  echo "digest preview written to $OUT/digest.html (and $OUT/digest.txt)"
 fi
 echo
-echo "database: $OUT/pledgewatch.db  (try: PLEDGEWATCH_DB=$PLEDGEWATCH_DB $PW flags list --format json)"
+echo "to look around $OUT/pledgewatch.db (every command answers --help):"
+echo "  export PLEDGEWATCH_DB=$PLEDGEWATCH_DB"
+echo "  $PW flags list --format json"
+echo "  $PW serve    # pages and API on http://127.0.0.1:8080/"

@@ -71,3 +71,58 @@ def test_the_quickstart_has_exactly_the_two_commands() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _examples(command: click.Command) -> list[list[str]]:
+    """The example command lines of a command's --help, as argument lists."""
+    import shlex
+
+    epilog = command.epilog or ""
+    if "Examples:" not in epilog:
+        return []
+    lines = epilog.split("Examples:", 1)[1].splitlines()
+    # A description may follow an example after two spaces or more.
+    return [
+        shlex.split(line.strip().split("  ")[0])
+        for line in lines
+        if line.strip().startswith("pledgewatch ")
+    ]
+
+
+FIRST_STEPS = [
+    "catalogue validate",
+    "catalogue sync",
+    "ingest",
+    "feeds add",
+    "flags review",
+    "export",
+    "rescan",
+    "eval",
+]
+
+
+@pytest.mark.parametrize("path", FIRST_STEPS)
+def test_the_first_commands_a_user_meets_show_examples(path: str) -> None:
+    command = _resolve(path.split())
+    assert _examples(command), path
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_every_help_example_parses(path: str) -> None:
+    """An example in --help names a real command and options it accepts."""
+    command = _resolve(path.split())
+    # Click indents the epilog by two: an example line fits 80 columns as printed.
+    assert all(len(line) <= 78 for line in (command.epilog or "").splitlines()), path
+    for example in _examples(command):
+        assert example[: 1 + len(path.split())] == ["pledgewatch", *path.split()], example
+        args = example[1 + len(path.split()) :]
+        command.make_context(path, args)  # raises on an unknown option or a bad value
+
+
+def _resolve(path: list[str]) -> click.Command:
+    command: click.Command | None = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), name)
+    assert command is not None
+    return command

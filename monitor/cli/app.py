@@ -6,7 +6,9 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from feeds.redact import RedactSecrets, redact_url
@@ -140,10 +143,43 @@ def setup_logging(level: str, fmt: str) -> None:
 
 
 def console() -> Console:
-    # Pipes and CI logs get a wide console so tables stay readable.
-    if sys.stdout.isatty():
+    # Pipes and CI logs get a wide console so tables stay readable, unless COLUMNS
+    # asks for a width (rich reads it itself).
+    if sys.stdout.isatty() or os.environ.get("COLUMNS", "").strip().isdigit():
         return Console(soft_wrap=False)
     return Console(soft_wrap=False, width=160)
+
+
+def print_hanging(out: Console, prefix: str, body: Text) -> None:
+    """`prefix` then `body`, its wrapped lines aligned under the body's first character."""
+    # At least 20 columns for the body, so a narrow terminal still reads as prose.
+    lines = body.wrap(out, max(20, out.width - len(prefix)))
+    for i, line in enumerate(lines):
+        line.rstrip()
+        head = Text(prefix if i == 0 else " " * len(prefix))
+        out.print(head.append(line), soft_wrap=True)
+
+
+def echo_wrapped(message: str, *, err: bool = False) -> None:
+    """A one-paragraph message wrapped to 79 columns, later lines indented.
+
+    Words (paths, URLs, option names) are never split, so a long one overflows whole.
+    """
+    click.echo(
+        textwrap.fill(
+            message,
+            width=79,
+            subsequent_indent="  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ),
+        err=err,
+    )
+
+
+def print_url(out: Console, url: str, indent: str = "  ", style: str = "") -> None:
+    """A URL on a line of its own, never broken, so it can be copied or clicked whole."""
+    out.print(Text(f"{indent}{url}", style=style), soft_wrap=True)
 
 
 def _plain(value: Any) -> Any:

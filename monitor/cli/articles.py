@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from monitor.cli.app import App, console, pass_app, text_or_json, to_json
+from monitor.cli.app import App, console, pass_app, print_url, text_or_json, to_json
 from monitor.query.articles import get_article
 
 TEXT_PREVIEW = 1200
@@ -37,7 +37,9 @@ def show(app: App, article_id: int, fmt: str) -> None:
     line = f"{pub:%Y-%m-%d}" if pub else "no date"
     if data["published_estimated"]:
         line += " (date estimated)"
-    out.print(Text(f"{line} · {data['url'] or 'no link'}"))
+    out.print(Text(line if data["url"] else f"{line} · no link"))
+    if data["url"]:
+        print_url(out, data["url"])
     for s in data["sources"]:
         out.print(Text(f"  seen in {s['outlet'] or s['source']}"))
     out.print(Text(f"\nFlags ({len(data['flags'])})", style="bold"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.app import App, pass_app, to_json
+from monitor.cli.app import App, echo_wrapped, pass_app, to_json
 from monitor.config import DEFAULT_CONFIG_FILE
 from monitor.digest.text import base_url_warning
 
@@ -84,7 +84,7 @@ def check(app: App, fmt: str) -> None:
         click.echo(f"# effective configuration; source: {_config_source(app)}")
         click.echo(to_toml(data), nl=False)
     for warning in filter(None, [base_url_warning(app.settings.digest.base_url)]):
-        click.echo(f"warning: {warning}", err=True)
+        echo_wrapped(f"warning: {warning}", err=True)
     click.echo("configuration OK", err=True)
 
 

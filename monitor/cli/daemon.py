@@ -60,15 +60,19 @@ def _print_status(report: Status) -> None:
     verdict = "healthy" if report.healthy else "NO DAEMON RUNNING"
     out.print(f"[bold]pledgewatch status[/bold] at {_when(report.now)} UTC: {verdict}")
 
-    table = Table(title="Daemons", header_style="bold")
-    for c in ("id", "state", "started", "last seen", "stopped", "why"):
-        table.add_column(c, overflow="fold")
-    for d in report.daemons:
-        table.add_row(
-            d["id"], d["state"], _when(d["started_at"]), _when(d["seen_at"]),
-            _when(d["stopped_at"]), d.get("reason") or "",
-        )  # fmt: skip
-    out.print(table)
+    if not report.daemons and not report.daemons_hidden:
+        # An empty table says nothing to someone who has never started one.
+        out.print("Daemons: none has run on this database; start one with `pledgewatch daemon`")
+    else:
+        table = Table(title="Daemons", header_style="bold")
+        for c in ("id", "state", "started", "last seen", "stopped", "why"):
+            table.add_column(c, overflow="fold")
+        for d in report.daemons:
+            table.add_row(
+                d["id"], d["state"], _when(d["started_at"]), _when(d["seen_at"]),
+                _when(d["stopped_at"]), d.get("reason") or "",
+            )  # fmt: skip
+        out.print(table)
     if report.daemons_hidden:
         out.print(
             f"({report.daemons_hidden} older stopped or dead daemons not shown; "
@@ -162,7 +166,7 @@ def maintain_(app: App) -> None:
     r = outcome.result
     click.echo(
         f"pruned text of {r.pruned_articles} articles, removed {r.removed_heartbeats} old "
-        f"heartbeats; {', '.join(r.actions)}"
+        f"heartbeats; database maintenance run: {', '.join(r.actions) or 'none'}"
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.app import FORMATS, App, emit, pass_app
+from monitor.cli.app import FORMATS, App, echo_wrapped, emit, pass_app
 from monitor.config import Subscription
 from monitor.digest.content import build_digest
 from monitor.digest.data import load_digest_data
@@ -85,7 +85,7 @@ def preview(
     # Warned once the digest could be built, so a failure stays a one-line error.
     warning = base_url_warning(app.settings.digest.base_url)
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        echo_wrapped(f"warning: {warning}", err=True)
     content = build_digest(data, subscription=sub, base_url=app.settings.digest.base_url)
     body = render_html(content) if fmt == "html" else render_text(content)
     if out is None:
@@ -96,7 +96,8 @@ def preview(
         out.write_text(body, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote the {period} digest ({fmt}) to {out}: {subject(content)}")
+    click.echo(f"wrote the {period} digest ({fmt}) to {out}")
+    echo_wrapped(f"  subject: {subject(content)}")
 
 
 @digest.command()

@@ -17,8 +17,14 @@ from monitor.evaluation.learning import HAND, apply, cross_validate, load_corpor
 from pledges.errors import CatalogueError
 from pledges.fitted import shipped_model
 
+EVAL_EXAMPLES = """\b
+Each corpus is a folder with catalogue/, feeds/ and labels.json.
+Examples:
+  pledgewatch eval eval/holdout-3
+  pledgewatch eval --cv eval/holdout eval/holdout-2 eval/finance"""
 
-@click.command("eval")
+
+@click.command("eval", epilog=EVAL_EXAMPLES)
 @click.argument("corpora", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--cv",

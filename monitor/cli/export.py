@@ -10,8 +10,13 @@ import click
 from monitor.cli.app import App, parse_date, pass_app
 from monitor.query.export import FORMATS, WHAT, export
 
+EXPORT_EXAMPLES = """\b
+Examples:
+  pledgewatch export flags --format csv --out flags.csv
+  pledgewatch export articles --format jsonl --since 2025-01-01"""
 
-@click.command("export")
+
+@click.command("export", epilog=EXPORT_EXAMPLES)
 @click.argument("what", type=click.Choice(WHAT))
 @click.option(
     "--format",

@@ -91,7 +91,14 @@ def feeds() -> None:
     """Subscribe to feeds, import and export OPML, and see each feed's health."""
 
 
-@feeds.command()
+ADD_EXAMPLES = """\b
+Examples:
+  pledgewatch feeds add https://news.example.org/feed.xml --category Climate
+  pledgewatch feeds add https://news.example.org/rss --name "Example News"
+"""
+
+
+@feeds.command(epilog=ADD_EXAMPLES)
 @click.argument("url")
 @click.option("--name", help="Display name (default: the feed's own title).")
 @click.option("--category", help="Folder, as in OPML (nested folders as A/B).")

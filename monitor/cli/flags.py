@@ -7,7 +7,18 @@ from typing import Any
 import click
 from rich.text import Text
 
-from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app, text_or_json, to_json
+from monitor.cli.app import (
+    FORMATS,
+    App,
+    console,
+    emit,
+    parse_date,
+    pass_app,
+    print_hanging,
+    print_url,
+    text_or_json,
+    to_json,
+)
 from monitor.cli.tables import Col
 from monitor.flags.incidents import group_flag_rows
 from monitor.flags.review import RESPONSES, ReviewError, review_flag
@@ -179,11 +190,13 @@ def show(app: App, flag_id: int, fmt: str) -> None:
         return
     out = console()
     art = f["article"]
-    out.print(
+    print_hanging(
+        out,
+        "",
         Text(
             f"Flag #{f['id']}: possible {f['kind']} of {f['pledge_id']} ({f['company']})",
             style="bold",
-        )
+        ),
     )
     out.print(
         Text(
@@ -192,17 +205,19 @@ def show(app: App, flag_id: int, fmt: str) -> None:
             + (f" ({f['response_source']})" if f.get("response_source") else "")
         )
     )
-    out.print(Text(f"{art['title']}", style="bold"))
+    print_hanging(out, "", Text(f"{art['title']}", style="bold"))
     pub = art["published"]
-    out.print(Text(f"{pub:%Y-%m-%d} · {art['url'] or ''}"))
+    out.print(Text(f"{pub:%Y-%m-%d}" if pub else "no date"))
+    if art["url"]:
+        print_url(out, art["url"])
     for s in art["sources"]:
         out.print(Text(f"  seen in {s['outlet'] or s['source']}"))
     out.print(Text("Reasons", style="bold"))
     for r in f["reasons"]:
-        out.print(Text(f"  - {r}"))
+        print_hanging(out, "  - ", Text(r))
     out.print(Text("Evidence", style="bold"))
     for ev in f["evidence"]:
-        out.print(Text("  > ").append(_highlight(ev)))
+        print_hanging(out, "  > ", _highlight(ev))
     if f["reviews"]:
         out.print(Text("Reviews", style="bold"))
         for r in f["reviews"]:
@@ -214,7 +229,13 @@ def show(app: App, flag_id: int, fmt: str) -> None:
             )
 
 
-@flags.command()
+REVIEW_EXAMPLES = """\b
+Examples:
+  pledgewatch flags review 12 --confirm --note "tribunal filing confirms it"
+  pledgewatch flags review 12 --response denied --response-source URL"""
+
+
+@flags.command(epilog=REVIEW_EXAMPLES)
 @click.argument("flag_id", type=int)
 @click.option("--confirm", is_flag=True, help="It is a breach or rollback.")
 @click.option("--dismiss", is_flag=True, help="It is not.")

@@ -114,7 +114,13 @@ class _Bar:
             progress.console.print(_line(res), markup=False, highlight=False)
 
 
-@click.command()
+INGEST_EXAMPLES = """\b
+Examples:
+  pledgewatch ingest examples/feeds/*.xml
+  pledgewatch ingest saved-feeds/ https://news.example.org/feed.xml"""
+
+
+@click.command(epilog=INGEST_EXAMPLES)
 @click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
 @click.option(
     "--workers",

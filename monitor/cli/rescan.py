@@ -34,7 +34,13 @@ def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detec
     return Detector.compile(pledges, model=model)
 
 
-@click.command("rescan")
+RESCAN_EXAMPLES = """\b
+Examples:
+  pledgewatch rescan --dry-run
+  pledgewatch rescan --pledge amazon-rekognition-police-moratorium"""
+
+
+@click.command("rescan", epilog=RESCAN_EXAMPLES)
 @click.option(
     "--pledge",
     "pledge_ids",

@@ -5,7 +5,16 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from monitor.cli.app import FORMATS, App, console, emit, parse_date, pass_app
+from monitor.cli.app import (
+    FORMATS,
+    App,
+    console,
+    emit,
+    parse_date,
+    pass_app,
+    print_hanging,
+    print_url,
+)
 from monitor.query.search import count_articles, search_articles
 
 
@@ -76,13 +85,14 @@ def search(
     out.print(Text(f"{total} article(s) match; showing {len(rows)}", style="bold"))
     for r in rows:
         day = r["published"].strftime("%Y-%m-%d") if r["published"] else "?"
-        head = Text(f"\narticle {r['id']} · {day} ")
-        out.print(head.append(_marked(r["title"], r["title_marks"])))
+        out.print()
+        print_hanging(out, f"article {r['id']} · {day} ", _marked(r["title"], r["title_marks"]))
         if r["url"]:
-            out.print(Text(f"  {r['url']}", style="dim"))
-        out.print(Text("  ").append(_marked(r["snippet"], r["snippet_marks"])))
+            print_url(out, r["url"], style="dim")
+        print_hanging(out, "  ", _marked(r["snippet"], r["snippet_marks"]))
         for f in r["flags"]:
-            out.print(Text(f"  flag #{f['id']} {f['kind']} of {f['pledge_id']} [{f['status']}]"))
+            flag = f"flag #{f['id']} {f['kind']} of {f['pledge_id']} [{f['status']}]"
+            print_hanging(out, "  ", Text(flag))
     if rows:
         out.print(Text("\nopen one with `pledgewatch articles show ID`", style="dim"))
 

@@ -12,6 +12,7 @@ from pledges.catalogue import (
     MAX_PLEDGE_FILE_BYTES,
     catalogue_schema,
     load_catalogue,
+    load_catalogues,
     shipped_catalogue,
 )
 from pledges.errors import CatalogueError
@@ -237,3 +238,37 @@ def test_yaml_nested_a_hundred_thousand_deep_is_one_problem(tmp_path: Path, open
     assert problems_for(tmp_path, "acme-promise.yaml", text) == [
         f"{tmp_path / 'acme-promise.yaml'}: (file): invalid YAML: nested too deeply"
     ]
+
+
+def test_folders_and_single_files_load_together_as_one_catalogue(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    single = write(mine, "acme-promise.yaml", good())
+    pledges = load_catalogues([shipped_catalogue(), single])
+    ids = {p.id for p in pledges}
+    assert "acme-promise" in ids
+    assert "amazon-rekognition-police-moratorium" in ids
+    # The same file named on its own and through its folder is read once.
+    assert len(load_catalogues([mine, single])) == 1
+
+
+def test_the_checks_across_files_span_every_path_given(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    write(one, "acme-promise.yaml", good(alias="Widgets"))
+    write(two, "beta-promise.yaml", good(pid="beta-promise", company="Beta", alias="widgets"))
+    with pytest.raises(CatalogueError) as info:
+        load_catalogues([one, two])
+    [problem] = info.value.problems
+    assert problem.path == str(two / "beta-promise.yaml")
+    assert "already names company 'Acme'" in problem.message
+
+
+def test_a_path_that_is_not_a_pledge_file_is_named(tmp_path: Path) -> None:
+    notes = write(tmp_path, "notes.txt", "not a pledge")
+    with pytest.raises(CatalogueError) as info:
+        load_catalogues([notes, tmp_path / "missing"])
+    messages = [str(p) for p in info.value.problems]
+    assert any("notes.txt" in m and "not a pledge file" in m for m in messages)
+    assert any("missing" in m and "no such folder or file" in m for m in messages)
