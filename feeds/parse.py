@@ -12,7 +12,7 @@ display-safe entries or raises `ParseError` with a short `kind`:
 What is stored is safe to show and to put in a mail header: titles are plain text with
 tags removed, whitespace (CR/LF included) collapsed; summaries are re-sanitised with nh3
 (an allowlist; http, https and mailto links only); text, titles, ids and links never
-contain `<script` or `javascript:` in any case (see `defang`). Control, zero-width and
+contain `<script` or `javascript:` in any case (see `defang`). Control, zero-width, bidi and
 BOM characters are removed and text is NFC-normalised before anything is hashed.
 
 Relative links (entry links and links in content) resolve as in a feed reader: against
@@ -78,13 +78,23 @@ _SINGLE_BYTE = {
 # Start tags of RSS items and Atom entries (any namespace prefix), counted before parsing.
 _ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
-# C0/C1 controls (tab, LF and CR kept), zero-width and bidi marks, word joiners, BOM,
-# soft hyphen, lone surrogates (which no database accepts).
+# C0/C1 controls (tab, LF and CR kept), zero-width and bidi marks (embeddings, overrides,
+# isolates, the Arabic letter mark), word joiners, BOM, soft hyphen, lone surrogates
+# (which no database accepts) and tag characters (invisible ASCII look-alikes).
 _CONTROL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2028\u2029\u2060-\u2064\ufeff\ud800-\udfff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff"
+    "\U000e0000-\U000e007f]"
 )
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
+# Start and end tags, for measuring how deep a fragment nests.
+_NESTING_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+# The sanitiser's cost grows with the square of nesting depth (18,000 nested <div> took
+# 2.5 s); no article needs more than a few dozen levels.
+MAX_DEPTH = 256
+# A tag cut off by the text cap, at the very end.
+_CUT_TAG = re.compile(r"<[A-Za-z/!?][^<>]*$")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 # Character references closed by ";". HTML also decodes some names without one ("&reg",
 # "&sect"), which turns a query string in a title ("?a=1&region=eu") into "?a=1®ion=eu".
@@ -211,11 +221,30 @@ def _cleaner(base_url: str | None) -> nh3.Cleaner:
     )
 
 
+def nests_deeper_than(fragment: str, limit: int) -> bool:
+    """Whether elements in `fragment` open more than `limit` deep (one linear pass)."""
+    if fragment.count("<") <= limit:
+        return False  # too few tags to nest that deep: most fragments stop here
+    depth = 0
+    for m in _NESTING_TAG.finditer(fragment):
+        closing, name, self_closing = m.groups()
+        if closing:
+            depth = max(depth - 1, 0)
+        elif not self_closing and name.lower() not in _VOID:
+            depth += 1
+            if depth > limit:
+                return True
+    return False
+
+
 def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """Allowlist sanitising for display: no scripts, no event handlers, http(s)/mailto links.
 
-    Relative links are made absolute against `base_url`, or dropped without one.
+    Relative links are made absolute against `base_url`, or dropped without one. Markup
+    nested deeper than MAX_DEPTH is shown as its text, escaped.
     """
+    if nests_deeper_than(fragment, MAX_DEPTH):
+        return html.escape(plain_text(_CUT_TAG.sub("", fragment)), quote=False)
     cleaned = _cleaner(base_url).clean(fragment)
     # Text that merely mentions the scheme is kept, as an entity nobody executes.
     return _JS_SCHEME.sub(r"\1&#58;", cleaned) if ":" in cleaned else cleaned

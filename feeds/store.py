@@ -204,23 +204,38 @@ class _Plan:
     unchanged: list[int] = field(default_factory=list)
 
 
-def plan_upserts(items: Sequence[Sequence[Entry]], stored_hash: dict[str, str]) -> _Plan:
+def plan_upserts(
+    items: Sequence[Sequence[Entry]],
+    stored_hash: dict[str, str],
+    sources: Sequence[str] | None = None,
+    carried: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+) -> _Plan:
     """Sort each source's entries into new, changed and unchanged, in source order.
 
     A key new in one source and carried again by a later one is stored once; a later
-    source with other content for it changes it, as a later transaction would have.
+    source with other content for it changes it, as a later transaction would have, if it
+    may. With `sources` (each item's source name), only a source that already carries
+    the article (`carried`: stored key and source pairs) or first stored it here may
+    change it: another feed reusing its id or link is one more source of the story, not
+    its new text or link.
     """
     known = dict(stored_hash)
     plan = _Plan(by_key=[], unchanged=[0] * len(items))
+    first: dict[str, str] = {}  # key inserted here -> the source that carried it first
     for i, entries in enumerate(items):
         by_key = resolve_keys(entries, known)
         plan.by_key.append(by_key)
+        source = sources[i] if sources is not None else None
         for key, e in by_key.items():
             digest = known.get(key)
             if digest is None:
                 plan.inserts[key] = e
                 plan.owner[key] = i
-            elif digest == e.content_hash:
+                if source is not None:
+                    first[key] = source
+            elif digest == e.content_hash or (
+                source is not None and (key, source) not in carried and first.get(key) != source
+            ):
                 plan.unchanged[i] += 1
                 continue
             elif key in plan.inserts:
@@ -278,7 +293,14 @@ def upsert_many(
         keys.update((k, None) for k in _alternate_keys(item.entries))
     sources = sorted({item.source for item in items})
     stored, seen = _lookup(session, list(keys), sources)
-    plan = plan_upserts([item.entries for item in items], {k: h for k, (_, h) in stored.items()})
+    key_of = {article_id: key for key, (article_id, _) in stored.items()}
+    carried = {(key_of[a], source) for a, source in seen if a in key_of}
+    plan = plan_upserts(
+        [item.entries for item in items],
+        {k: h for k, (_, h) in stored.items()},
+        [item.source for item in items],
+        carried,
+    )
     for result, unchanged in zip(results, plan.unchanged, strict=True):
         result.unchanged = unchanged
     ids = {k: i for k, (i, _) in stored.items()}

@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -35,6 +36,9 @@ DEFAULT_CONFIG_FILE = "pledgewatch.toml"
 MAX_CONFIG_BYTES = 1_000_000
 # Keys whose values `config check` and logs never show.
 SECRET_KEY = re.compile(r"password|secret|token")
+# No setting spans lines: a line break in one would reach an HTTP or SMTP header or a log.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ADDRESS_FIELDS = frozenset({"email", "from_addr", "to"})
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -44,6 +48,16 @@ class ConfigError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _one_line(cls, v: Any, info: ValidationInfo) -> Any:
+        if info.field_name in _ADDRESS_FIELDS:
+            return v  # refused as "not an email address", with the reason
+        for item in v if isinstance(v, list) else [v]:
+            if isinstance(item, str) and _CONTROL.search(item):
+                raise ValueError("contains a control character (a line break or a tab?)")
+        return v
 
 
 class DatabaseSettings(_Section):
@@ -285,6 +299,15 @@ def _coerce(raw: str, annotation: Any) -> Any:
     return raw
 
 
+def _refuse_booleans_for_numbers(path: Path, section: str, values: dict[str, Any]) -> None:
+    # Validation would read `concurrency = true` as 1: a typo, not a number.
+    factory = Settings.model_fields[section].default_factory
+    fields = type(factory()).model_fields if factory else {}  # type: ignore[call-arg]
+    for key, value in values.items():
+        if isinstance(value, bool) and key in fields and fields[key].annotation in (int, float):
+            raise ConfigError(f"{path}: [{section}] {key}: expected a number, not true or false")
+
+
 def load_settings(
     config_file: str | Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -306,11 +329,14 @@ def load_settings(
             raise ConfigError(f"{path}: cannot read config file: {exc.reason}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        except RecursionError as exc:
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from exc
         for section, values in raw.items():
             if section not in Settings.model_fields:
                 raise ConfigError(f"{path}: [{section}]: unknown section")
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: {section}: expected a [{section}] table")
+            _refuse_booleans_for_numbers(path, section, values)
             data[section] = dict(values)
 
     sources: dict[tuple[str, str], str] = {}

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from monitor.api.headers import BASELINE_HEADERS
 from monitor.api.schemas import ErrorOut
 from monitor.query.filters import UnknownFilterValue
 
@@ -87,4 +88,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+        # Sent from outside every middleware, so it brings its own browser protections.
+        return JSONResponse(
+            {"detail": "internal error; see the server log"},
+            status_code=500,
+            headers=BASELINE_HEADERS,
+        )

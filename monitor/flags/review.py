@@ -22,6 +22,11 @@ RESPONSE_ONLY = "response"
 # The company's answer as reported: a right of reply, with where it was reported.
 RESPONSES = ("denied", "admitted", "partly-admitted", "no-comment")
 MAX_NOTE_CHARS = 5000
+# Notes and names are printed by `flags show` and the digest: no terminal escapes or other
+# controls (line breaks and tabs kept), no bidi marks that reorder what is shown.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 # http(s), a host, no spaces or control characters (the API schema uses the same pattern).
 SOURCE_PATTERN = r"^https?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*$"
 
@@ -90,6 +95,11 @@ def review_flag(
         raise ReviewError("a response source needs a response", flag_id=flag_id)
     if len(note) > MAX_NOTE_CHARS:
         raise ReviewError(f"note is {len(note)} characters, over {MAX_NOTE_CHARS}", flag_id=flag_id)
+    for name, value in (("note", note), ("reviewer", reviewer)):
+        if _CONTROL.search(value):
+            raise ReviewError(
+                f"{name} contains a control character or a bidi mark", flag_id=flag_id
+            )
     source = check_source(response_source)
     # Row lock on PostgreSQL; SQLite's write transaction is already exclusive.
     flag = session.exec(select(Flag).where(Flag.id == flag_id).with_for_update()).first()

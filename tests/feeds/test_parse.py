@@ -655,3 +655,50 @@ def test_a_title_that_is_only_escaped_markup_keeps_its_text() -> None:
     assert once.title == twice.title == "< /example>"
     assert markup.title == "Bold news"  # markup around words still goes
     assert_displayable(feed)
+
+
+def nested_rss(depth: int, tag: str = "div") -> bytes:
+    body = f"<{tag}>" * depth + "Acme kept its promise." + f"</{tag}>" * depth
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>Deep</title><link>https://n.example/a</link>"
+        f"<description><![CDATA[<p>Intro</p>{body}]]></description></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize("tag", ["div", "span", "section"])
+def test_markup_nested_thousands_deep_is_sanitised_in_bounded_time(tag: str) -> None:
+    # Stripping disallowed elements costs the sanitiser time quadratic in their depth:
+    # an entry of 18,000 nested tags (under the text cap) took about 2.5 s of CPU, and a
+    # 10 MB response holds fifty of them.
+    parsed: list[ParsedFeed] = []
+    elapsed, _ = measure(lambda: parsed.append(parse(nested_rss(18_000, tag), now=NOW)))
+    entry = parsed[0].entries[0]
+    assert elapsed < 1
+    assert entry.text == "Intro Acme kept its promise."
+    assert f"<{tag}" not in entry.summary_html
+    assert_displayable(parsed[0])
+
+
+def test_markup_nested_a_few_levels_keeps_its_allowed_tags() -> None:
+    entry = parse(nested_rss(40, "blockquote"), now=NOW).entries[0]
+    assert entry.summary_html.count("<blockquote>") == 40
+    assert "<p>Intro</p>" in entry.summary_html
+
+
+def test_bidi_isolates_arabic_marks_and_tag_characters_are_stripped() -> None:
+    # Isolates (U+2066-U+2069) reorder text as overrides do; tag characters are invisible.
+    title = "Acme \u2067\u2066gnimoc\u2069 \u061cpledge\U000e0041\U000e007f kept"
+    feed = parse(
+        untitled_rss(
+            f"<item><title>{title}</title><link>https://n.example/a</link>"
+            f"<description>{title}</description></item>"
+        ),
+        url="https://n.example/rss",
+        now=NOW,
+    )
+    entry = feed.entries[0]
+    assert entry.title == "Acme gnimoc pledge kept"
+    assert entry.text == "Acme gnimoc pledge kept"
+    assert entry.summary_html == "Acme gnimoc pledge kept"

@@ -287,3 +287,53 @@ def test_a_key_another_writer_inserts_meanwhile_is_counted_once_and_linked(
         assert sorted(sources) == ["them", "us"]
     finally:
         db.dispose()
+
+
+def link_rss(guid: str, title: str, link: str, feed: str) -> bytes:
+    return (
+        f'<rss version="2.0"><channel><title>{feed}</title><link>https://{feed}.example/</link>'
+        f"<item><guid>{guid}</guid><title>{title}</title><link>{link}</link>"
+        "<description>Text.</description></item></channel></rss>"
+    ).encode()
+
+
+def test_another_feed_reusing_a_stored_guid_cannot_rewrite_the_article(db: Database) -> None:
+    guid = "https://wire.example/2025/acme-keeps-pledge"
+    wire = parse(link_rss(guid, "Acme keeps its pledge", guid, "wire"), now=NOW).entries
+    forged = parse(
+        link_rss(guid, "Acme breaks its pledge", "https://evil.example/x", "copycat"), now=NOW
+    ).entries
+    store(db, wire, "https://wire.example/rss")
+    result = store(db, forged, "https://copycat.example/rss", NOW + timedelta(hours=1))
+    # The copy is recorded as one more source of the story, not as its new text.
+    assert result.updated == [] and result.new == [] and result.unchanged == 1
+    assert counts(db) == (1, 2)
+    with db.session() as session:
+        art = session.exec(select(Article)).one()
+    assert (art.title, art.url) == ("Acme keeps its pledge", guid)
+    # The feed that carried it first still corrects it.
+    fixed = parse(link_rss(guid, "Acme keeps its pledge, again", guid, "wire"), now=NOW).entries
+    again = store(db, fixed, "https://wire.example/rss", NOW + timedelta(hours=2))
+    assert [a.title for a in again.updated] == ["Acme keeps its pledge, again"]
+
+
+def test_within_one_batch_a_second_feed_cannot_rewrite_what_the_first_stored(
+    db: Database,
+) -> None:
+    from feeds.store import SourceEntries, upsert_many
+
+    guid = "https://wire.example/2025/b"
+    wire = parse(link_rss(guid, "Original", guid, "wire"), now=NOW).entries
+    forged = parse(link_rss(guid, "Forged", "https://evil.example/", "copycat"), now=NOW).entries
+    with db.write() as session:
+        first, second = upsert_many(
+            session=session,
+            items=[SourceEntries(wire, "wire"), SourceEntries(forged, "copycat")],
+            now=NOW,
+        )
+    assert [a.title for a in first.new] == ["Original"]
+    assert second.new == [] and second.updated == [] and second.unchanged == 1
+    with db.session() as session:
+        art = session.exec(select(Article)).one()
+    assert (art.title, art.url) == ("Original", guid)
+    assert counts(db) == (1, 2)

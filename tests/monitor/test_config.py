@@ -267,3 +267,46 @@ def test_good_addresses_pass_with_a_display_name_on_from() -> None:
     )
     assert s.digest.to == ["a@example.org", "b.c+news@example.co.uk"]
     assert s.digest.from_addr.endswith("<watch@example.org>")
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        # aiohttp refuses such a header at every fetch, with an exception no feed expects.
+        ("PLEDGEWATCH_FEEDS_USER_AGENT", "pledgewatch/1\r\nX-Injected: yes"),
+        ("PLEDGEWATCH_SMTP_HOST", "mail.example.org\nevil.example.org"),
+        ("PLEDGEWATCH_SMTP_USER", "watch\r\nMAIL FROM:<x@example.org>"),
+        ("PLEDGEWATCH_DIGEST_BASE_URL", "https://pw.example.org/\r\nBcc: x@example.org"),
+        ("PLEDGEWATCH_API_HOST", "127.0.0.1\n"),
+        ("PLEDGEWATCH_DATABASE_URL", "sqlite:///pw.db\x1b[2J"),
+    ],
+)
+def test_a_setting_with_a_line_break_or_control_character_is_refused(var: str, value: str) -> None:
+    result = CliRunner().invoke(cli, ["config", "check"], env={var: value})
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {var}: "), lines
+    assert "control character" in lines[0]
+
+
+def test_a_control_character_in_the_file_is_refused_naming_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[feeds]\nuser_agent = "pw/1\\r\\nX-Injected: yes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[feeds\] user_agent: contains a control character"):
+        load_settings(cfg, env={})
+
+
+def test_true_or_false_for_a_number_is_refused_not_read_as_one_or_zero(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[feeds]\nconcurrency = true\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[feeds\] concurrency: .*not true or false"):
+        load_settings(cfg, env={})
+    cfg.write_text("[api]\npublic_reads = false\n", encoding="utf-8")
+    assert load_settings(cfg, env={}).api.public_reads is False
+
+
+def test_a_config_file_nested_too_deeply_is_one_line_naming_it(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[feeds]\nallowed_networks = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(ConfigError, match=rf"{cfg}: invalid TOML: nested too deeply"):
+        load_settings(cfg, env={})

@@ -114,6 +114,11 @@ def test_docs_render_swagger_ui_from_local_files(browser: Any, api_readonly: Liv
             route.abort()
 
     page.route("**/*", only_loopback)
+    refused: list[str] = []  # what the page's Content-Security-Policy blocked
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     try:
         page.goto(api_readonly.url + "/docs")
         page.locator(".swagger-ui .info .title").wait_for(timeout=20_000)
@@ -123,6 +128,7 @@ def test_docs_render_swagger_ui_from_local_files(browser: Any, api_readonly: Liv
     finally:
         page.close()
     assert requested and all(u.startswith(api_readonly.url) for u in requested), requested
+    assert not refused, refused
 
 
 def test_evidence_roles_are_named_for_screen_readers_and_the_company_is_not_a_commitment(

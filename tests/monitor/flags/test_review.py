@@ -67,12 +67,27 @@ def test_a_reviewer_records_the_company_response_with_its_source(sample: Databas
         ({"response": "denied", "response_source": "javascript:alert(1)"}, "http"),
         ({"response": "shrugged"}, "response must be one of"),
         ({"decision": "confirmed", "note": "x" * 5001}, "over 5000"),
+        # Notes are printed by `flags show`: no terminal escapes, no reordering marks.
+        ({"decision": "confirmed", "note": "ok\x1b]52;c;cm0gLXJmIH4=\x07"}, "control"),
+        ({"decision": "confirmed", "note": "fine \x1b[2J"}, "control"),
+        ({"decision": "confirmed", "note": "seen \u202egnirts"}, "control"),
+        ({"decision": "confirmed", "note": "seen \u2067x\u2069"}, "control"),
+        ({"decision": "confirmed", "note": "a", "reviewer": "ana\x1b[2J"}, "control"),
     ],
 )
 def test_bad_reviews_are_refused_with_a_reason(sample: Database, kwargs, message):
     fid = flag_ids(sample, AMAZON)[0]
     with pytest.raises(ReviewError, match=message), sample.write() as s:
-        review_flag(session=s, flag_id=fid, reviewer="ana", **kwargs)
+        review_flag(session=s, flag_id=fid, **{"reviewer": "ana", **kwargs})
+
+
+def test_a_note_keeps_its_line_breaks_and_tabs(sample: Database):
+    fid = flag_ids(sample, AMAZON)[0]
+    with sample.write() as s:
+        review = review_flag(
+            session=s, flag_id=fid, decision="confirmed", reviewer="ana", note="a\r\nb\tc"
+        )
+        assert review.note == "a\r\nb\tc"
 
 
 def test_an_unknown_flag_is_refused(sample: Database):

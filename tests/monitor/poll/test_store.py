@@ -140,15 +140,25 @@ def test_an_article_in_two_feeds_of_one_batch_is_stored_once_with_both_sources(
     assert count(db, Article) == 1 and count(db, ArticleSource) == 2 and count(db, Flag) == 1
 
 
-def test_a_story_new_in_one_feed_and_changed_by_the_next_is_stored_and_flagged_once(
+def test_a_story_new_in_one_feed_keeps_its_text_when_the_next_feed_differs(
     db: Database,
 ) -> None:
+    # Another feed reusing the story's id is one more source, not an edit of the story
+    # (else any feed could rewrite what another outlet published).
     feeds, detector = setup(db, 2)
     draft = parse(rss([("story-1", "Draft", PLAIN_TEXT)]), now=NOW).entries
     final = parse(rss([("story-1", "Final", BREACH_TEXT)]), now=NOW).entries
     stored = store_many(db, detector, jobs(feeds, lambda i: [draft, final][i]))
-    assert [(s.new, s.updated) for s in stored] == [(1, 0), (0, 1)]
-    assert sum(s.flags for s in stored) == 1
+    assert [(s.new, s.updated) for s in stored] == [(1, 0), (0, 0)]
+    with db.session() as session:
+        article = session.exec(select(Article)).one()
+    assert (article.title, article.text) == ("Draft", PLAIN_TEXT)
+    assert count(db, Flag) == 0 and count(db, ArticleSource) == 2
+    # The feed that first carried it changes it, and the story is scanned again.
+    later = jobs(feeds, lambda i: [final, final][i], NOW + timedelta(hours=1))
+    again = store_many(db, detector, later)
+    assert [(s.new, s.updated) for s in again] == [(0, 1), (0, 0)]
+    assert sum(s.flags for s in again) == 1
     with db.session() as session:
         article = session.exec(select(Article)).one()
     assert (article.title, article.text) == ("Final", BREACH_TEXT)
