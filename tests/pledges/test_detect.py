@@ -614,3 +614,29 @@ def test_leaving_what_a_membership_pledge_names_is_not_read_as_the_pledge_descri
     text = "BankCo said on Tuesday it was leaving the Net Zero Banking Alliance."
     [c] = Detector.compile([alliance]).candidates(title, text, day("2025-01-07"))
     assert "cue_on_subject" not in c.features
+
+
+ATT = pledge(
+    id="att-pac-suspension",
+    company={"name": "AT&T"},
+    title="Suspend PAC donations to election objectors",
+    kind="moratorium",
+    statement="AT&T suspended its PAC's donations to lawmakers who objected to certification.",
+    made_on="2021-01-08",
+    subject=["election objectors", "sedition caucus"],
+    scope=[],
+    history=[],
+)
+
+
+def test_a_company_name_folding_to_a_t_is_no_negation() -> None:
+    # "AT&T" folds to "at t", which must not read like the "t" of a folded "don't".
+    text = ("Report: AT&T broke its promise to shun the sedition caucus", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert c.kind_features["breach"] >= 1.0
+
+
+def test_a_contraction_still_negates_a_cue() -> None:
+    text = ("AT&T resumed giving but didn't break its vow to shun the sedition caucus", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert "breach" not in c.kind_features
