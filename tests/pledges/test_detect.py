@@ -640,3 +640,26 @@ def test_a_contraction_still_negates_a_cue() -> None:
     text = ("AT&T resumed giving but didn't break its vow to shun the sedition caucus", "")
     [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
     assert "breach" not in c.kind_features
+
+
+def test_a_company_resuming_what_it_paused_is_its_own_act() -> None:
+    text = ("AT&T resumes donations to election objectors", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert c.kind_features["own_act"] == 1.0
+    assert "resumed_by_others" not in c.kind_features
+
+
+def test_a_resumption_others_found_is_not_the_companys_own_act() -> None:
+    text = (
+        "Donations to election objectors resumed, filings show",
+        "AT&T's PAC gave to election objectors again, a watchdog found.",
+    )
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert c.kind_features["resumed_by_others"] == 1.0
+    assert "own_act" not in c.kind_features
+
+
+def test_a_verb_of_another_clause_is_not_the_companys() -> None:
+    text = ("Election objectors met AT&T staff, but they returned to Congress", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert "own_act" not in c.kind_features
