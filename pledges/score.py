@@ -216,16 +216,25 @@ def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> se
 # How far after the company's name a verb it is the subject of is looked for ("X has
 # resumed", "X scraps", "X opens its wallet again"), in folded characters.
 AGENT_REACH = 30
+# How far after a resumption word the company's name may follow as the maker of what
+# resumes ("a trial of X's cameras").
+MAKER_REACH = 12
 # Words that start another clause or name another actor between the company and the verb.
 CLAUSE_BREAK = frozenset("and but while whereas he she they who which that after".split())
 
 
 def company_acts(
-    cat: Compiled, art: Article, ci: int, window: set[int], cues: list[tuple[int, Hit]]
+    cat: Compiled,
+    art: Article,
+    ci: int,
+    window: set[int],
+    cues: list[tuple[int, Hit]],
+    maker: bool = False,
 ) -> int:
     """Cues (weakening, withdrawing, resuming) the company is the subject of, in sentences
     without an allegation: the company's own announced change (a rollback), not conduct
-    that others found going on against the pledge (a breach)."""
+    that others found going on against the pledge (a breach). With `maker`, also cues
+    whose object is the company's own product ("police begin a test of Axon cameras")."""
     accused = {s for k in ("breach", "investigation", "legal") for s, _ in art.cue_hits(k, window)}
     names = [
         (si, h)
@@ -236,8 +245,12 @@ def company_acts(
     for si, cue in cues:
         if any(
             sj == si
-            and 0 <= cue.fpos - h.fend <= AGENT_REACH
-            and not CLAUSE_BREAK & set(art.folded[h.fend : cue.fpos].split())
+            and (
+                0 <= cue.fpos - h.fend <= AGENT_REACH
+                and not CLAUSE_BREAK & set(art.folded[h.fend : cue.fpos].split())
+                or maker
+                and 0 <= h.fpos - cue.fend <= MAKER_REACH
+            )
             for sj, h in names
         ):
             n += 1
@@ -566,7 +579,7 @@ def candidate(
     own_act = company_acts(cat, art, ci, window, own_cues)
     # Resumption not told of the company as its subject ("its PAC resumed giving, a report
     # says", "data resold through brokers"): found going on by others, like a breach.
-    own_resumed = company_acts(cat, art, ci, window, art.cue_hits("reverse", window))
+    own_resumed = company_acts(cat, art, ci, window, art.cue_hits("reverse", window), maker=True)
     kx = {
         "own_act": float(min(own_act, w.weaken_cap)),
         "unkept": float(unkept),

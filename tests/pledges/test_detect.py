@@ -663,3 +663,21 @@ def test_a_verb_of_another_clause_is_not_the_companys() -> None:
     text = ("Election objectors met AT&T staff, but they returned to Congress", "")
     [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
     assert "own_act" not in c.kind_features
+
+
+def test_a_resumption_of_the_companys_own_product_is_not_found_by_others() -> None:
+    axon = pledge(
+        id="axon-face-recognition",
+        company={"name": "Axon"},
+        title="No face recognition on body cameras",
+        kind="moratorium",
+        statement="Axon will not put face recognition on its body cameras.",
+        made_on="2019-06-27",
+        subject=["face recognition"],
+        scope=["body cameras"],
+        history=[],
+    )
+    text = ("Police begin a trial of Axon body cameras with face recognition", "")
+    [c] = Detector.compile([axon]).candidates(*text, day("2025-12-03"))
+    assert c.kind_features["resumed"] == 1.0
+    assert "resumed_by_others" not in c.kind_features
