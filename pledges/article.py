@@ -50,11 +50,19 @@ def common(a: Collection[int], b: set[int]) -> Iterable[int]:
     return [x for x in b if x in a]
 
 
+def negation(before: list[str], word: str) -> bool:
+    """A negating word; the "t" of a folded "don't" only after its "n" ("at t" is AT&T)."""
+    if word == "t":
+        return bool(before) and before[-1].endswith("n")
+    return word in NEGATION
+
+
 def negated(folded: str, hit: Hit) -> bool:
     """A negation among the three words before the hit, or "no" right after it."""
     start = hit.fpos - 40
-    words = folded[start if start > 0 else 0 : hit.fpos].split()[-3:]
-    if any(w in NEGATION for w in words):
+    words = folded[start if start > 0 else 0 : hit.fpos].split()
+    last = len(words)
+    if any(negation(words[:i], words[i]) for i in range(max(last - 3, 0), last)):
         return True
     after = folded[hit.fpos : hit.fpos + 80].split()
     n = len(folded[hit.fpos : hit.fend].split()) if hit.fend else 1

@@ -88,6 +88,8 @@ KIND_FEATURES = (
     "rising",
     "persisting",
     "resumed",
+    "own_act",
+    "resumed_by_others",
     "weaken_with_commitment",
     "weaken_alone",
     "withdraw",
@@ -209,6 +211,50 @@ def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> se
             ):
                 out.add(si)
     return out
+
+
+# How far after the company's name a verb it is the subject of is looked for ("X has
+# resumed", "X scraps", "X opens its wallet again"), in folded characters.
+AGENT_REACH = 30
+# How far after a resumption word the company's name may follow as the maker of what
+# resumes ("a trial of X's cameras").
+MAKER_REACH = 12
+# Words that start another clause or name another actor between the company and the verb.
+CLAUSE_BREAK = frozenset("and but while whereas he she they who which that after".split())
+
+
+def company_acts(
+    cat: Compiled,
+    art: Article,
+    ci: int,
+    window: set[int],
+    cues: list[tuple[int, Hit]],
+    maker: bool = False,
+) -> int:
+    """Cues (weakening, withdrawing, resuming) the company is the subject of, in sentences
+    without an allegation: the company's own announced change (a rollback), not conduct
+    that others found going on against the pledge (a breach). With `maker`, also cues
+    whose object is the company's own product ("police begin a test of Axon cameras")."""
+    accused = {s for k in ("breach", "investigation", "legal") for s, _ in art.cue_hits(k, window)}
+    names = [
+        (si, h)
+        for si, h in art.located
+        if si in window and si not in accused and ci in cat.terms[h.term].companies
+    ]
+    n = 0
+    for si, cue in cues:
+        if any(
+            sj == si
+            and (
+                0 <= cue.fpos - h.fend <= AGENT_REACH
+                and not CLAUSE_BREAK & set(art.folded[h.fend : cue.fpos].split())
+                or maker
+                and 0 <= h.fpos - cue.fend <= MAKER_REACH
+            )
+            for sj, h in names
+        ):
+            n += 1
+    return n
 
 
 # How far after a rollback word its object is looked for (folded characters).
@@ -528,7 +574,15 @@ def candidate(
     speaks = company_speaks(cat, art, ci, window)
     breach_hits = art.cue_hits("breach", window) + art.cue_hits("legal", window)
     reported = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
+    own_cues = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
+    if spec.kind.value in GIVING_UP or p.prohibitive:
+        own_cues += art.cue_hits("reverse", window)
+    own_act = company_acts(cat, art, ci, window, own_cues)
+    # Resumption not told of the company as its subject ("its PAC resumed giving, a report
+    # says", "data resold through brokers"): found going on by others, like a breach.
+    own_resumed = company_acts(cat, art, ci, window, art.cue_hits("reverse", window), maker=True)
     kx = {
+        "own_act": float(min(own_act, w.weaken_cap)),
         "unkept": float(unkept),
         "still": float(still),
         "denial": float(bool(denial)),
@@ -540,6 +594,7 @@ def candidate(
         "rising": float(bool(rising)),
         "persisting": float(persisting_n),
         "resumed": float(resumed_n),
+        "resumed_by_others": float(bool(resumed_n) and not own_resumed),
         "weaken_with_commitment": float(weaken_strong_n),
         "weaken_alone": float(weaken_n - weaken_strong_n),
         "withdraw": float(bool(withdraw)),

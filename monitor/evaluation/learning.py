@@ -46,6 +46,10 @@ KIND_PRIOR = {
     "rising": -2.0,
     "persisting": -2.0,
     "resumed": 2.0,
+    # The company itself weakening or resuming is a rollback; resumption only others tell
+    # of leans to a breach. Both chosen by nested leave-one-pledge-out validation.
+    "own_act": 2.0,
+    "resumed_by_others": -2.0,
     "weaken_with_commitment": 3.0,
     "weaken_alone": 1.0,
     "after_deadline": 4.0,

@@ -614,3 +614,70 @@ def test_leaving_what_a_membership_pledge_names_is_not_read_as_the_pledge_descri
     text = "BankCo said on Tuesday it was leaving the Net Zero Banking Alliance."
     [c] = Detector.compile([alliance]).candidates(title, text, day("2025-01-07"))
     assert "cue_on_subject" not in c.features
+
+
+ATT = pledge(
+    id="att-pac-suspension",
+    company={"name": "AT&T"},
+    title="Suspend PAC donations to election objectors",
+    kind="moratorium",
+    statement="AT&T suspended its PAC's donations to lawmakers who objected to certification.",
+    made_on="2021-01-08",
+    subject=["election objectors", "sedition caucus"],
+    scope=[],
+    history=[],
+)
+
+
+def test_a_company_name_folding_to_a_t_is_no_negation() -> None:
+    # "AT&T" folds to "at t", which must not read like the "t" of a folded "don't".
+    text = ("Report: AT&T broke its promise to shun the sedition caucus", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert c.kind_features["breach"] >= 1.0
+
+
+def test_a_contraction_still_negates_a_cue() -> None:
+    text = ("AT&T resumed giving but didn't break its vow to shun the sedition caucus", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert "breach" not in c.kind_features
+
+
+def test_a_company_resuming_what_it_paused_is_its_own_act() -> None:
+    text = ("AT&T resumes donations to election objectors", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert c.kind_features["own_act"] == 1.0
+    assert "resumed_by_others" not in c.kind_features
+
+
+def test_a_resumption_others_found_is_not_the_companys_own_act() -> None:
+    text = (
+        "Donations to election objectors resumed, filings show",
+        "AT&T's PAC gave to election objectors again, a watchdog found.",
+    )
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert c.kind_features["resumed_by_others"] == 1.0
+    assert "own_act" not in c.kind_features
+
+
+def test_a_verb_of_another_clause_is_not_the_companys() -> None:
+    text = ("Election objectors met AT&T staff, but they returned to Congress", "")
+    [c] = Detector.compile([ATT]).candidates(*text, day("2022-05-18"))
+    assert "own_act" not in c.kind_features
+
+
+def test_a_resumption_of_the_companys_own_product_is_not_found_by_others() -> None:
+    axon = pledge(
+        id="axon-face-recognition",
+        company={"name": "Axon"},
+        title="No face recognition on body cameras",
+        kind="moratorium",
+        statement="Axon will not put face recognition on its body cameras.",
+        made_on="2019-06-27",
+        subject=["face recognition"],
+        scope=["body cameras"],
+        history=[],
+    )
+    text = ("Police begin a trial of Axon body cameras with face recognition", "")
+    [c] = Detector.compile([axon]).candidates(*text, day("2025-12-03"))
+    assert c.kind_features["resumed"] == 1.0
+    assert "resumed_by_others" not in c.kind_features
