@@ -8,7 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from monitor.flags.review import SOURCE_PATTERN
+from monitor.flags.review import NOTE_PATTERN, SOURCE_PATTERN
 
 T = TypeVar("T")
 
@@ -126,7 +126,7 @@ class ReviewIn(BaseModel):
     )
 
     decision: Decision | SkipJsonSchema[None] = None
-    note: str = Field("", max_length=5000)
+    note: str = Field("", max_length=5000, pattern=NOTE_PATTERN)
     response: ResponseIn | SkipJsonSchema[None] = None
     expected_version: Annotated[int, Field(ge=0, le=2_147_483_647)] | SkipJsonSchema[None] = None
     expected_status: FlagStatus | SkipJsonSchema[None] = None

@@ -24,9 +24,10 @@ RESPONSES = ("denied", "admitted", "partly-admitted", "no-comment")
 MAX_NOTE_CHARS = 5000
 # Notes and names are printed by `flags show` and the digest: no terminal escapes or other
 # controls (line breaks and tabs kept), no bidi marks that reorder what is shown.
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# The same rule as a pattern for the API schema, so clients see it before they send.
+NOTE_PATTERN = f"^[^{_CONTROLS}]*$"
 # http(s), a host, no spaces or control characters (the API schema uses the same pattern).
 SOURCE_PATTERN = r"^https?://[^\x00-\x20\x7f/?#]+[^\x00-\x20\x7f]*$"
 
