@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -103,14 +103,14 @@ FIRST_STEPS = [
 
 @pytest.mark.parametrize("path", FIRST_STEPS)
 def test_the_first_commands_a_user_meets_show_examples(path: str) -> None:
-    command = _resolve(path.split())
+    command = command_at(path.split())
     assert _examples(command), path
 
 
 @pytest.mark.parametrize("path", ALL)
 def test_every_help_example_parses(path: str) -> None:
     """An example in --help names a real command and options it accepts."""
-    command = _resolve(path.split())
+    command = command_at(path.split())
     # Click indents the epilog by two: an example line fits 80 columns as printed.
     assert all(len(line) <= 78 for line in (command.epilog or "").splitlines()), path
     for example in _examples(command):
@@ -119,7 +119,8 @@ def test_every_help_example_parses(path: str) -> None:
         command.make_context(path, args)  # raises on an unknown option or a bad value
 
 
-def _resolve(path: list[str]) -> click.Command:
+def command_at(path: Sequence[str]) -> click.Command:
+    """The command a `pledgewatch` word path names (`["flags", "list"]`)."""
     command: click.Command | None = cli
     for name in path:
         assert isinstance(command, click.Group)

@@ -18,18 +18,9 @@ from click.testing import CliRunner, Result
 from monitor.cli import cli
 from monitor.store.db import open_database
 from pledges.catalogue import shipped_catalogue
-from tests.test_docs import commands
+from tests.test_docs import command_at, commands
 
 ALL = list(commands(cli))
-
-
-def command_at(path: tuple[str, ...]) -> click.Command:
-    command: click.Command | None = cli
-    for name in path:
-        assert isinstance(command, click.Group)
-        command = command.get_command(click.Context(command), name)
-    assert command is not None
-    return command
 
 
 def arguments(path: tuple[str, ...], folder: Path) -> Iterator[str]:
