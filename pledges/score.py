@@ -382,10 +382,9 @@ def candidate(
         reasons.append("refers to a commitment")
     breach = art.text_of(art.cue_hits("breach", window))
     # Rollback words the pledge itself uses describe the promised action being taken.
+    rollback_hits = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
     own_verb = [
-        (s, h)
-        for s, h in art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
-        if in_own_words(p.own_stems, cat.matcher.terms[h.term])
+        (s, h) for s, h in rollback_hits if in_own_words(p.own_stems, cat.matcher.terms[h.term])
     ]
     weaken_hits = art.cue_hits("weaken", window)
     commit_sents = {s for s, _ in commitment} | subject
@@ -537,7 +536,6 @@ def candidate(
         if fulfil:
             x["fulfil"] = 1.0
             reasons.append("reports the exit being carried out: " + ", ".join(fulfil[:3]))
-    rollback_hits = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
     on_subject = cue_on_subject(cat, art, pi, rollback_hits)
     giving_up = spec.kind.value in GIVING_UP or p.prohibitive
     if giving_up and rollback_hits and on_subject == len(rollback_hits):
@@ -574,9 +572,7 @@ def candidate(
     speaks = company_speaks(cat, art, ci, window)
     breach_hits = art.cue_hits("breach", window) + art.cue_hits("legal", window)
     reported = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
-    own_cues = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
-    if spec.kind.value in GIVING_UP or p.prohibitive:
-        own_cues += art.cue_hits("reverse", window)
+    own_cues = rollback_hits + (art.cue_hits("reverse", window) if giving_up else [])
     own_act = company_acts(cat, art, ci, window, own_cues)
     # Resumption not told of the company as its subject ("its PAC resumed giving, a report
     # says", "data resold through brokers"): found going on by others, like a breach.
