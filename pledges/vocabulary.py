@@ -278,8 +278,7 @@ def core_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
         and len(w) >= 3
         and w.isalpha()
         and w not in whole
-        and w not in GENERAL_WORDS
-        and w not in _CUE_WORDS
+        and w not in _NOT_OWN
         and w not in exclude
     ]
 
