@@ -78,6 +78,7 @@ FEATURES = (
     "core_word_only",
     "enforcement",
     "cue_on_subject",
+    "pooled_only",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -169,6 +170,14 @@ def core_sentences(cat: Compiled, art: Article, pi: int) -> set[int]:
     return set(art.words.get((pi, k), {})) if k >= 0 else set()
 
 
+def pooled_sentences(cat: Compiled, art: Article, pi: int) -> dict[int, set[int]]:
+    """Sentences naming two words of the pledge's subject phrases (any phrases)."""
+    k = cat.pledges[pi].pooled_phrase
+    if k < 0:
+        return {}
+    return {si: found for si, found in art.words.get((pi, k), {}).items() if len(found) >= 2}
+
+
 def subject_sentences(
     cat: Compiled, art: Article, pi: int
 ) -> tuple[set[int], set[int], dict[int, set[int]]]:
@@ -182,7 +191,7 @@ def subject_sentences(
     loose: set[int] = set()
     derived: dict[int, set[int]] = {}
     for k, n in enumerate(p.phrase_words):
-        if n < 2 or k == p.core_phrase:
+        if n < 2 or k in (p.core_phrase, p.pooled_phrase):
             continue
         need = p.phrase_need[k]
         for si, found in art.words.get((pi, k), {}).items():
@@ -303,6 +312,10 @@ def candidate(
     if not subject:
         subject = core_sentences(cat, art, pi)
         core_only = bool(subject)
+    pooled: dict[int, set[int]] = {}
+    if not subject:
+        pooled = pooled_sentences(cat, art, pi)
+        subject = set(pooled)
     if not subject:
         return None
     company = set(art.company.get(ci, set()))
@@ -312,7 +325,9 @@ def candidate(
 
     x: dict[str, float] = {}
     reasons: list[str] = []
-    strength = 1.0 if exact else (DERIVED_STRENGTH if own_words or core_only else LOOSE_STRENGTH)
+    strength = (
+        1.0 if exact else (DERIVED_STRENGTH if own_words or core_only or pooled else LOOSE_STRENGTH)
+    )
     same = company & subject
     if same:
         x["tie_sentence"] = strength
@@ -352,6 +367,13 @@ def candidate(
         x["core_word_only"] = 1.0
         said = ", ".join(p.core[:3])
         reasons.append("subject matched by a word its phrases share: " + said)
+    if pooled:
+        x["pooled_only"] = 1.0
+        found = sorted({j for si in pooled.values() for j in si})
+        reasons.append(
+            "subject matched by words of several of its phrases: "
+            + ", ".join(p.pooled[j] for j in found[:4])
+        )
     window = {s + d for s in near for d in range(-w.window, w.window + 1)}
     if wide:
         spread = company | subject | exact | loose | set(derived)

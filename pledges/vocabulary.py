@@ -104,6 +104,10 @@ class CompiledPledge:
     # Words several subject phrases share ("coal" of "thermal coal" and "coal producers"):
     # the core of what the pledge is about, one more loose phrase tied on any one of them.
     core: tuple[str, ...] = ()
+    # Content words of all subject phrases together: news naming two of them in one
+    # sentence ("PAC gifts to lawmakers") is about the subject even when it words no single
+    # phrase closely enough; one more loose phrase, tied on any two.
+    pooled: tuple[str, ...] = ()
 
     @property
     def derived_phrase(self) -> int:
@@ -112,6 +116,11 @@ class CompiledPledge:
     @property
     def core_phrase(self) -> int:
         return len(self.spec.subject) + bool(self.derived) if self.core else -1
+
+    @property
+    def pooled_phrase(self) -> int:
+        k = len(self.spec.subject) + bool(self.derived) + bool(self.core)
+        return k if self.pooled else -1
 
     @cached_property
     def products(self) -> frozenset[str]:
@@ -283,6 +292,24 @@ def core_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
     ]
 
 
+POOL_MAX = 24
+
+
+def pooled_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
+    """Distinct content words of the subject phrases, when there are two phrases or more
+    (one phrase is matched loosely on its own words already)."""
+    phrases = [content_words(p) for p in subject]
+    if sum(1 for words in phrases if words) < 2:
+        return []
+    out: dict[str, None] = {}
+    for words in phrases:
+        for w in words:
+            base = base_forms(w)[-1]
+            if len(w) >= 3 and w.isalpha() and w not in _NOT_OWN and w not in exclude:
+                out.setdefault(base, None)
+    return list(out)[:POOL_MAX] if len(out) >= 2 else []
+
+
 @cache
 def _event_matchers() -> tuple[Matcher, Matcher]:
     """Cues that tell a history event extending a pledge from one weakening it."""
@@ -353,12 +380,17 @@ class _CompanyTerms:
 
     names: tuple[str, ...]  # name, aliases and short forms
     words: frozenset[str]  # every folded word of those and of its products
+    name_words: frozenset[str]  # every folded word of its names alone
 
 
 def _company_terms(company: CompanyIn) -> _CompanyTerms:
     names = (company.name, *company.aliases, *short_names(company.name, company.aliases))
     every = (*names, *company.products)
-    return _CompanyTerms(names, frozenset(w for n in every for w in fold_term(n).split()))
+    return _CompanyTerms(
+        names,
+        frozenset(w for n in every for w in fold_term(n).split()),
+        frozenset(w for n in names for w in fold_term(n).split()),
+    )
 
 
 class _Vocabulary:
@@ -439,8 +471,24 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
             phrase_words.append(len(core))
             need.append(1)
             _loose_words(vocab, pi, k, core)
+        # Product words stay: "PAC contributions" is the subject even when "Toyota PAC" is
+        # a product; only the company's own names say nothing about the subject.
+        pooled = pooled_words(spec.subject, ct.name_words)
+        if pooled:
+            k = len(spec.subject) + bool(derived) + bool(core)
+            phrase_words.append(len(pooled))
+            need.append(2)
+            _loose_words(vocab, pi, k, pooled)
         compiled.append(
-            CompiledPledge(spec, ci, tuple(phrase_words), tuple(need), tuple(derived), tuple(core))
+            CompiledPledge(
+                spec,
+                ci,
+                tuple(phrase_words),
+                tuple(need),
+                tuple(derived),
+                tuple(core),
+                tuple(pooled),
+            )
         )
         for n in ct.names:
             if (t := vocab.term(n)) is not None:

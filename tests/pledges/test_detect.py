@@ -681,3 +681,43 @@ def test_a_resumption_of_the_companys_own_product_is_not_found_by_others() -> No
     [c] = Detector.compile([axon]).candidates(*text, day("2025-12-03"))
     assert c.kind_features["resumed"] == 1.0
     assert "resumed_by_others" not in c.kind_features
+
+
+PAC = pledge(
+    id="carco-objector-pac-pause",
+    company={"name": "CarCo", "aliases": [], "products": ["CarCo PAC"]},
+    title="Pause donations to election objectors",
+    kind="moratorium",
+    statement="CarCo paused giving to members of Congress who contested the certification.",
+    made_on="2021-07-08",
+    subject=["election objectors", "PAC contributions", "lawmakers who voted against certifying"],
+    scope=[],
+    history=[],
+)
+
+
+def test_words_of_several_subject_phrases_tie_a_report_that_words_none_closely() -> None:
+    text = (
+        "CarCo restarts PAC gifts to lawmakers who fought certification",
+        "The company said its committee had resumed giving after six months.",
+    )
+    [c] = Detector.compile([PAC]).candidates(*text, day("2022-04-26"))
+    assert c.features["pooled_only"] == 1.0
+    assert any("pac" in r and "lawmaker" in r for r in c.reasons)
+
+
+def test_one_word_of_the_subject_phrases_does_not_tie_a_report() -> None:
+    text = (
+        "CarCo restarts gifts to lawmakers",
+        "The company said it had resumed giving after six months.",
+    )
+    assert Detector.compile([PAC]).candidates(*text, day("2022-04-26")) == []
+
+
+def test_restarting_what_a_pledge_paused_is_resumption() -> None:
+    text = (
+        "CarCo restarts PAC contributions",
+        "CarCo restarted PAC contributions to election objectors in March.",
+    )
+    [c] = Detector.compile([PAC]).candidates(*text, day("2022-04-26"))
+    assert c.features["reverse"] >= 1.0

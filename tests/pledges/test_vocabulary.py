@@ -10,7 +10,7 @@ import pytest
 from pledges.detect import Detector
 from pledges.lexicon import EQUIVALENT
 from pledges.textmatch import spellings
-from pledges.vocabulary import DERIVED_MAX, compile_catalogue, core_words
+from pledges.vocabulary import DERIVED_MAX, compile_catalogue, core_words, pooled_words
 from tests.pledges.test_detect import day, pledge
 
 PAC = pledge(
@@ -179,3 +179,13 @@ def test_pledges_of_one_company_share_its_names_and_keep_their_own_aliases() -> 
         term = cat.terms[cat.matcher.terms.index(name)]
         assert term.companies == {cat.pledges[0].company}
     assert {"acme corp", "acme", "acm"} <= set(cat.gate.terms)
+
+
+def test_the_pooled_subject_words_are_every_phrase_content_word_once() -> None:
+    pooled = pooled_words(["election objectors", "PAC contributions", "objector lawmakers"], set())
+    assert pooled == ["election", "objector", "pac", "contribution", "lawmaker"]
+
+
+def test_no_pool_from_one_phrase_or_from_company_and_general_words() -> None:
+    assert pooled_words(["PAC contributions"], set()) == []
+    assert pooled_words(["CarCo PAC", "company policy"], {"carco", "pac"}) == []
