@@ -171,6 +171,17 @@ CONDUCT = (
     "worked with",
     "platform",
     "service",
+    "share",
+    "shared",
+    "sharing",
+    "gave",
+    "give",
+    "hand over",
+    "handed over",
+    "hands over",
+    "passed on",
+    "disclose",
+    "disclosed",
 )
 
 # Weakening a commitment: strongest when a commitment word is in the same sentence.
