@@ -809,6 +809,22 @@ INDUSTRY_TAILS = frozenset(
         "industries",
         "technologies",
         "pharmaceuticals",
+        "ferries",
+        "cars",
+        "foods",
+        "cruises",
+        "cruise line",
+        "cruise lines",
+        "hotels",
+        "resorts",
+        "systems",
+        "stores",
+        "restaurants",
+        "laboratories",
+        "networks",
+        "communications",
+        "entertainment",
+        "chemicals",
     ]
 )
 
