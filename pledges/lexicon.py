@@ -828,6 +828,47 @@ INDUSTRY_TAILS = frozenset(
     ]
 )
 
+# Nouns a headline uses for a company it does not name ("Swedish carmaker rows back",
+# "vape maker sued", "delivery firm closes hubs"); singular only, since "tech giants" and
+# "miners" are several companies.
+COMPANY_NOUNS = (
+    "maker",
+    "carmaker",
+    "automaker",
+    "giant",
+    "firm",
+    "company",
+    "group",
+    "airline",
+    "carrier",
+    "retailer",
+    "grocer",
+    "supermarket",
+    "bank",
+    "lender",
+    "insurer",
+    "producer",
+    "manufacturer",
+    "chain",
+    "platform",
+    "brand",
+    "start up",
+    "startup",
+    "operator",
+    "supplier",
+    "app",
+    "miner",
+    "major",
+    "conglomerate",
+    "multinational",
+    "corporation",
+    "owner",
+    "developer",
+    "provider",
+    "leader",
+    "titan",
+)
+
 # Campaigners asking a company to act: a call for action is not a report of a breach.
 ADVOCACY = (
     "urge",

@@ -79,6 +79,7 @@ FEATURES = (
     "enforcement",
     "cue_on_subject",
     "pooled_only",
+    "company_described",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -360,6 +361,11 @@ def candidate(
             reasons.append("subject in the headline, company in the text")
         else:
             return None
+    if ci in art.described:
+        x["company_described"] = 1.0
+        reasons.append(
+            "the headline describes a company without naming it; the pledge's subject is named"
+        )
     # Named in a list with other companies of the catalogue (a sector-wide report, an
     # inquiry into several firms): the story is seldom this company's pledge.
     tie = same or near

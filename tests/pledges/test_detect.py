@@ -780,3 +780,55 @@ def test_a_promise_reported_unkept_after_its_deadline_is_after_the_deadline() ->
     assert before.kind_features["unkept"] == after.kind_features["unkept"] == 1.0
     assert "after_deadline" not in before.kind_features
     assert after.kind_features["after_deadline"] == 1.0
+
+
+EV = pledge(
+    id="volvo-all-electric-2030",
+    company={"name": "Volvo Cars", "aliases": ["Volvo"]},
+    title="Only fully electric cars by 2030",
+    kind="target",
+    statement="Volvo Cars said it would sell only fully electric cars by 2030.",
+    made_on="2021-03-02",
+    subject=["fully electric cars", "all-electric"],
+    scope=[],
+    history=[],
+)
+
+
+def test_a_headline_describing_the_company_ties_when_only_its_pledge_names_the_subject() -> None:
+    text = (
+        "Swedish carmaker rows back on its all-electric promise",
+        "The Gothenburg-based manufacturer will scrap its plan to sell only fully electric "
+        "cars by 2030.",
+    )
+    [c] = Detector.compile([EV]).candidates(*text, day("2024-09-04"))
+    assert c.features["company_described"] == 1.0
+    assert any("describes a company" in r for r in c.reasons)
+
+
+def test_a_headline_naming_another_company_or_several_is_no_description() -> None:
+    detector = Detector.compile([EV])
+    for title in (
+        "Carmaker Stellantis scraps its all-electric promise",
+        "European carmakers scrap their all-electric promises",
+    ):
+        assert detector.candidates(title, "The all-electric goal is dropped.", None) == []
+
+
+def test_a_description_matching_the_subject_of_many_pledges_ties_none() -> None:
+    others = [
+        pledge(
+            id=f"maker-{n}-all-electric",
+            company={"name": f"Maker{n}"},
+            title="All-electric by 2030",
+            kind="target",
+            statement="All-electric by 2030.",
+            made_on="2021-03-02",
+            subject=["all-electric"],
+            scope=[],
+            history=[],
+        )
+        for n in range(3)
+    ]
+    text = ("German carmaker scraps its all-electric promise", "")
+    assert Detector.compile([EV, *others]).candidates(*text, None) == []
