@@ -41,6 +41,9 @@ READ_CHUNK = 1 << 16
 MAX_CHUNK = 8
 # Tasks in flight per worker.
 WINDOW = 3
+# Tasks in flight per worker while the caller compiles a catalogue too big to ship: it
+# takes no results for a second or two, and the workers should not run dry meanwhile.
+WINDOW_COMPILING = 8
 # Catalogues bigger than this are not sent to workers; the writer scans instead. A
 # 10,000-pledge detector pickles to 21 MB: 0.7 s to pickle for each worker and 1.0 s to
 # unpickle in each, where scanning 10,000 items in one process takes 0.3 s.
@@ -231,11 +234,14 @@ class ParsePool:
     def catalogue_size(self, pledges: int) -> None:
         """Say how big the catalogue being compiled is, before it is compiled.
 
-        One too big to ship is not waited for: the workers go on parsing while the
-        caller loads and compiles it (and then scans what they send back).
+        One too big to ship is not waited for: the workers go on parsing, further ahead
+        than usual, while the caller loads and compiles it (and then scans what they send
+        back).
         """
         if pledges > MAX_SHIPPED_PLEDGES:
             self.send_detector(None)
+            while len(self._in_flight) < self._workers * WINDOW_COMPILING and self._submit():
+                pass
 
     def results(self) -> Iterator[Scanned]:
         """Scanned files in input order."""
