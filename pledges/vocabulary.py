@@ -330,16 +330,22 @@ POOL_MAX = 24
 def pooled_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
     """Distinct content words of the subject phrases, when there are two phrases or more
     (one phrase is matched loosely on its own words already)."""
-    phrases = [content_words(p) for p in subject]
+    out = [w for w in _pool_candidates(tuple(subject)) if w not in exclude][:POOL_MAX]
+    return out if len(out) >= 2 else []
+
+
+@lru_cache(maxsize=1 << 12)
+def _pool_candidates(subject: tuple[str, ...]) -> tuple[str, ...]:
+    """`pooled_words` before the company's own names are left out."""
+    phrases = [_content_words(p) for p in subject]
     if sum(1 for words in phrases if words) < 2:
-        return []
+        return ()
     out: dict[str, None] = {}
     for words in phrases:
         for w in words:
-            base = base_forms(w)[-1]
-            if len(w) >= 3 and w.isalpha() and w not in _NOT_OWN and w not in exclude:
-                out.setdefault(base, None)
-    return list(out)[:POOL_MAX] if len(out) >= 2 else []
+            if len(w) >= 3 and w.isalpha() and w not in _NOT_OWN:
+                out.setdefault(base_forms(w)[-1], None)
+    return tuple(out)
 
 
 @cache
