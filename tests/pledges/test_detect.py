@@ -832,3 +832,29 @@ def test_a_description_matching_the_subject_of_many_pledges_ties_none() -> None:
     ]
     text = ("German carmaker scraps its all-electric promise", "")
     assert Detector.compile([EV, *others]).candidates(*text, None) == []
+
+
+def test_cutting_what_a_pledge_promised_to_keep_is_rollback_language() -> None:
+    jobs = pledge(
+        id="netco-french-jobs",
+        company={"name": "NetCo"},
+        title="Keep 4,200 research jobs in France",
+        kind="target",
+        statement="NetCo promised to keep 4,200 research jobs in France.",
+        made_on="2016-01-10",
+        subject=["research jobs"],
+        scope=["France"],
+        history=[],
+    )
+    text = ("NetCo to cut a third of research jobs in France", "")
+    [c] = Detector.compile([jobs]).candidates(*text, day("2020-06-22"))
+    assert "cut" in " ".join(c.reasons)
+
+
+def test_a_sanction_against_the_company_is_enforcement() -> None:
+    text = (
+        "EU blacklists Amazon over police facial recognition sales",
+        "Brussels sanctioned Amazon after Rekognition was sold to police.",
+    )
+    [c] = Detector.compile([pledge()]).candidates(*text, day("2021-06-22"))
+    assert c.features["enforcement"] == 1.0
