@@ -341,10 +341,16 @@ def _pool_candidates(subject: tuple[str, ...]) -> tuple[str, ...]:
     if sum(1 for words in phrases if words) < 2:
         return ()
     out: dict[str, None] = {}
+    forms: set[str] = set()
     for words in phrases:
         for w in words:
-            if len(w) >= 3 and w.isalpha() and w not in _NOT_OWN:
-                out.setdefault(base_forms(w)[-1], None)
+            base = base_forms(w)[-1]
+            # One word in two forms ("face" and "facial") is one word of the subject.
+            variants = {w, base, *_loose_variants(w), *_loose_variants(base)}
+            if len(w) < 3 or not w.isalpha() or w in _NOT_OWN or variants & forms:
+                continue
+            out[base] = None
+            forms |= variants
     return tuple(out)
 
 

@@ -192,6 +192,13 @@ def test_the_pooled_subject_words_are_every_phrase_content_word_once() -> None:
     assert pooled == ["election", "objector", "pac", "contribution", "lawmaker"]
 
 
+def test_one_word_in_two_forms_is_pooled_once() -> None:
+    assert pooled_words(["facial recognition", "face recognition"], set()) == [
+        "facial",
+        "recognition",
+    ]
+
+
 def test_no_pool_from_one_phrase_or_from_company_and_general_words() -> None:
     assert pooled_words(["PAC contributions"], set()) == []
     assert pooled_words(["CarCo PAC", "company policy"], {"carco", "pac"}) == []
