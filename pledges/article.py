@@ -8,11 +8,14 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from pledges.lexicon import NEGATION
+from pledges.lexicon import COMPANY_NOUNS, NEGATION
 from pledges.textmatch import Hit, fold, split_sentences
 from pledges.vocabulary import Compiled
 
 MAX_TEXT = 1_000_000
+# At most this many pledges may name the subject of an article whose headline describes
+# a company without naming it: more, and the article could be about any of them.
+DESCRIBED_MAX = 2
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Article:
     )
     # kind -> (sentence, hit), negated ones left out
     cues: dict[str, list[tuple[int, Hit]]] = field(default_factory=lambda: defaultdict(list))
+    # Companies the headline describes without naming ("the Swedish carmaker"), taken
+    # from the one or few pledges whose subject the article names.
+    described: set[int] = field(default_factory=set)
 
     def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
         return [(s, h) for s, h in self.cues.get(kind, ()) if s in window]
@@ -69,6 +75,23 @@ def negated(folded: str, hit: Hit) -> bool:
     return len(after) > n and after[n] in ("no", "nothing", "none")
 
 
+_COMPANY_NOUN = re.compile(r"\b(?:" + "|".join(COMPANY_NOUNS) + r")\b")
+_WORD_START = re.compile(r"[A-Za-z]+")
+
+
+def describes_company(title: str) -> bool:
+    """Whether a headline tells of one company by what it is, naming none: a company
+    noun ("Swedish carmaker", "delivery firm") and no capitalised word but the first (a
+    capital inside a sentence-case headline is a name; acronyms such as EV are not)."""
+    if not title or _COMPANY_NOUN.search(title.lower().replace("-", " ")) is None:
+        return False
+    for token in title.split()[1:]:
+        word = _WORD_START.search(token)
+        if word and word.group(0)[0].isupper() and not word.group(0).isupper():
+            return False
+    return True
+
+
 def locate(
     cat: Compiled, by_company: dict[int, list[int]], title: str, text: str
 ) -> Article | None:
@@ -77,13 +100,22 @@ def locate(
     text = text[:MAX_TEXT]
     doc = f"{title}\n{text}" if title else text
     folded, offsets = fold(doc)
-    if not cat.gate.any(folded):
-        return None  # most articles name no catalogue company: one cheap pass
+    # Most articles name no catalogue company: one cheap pass, and one over the headline
+    # for a company it describes instead of naming.
+    if not cat.gate.any(folded) and not describes_company(title):
+        return None
     hits = cat.matcher.find(folded, offsets)
     terms = cat.terms
     companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
+    described: set[int] = set()
     if not companies:
-        return None
+        if not describes_company(title):
+            return None
+        # Only a subject phrase few pledges share can tell whose company is meant.
+        named_subject = {pi for h in hits for pi in terms[h.term].subjects}
+        if not named_subject or len(named_subject) > DESCRIBED_MAX:
+            return None
+        companies = described = {cat.pledges[pi].company for pi in named_subject}
     wanted = {pi for c in companies for pi in by_company.get(c, ())}
     if not any(
         common(t.subjects, wanted) or common(t.words, wanted) or t.products
@@ -99,6 +131,9 @@ def locate(
     starts = [s for s, _ in sentences]
     located = [(bisect_right(starts, h.start) - 1, h) for h in hits]
     art = Article(doc, folded, sentences, bool(title), located)
+    for c in described:
+        art.company[c].add(0)
+    art.described = described
     word_sentences: dict[int, set[int]] = {}
     for si, h in located:
         term = terms[h.term]

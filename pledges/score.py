@@ -79,6 +79,7 @@ FEATURES = (
     "enforcement",
     "cue_on_subject",
     "pooled_only",
+    "company_described",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -91,6 +92,7 @@ KIND_FEATURES = (
     "resumed",
     "own_act",
     "resumed_by_others",
+    "other_act",
     "weaken_with_commitment",
     "weaken_alone",
     "withdraw",
@@ -266,6 +268,16 @@ def company_acts(
     return n
 
 
+def other_acts(
+    cat: Compiled, art: Article, ci: int, window: set[int], cues: list[tuple[int, Hit]]
+) -> bool:
+    """Whether another company of the catalogue is the subject of a rollback word ("Mozilla
+    pulls Avast's add-ons"): a step someone else took against the company, not the company
+    taking back its own pledge."""
+    others = {c for c, sents in art.company.items() if c != ci and sents & window}
+    return any(company_acts(cat, art, c, window, cues) for c in sorted(others))
+
+
 # How far after a rollback word its object is looked for (folded characters).
 OBJECT_REACH = 40
 
@@ -349,6 +361,11 @@ def candidate(
             reasons.append("subject in the headline, company in the text")
         else:
             return None
+    if ci in art.described:
+        x["company_described"] = 1.0
+        reasons.append(
+            "the headline describes a company without naming it; the pledge's subject is named"
+        )
     # Named in a list with other companies of the catalogue (a sector-wide report, an
     # inquiry into several firms): the story is seldom this company's pledge.
     tie = same or near
@@ -587,6 +604,7 @@ def candidate(
     # A promise reported as not kept tells a missed goal (a rollback) from conduct against
     # it; "still" beside the subject tells conduct carrying on, and a company's denial
     # answers an allegation (both breaches).
+    # After the deadline, a promise reported unkept is a missed deadline too.
     unkept = bool(art.cue_hits("unkept", window))
     still = any(s in subject for s, _ in art.cue_hits("still", window))
     # Breach words in the company's own statement ("X said membership exposed it to
@@ -617,10 +635,12 @@ def candidate(
         "weaken_alone": float(weaken_n - weaken_strong_n),
         "withdraw": float(bool(withdraw)),
         "later_date": float(bool(later)),
-        "after_deadline": float(after and bool(weaken)),
+        "after_deadline": float(after and (bool(weaken) or unkept)),
         "missed": float(missed),
         "conduct_scoped": float(bool(conduct and scope & window)),
     }
+    if rollback_hits and not own_act:
+        kx["other_act"] = float(other_acts(cat, art, ci, window, rollback_hits))
     kind_features = {k: v for k, v in kx.items() if v}
     return Candidate(pi, x, kind_features, kind, tuple(reasons), response, frozenset(window))
 

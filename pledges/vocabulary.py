@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 from pledges.lexicon import (
     ADVOCACY,
@@ -165,7 +165,14 @@ class Compiled:
 
 
 def content_words(phrase: str) -> list[str]:
-    return [w for w in fold_term(phrase).split() if w not in STOPWORDS and len(w) > 1]
+    return list(_content_words(phrase))
+
+
+# Catalogues repeat subject phrases and words across many pledges: their content words,
+# word forms and core candidates are worked out once per distinct phrase or word.
+@lru_cache(maxsize=1 << 14)
+def _content_words(phrase: str) -> tuple[str, ...]:
+    return tuple(w for w in fold_term(phrase).split() if w not in STOPWORDS and len(w) > 1)
 
 
 # Words a pledge's title and statement share with any other pledge's: too general to tie
@@ -215,6 +222,17 @@ def base_forms(word: str) -> list[str]:
     return [word]
 
 
+@lru_cache(maxsize=1 << 14)
+def _forms(word: str) -> tuple[str, ...]:
+    return tuple(base_forms(word))
+
+
+@lru_cache(maxsize=1 << 14)
+def _loose_variants(word: str) -> tuple[str, ...]:
+    """The forms under which a loose subject word is indexed."""
+    return (*base_forms(word), *EQUIVALENT.get(word, ()))
+
+
 STEM = 5
 
 
@@ -237,13 +255,14 @@ def derived_words(spec: PledgeIn, exclude: Collection[str]) -> list[tuple[str, s
     words and the company's own names are left out; a word and its plural count once.
     """
     statement = spec.statement[: DERIVED_SCAN * 12]
-    names = {m.lower() for m in _NAME.findall(statement)}
-    if names:
-        names -= set(_LOWER_WORD.findall(statement))
+    # Found only once a statement word passes every other test (most never do).
+    names: set[str] | None = None
     out: dict[str, str] = {}
     seen: set[str] = set()
     for origin, text in (("title", spec.title[:2_000]), ("statement", statement)):
-        for word in fold_term(text).split()[:DERIVED_SCAN]:
+        # Not fold_term: each pledge's text is folded once, so caching it would only push
+        # the catalogue's shared terms out of that cache.
+        for word in fold(text)[0].split()[:DERIVED_SCAN]:
             if len(out) >= DERIVED_MAX:
                 return list(out.items())
             if (
@@ -252,15 +271,27 @@ def derived_words(spec: PledgeIn, exclude: Collection[str]) -> list[tuple[str, s
                 or word in seen
                 or word in _NOT_OWN
                 or word in exclude
-                or (origin == "statement" and word in names)
             ):
                 continue
-            forms = base_forms(word)
+            if origin == "statement":
+                if names is None:
+                    names = _statement_names(statement)
+                if word in names:
+                    continue
+            forms = _forms(word)
             if any(f in seen for f in forms):
                 continue
             seen.update(forms)
             out[word] = origin
     return list(out.items())
+
+
+def _statement_names(statement: str) -> set[str]:
+    """Words the statement only ever writes capitalised inside a sentence (names)."""
+    names = {m.lower() for m in _NAME.findall(statement)}
+    if names:
+        names -= set(_LOWER_WORD.findall(statement))
+    return names
 
 
 CORE_MIN_PHRASES = 2
@@ -274,22 +305,23 @@ def core_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
     core. A word that is itself a whole subject phrase is matched exactly anyway; general,
     cue and company words tell nothing about the subject.
     """
-    phrases = [content_words(p) for p in subject]
+    return [w for w in _core_candidates(tuple(subject)) if w not in exclude]
+
+
+@lru_cache(maxsize=1 << 12)
+def _core_candidates(subject: tuple[str, ...]) -> tuple[str, ...]:
+    """`core_words` before the company's own words are left out."""
+    phrases = [_content_words(p) for p in subject]
     multi = [words for words in phrases if len(words) >= 2]
     if len(multi) < CORE_MIN_PHRASES:
-        return []
+        return ()
     whole = {words[0] for words in phrases if len(words) == 1}
-    count = Counter(base_forms(w)[-1] for words in multi for w in set(words))
-    return [
+    count = Counter(_forms(w)[-1] for words in multi for w in set(words))
+    return tuple(
         w
         for w, n in count.items()
-        if n == len(multi)
-        and len(w) >= 3
-        and w.isalpha()
-        and w not in whole
-        and w not in _NOT_OWN
-        and w not in exclude
-    ]
+        if n == len(multi) and len(w) >= 3 and w.isalpha() and w not in whole and w not in _NOT_OWN
+    )
 
 
 POOL_MAX = 24
@@ -298,16 +330,28 @@ POOL_MAX = 24
 def pooled_words(subject: Iterable[str], exclude: Collection[str]) -> list[str]:
     """Distinct content words of the subject phrases, when there are two phrases or more
     (one phrase is matched loosely on its own words already)."""
-    phrases = [content_words(p) for p in subject]
+    out = [w for w in _pool_candidates(tuple(subject)) if w not in exclude][:POOL_MAX]
+    return out if len(out) >= 2 else []
+
+
+@lru_cache(maxsize=1 << 12)
+def _pool_candidates(subject: tuple[str, ...]) -> tuple[str, ...]:
+    """`pooled_words` before the company's own names are left out."""
+    phrases = [_content_words(p) for p in subject]
     if sum(1 for words in phrases if words) < 2:
-        return []
+        return ()
     out: dict[str, None] = {}
+    forms: set[str] = set()
     for words in phrases:
         for w in words:
             base = base_forms(w)[-1]
-            if len(w) >= 3 and w.isalpha() and w not in _NOT_OWN and w not in exclude:
-                out.setdefault(base, None)
-    return list(out)[:POOL_MAX] if len(out) >= 2 else []
+            # One word in two forms ("face" and "facial") is one word of the subject.
+            variants = {w, base, *_loose_variants(w), *_loose_variants(base)}
+            if len(w) < 3 or not w.isalpha() or w in _NOT_OWN or variants & forms:
+                continue
+            out[base] = None
+            forms |= variants
+    return tuple(out)
 
 
 @cache
@@ -416,7 +460,7 @@ class _Vocabulary:
 def _loose_words(vocab: _Vocabulary, pi: int, k: int, words: Iterable[str]) -> None:
     """Index the content words of loose phrase `k` of pledge `pi` (with their variants)."""
     for j, word in enumerate(words):
-        for variant in (*base_forms(word), *EQUIVALENT.get(word, ())):
+        for variant in _loose_variants(word):
             vocab.folded(variant).words.setdefault(pi, []).append((k, j))
 
 
@@ -443,6 +487,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
     # article to all of them): only words rarer than this across the catalogue are used.
     frequency = Counter(w for words in own for w, _ in words)
     common = max(DERIVED_SHARED_MIN, len(specs) // 100)
+    named: set[tuple[int, int]] = set()
     for spec, found, ct in zip(specs, own, companies, strict=True):
         ci = company_index.setdefault(spec.company.name, len(company_index))
         pi = len(compiled)
@@ -450,7 +495,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
         for k, phrase in enumerate(spec.subject):
             if (t := vocab.term(phrase)) is not None:
                 t.subjects.add(pi)
-            words = content_words(phrase)
+            words = _content_words(phrase)
             phrase_words.append(len(words) if len(words) >= 2 else 0)
             if len(words) >= 2:
                 _loose_words(vocab, pi, k, words)
@@ -461,7 +506,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
             phrase_words.append(len(derived))
             need.append(2)
             for j, (word, _) in enumerate(derived):
-                for variant in base_forms(word):
+                for variant in _forms(word):
                     vocab.folded(variant).words.setdefault(pi, []).append((k, j))
         else:
             derived = []
@@ -490,12 +535,15 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                 tuple(pooled),
             )
         )
-        for n in ct.names:
-            if (t := vocab.term(n)) is not None:
-                t.companies.add(ci)
-        for n in spec.company.products:
-            if (t := vocab.term(n)) is not None:
-                t.products.add(ci)
+        # A company's names and products stand for it alike in each of its pledges.
+        if (ci, id(ct)) not in named:
+            named.add((ci, id(ct)))
+            for n in ct.names:
+                if (t := vocab.term(n)) is not None:
+                    t.companies.add(ci)
+            for n in spec.company.products:
+                if (t := vocab.term(n)) is not None:
+                    t.products.add(ci)
         for n in spec.scope:
             if (t := vocab.term(n)) is not None:
                 t.scopes.add(pi)

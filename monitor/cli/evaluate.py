@@ -11,16 +11,22 @@ from pathlib import Path
 
 import click
 
+from localfiles import LocalFileError, read_local_text
 from monitor.cli.app import console, text_or_json
 from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_eval
 from monitor.evaluation.learning import HAND, apply, cross_validate, load_corpora
 from pledges.errors import CatalogueError
 from pledges.fitted import shipped_model
+from pledges.model import LinearModel, ModelError
+
+# A model file holds a few dozen weights; the cap keeps a wrong path harmless.
+MAX_MODEL_BYTES = 1_000_000
 
 EVAL_EXAMPLES = """\b
 Each corpus is a folder with catalogue/, feeds/ and labels.json.
 Examples:
   pledgewatch eval eval/holdout-3
+  pledgewatch eval --model hand eval/holdout-3
   pledgewatch eval --cv eval/holdout eval/holdout-2 eval/finance"""
 
 
@@ -32,14 +38,24 @@ Examples:
     help="Leave-one-pledge-out cross-validation over all CORPORA together: each pledge "
     "scored by a model fitted without it.",
 )
+@click.option(
+    "--model",
+    "model_name",
+    default="shipped",
+    show_default=True,
+    metavar="shipped|hand|FILE",
+    help="The model that scores: the shipped fitted one, the hand weights "
+    f"({HAND.version}), or a model file written by `detector fit --output`.",
+)
 @text_or_json
-def evaluate(corpora: tuple[Path, ...], cv: bool, fmt: str) -> None:
+def evaluate(corpora: tuple[Path, ...], cv: bool, model_name: str, fmt: str) -> None:
     """Sync each corpus's catalogue into a temporary database, ingest its feeds, score flags."""
     try:
         if cv:
             _cross_validate(corpora, fmt)
             return
-        reports = [(corpus, run_eval(corpus)) for corpus in corpora]
+        model = _model(model_name)
+        reports = [(corpus, run_eval(corpus, model)) for corpus in corpora]
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc
     except CorpusError as exc:
@@ -52,6 +68,19 @@ def evaluate(corpora: tuple[Path, ...], cv: bool, fmt: str) -> None:
         return
     for corpus, report in reports:
         _print(corpus, report)
+
+
+def _model(name: str) -> LinearModel | None:
+    if name == "shipped":
+        return None
+    if name == "hand":
+        return HAND
+    try:
+        return LinearModel.from_json(read_local_text(Path(name), max_bytes=MAX_MODEL_BYTES))
+    except LocalFileError as exc:
+        raise click.BadParameter(str(exc), param_hint="--model") from exc
+    except ModelError as exc:
+        raise click.BadParameter(f"{name}: {exc}", param_hint="--model") from exc
 
 
 def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
@@ -90,7 +119,10 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
 def _print(corpus: Path, report: EvalReport) -> None:
     out = console()
     o = report.overall
-    out.print(f"[bold]{corpus}[/bold]: {report.items} items, {o.tp + o.fn} expected flags")
+    out.print(
+        f"[bold]{corpus}[/bold]: {report.items} items, {o.tp + o.fn} expected flags, "
+        f"scored by {report.model}"
+    )
     out.print(
         f"precision {o.precision:.3f}  recall {o.recall:.3f}  F1 {o.f1:.3f}  "
         f"(tp {o.tp}, fp {o.fp}, fn {o.fn}); kind accuracy {report.kind_accuracy:.3f}"

@@ -7,6 +7,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from feeds.models import Article
 from localfiles import LocalFileError, read_local_text
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import open_database
-from monitor.store.models import Flag
+from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
+from pledges.fitted import shipped_model
+from pledges.model import LinearModel
 from pledges.store import sync_catalogue
 
 # A labels file lists a few hundred items; the cap keeps a wrong path harmless.
@@ -83,6 +86,7 @@ class EvalReport:
     # True positives flagged as the other kind (breach for rollback, or the reverse).
     kind_disagreements: list[dict[str, Any]] = field(default_factory=list)
     items: int = 0
+    model: str = ""  # version of the model that scored
 
     @property
     def kind_accuracy(self) -> float:
@@ -93,6 +97,7 @@ class EvalReport:
             **self.overall.as_dict(),
             "kind_accuracy": round(self.kind_accuracy, 4),
             "items": self.items,
+            "model": self.model,
             "per_pledge": {k: v.as_dict() for k, v in sorted(self.per_pledge.items())},
             "false_positives": self.false_positives,
             "false_negatives": self.false_negatives,
@@ -167,8 +172,11 @@ def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalRepor
     return report
 
 
-def run_eval(corpus: Path) -> EvalReport:
-    """Sync the corpus catalogue into a throwaway database, ingest its feeds, score flags."""
+def run_eval(corpus: Path, model: LinearModel | None = None) -> EvalReport:
+    """Sync the corpus catalogue into a throwaway database, ingest its feeds, score flags.
+
+    The shipped model scores unless `model` is given (the hand weights, a fitted file).
+    """
     if not corpus.is_dir():
         raise CorpusError(f"{corpus}: no such folder")
     labels = load_labels(corpus / "labels.json")
@@ -181,6 +189,14 @@ def run_eval(corpus: Path) -> EvalReport:
         try:
             with db.write() as session:
                 sync_catalogue(session=session, pledges=pledges)
+                if model is not None:
+                    session.add(
+                        DetectorModel(
+                            version=model.version,
+                            model=model.to_json(),
+                            created_at=datetime.now(UTC),
+                        )
+                    )
             ingest_files(db=db, paths=feed_files)
             with db.session() as session:
                 rows = session.exec(
@@ -201,7 +217,9 @@ def run_eval(corpus: Path) -> EvalReport:
                 ]
         finally:
             db.dispose()
-    return score(labels, predicted)
+    report = score(labels, predicted)
+    report.model = model.version if model is not None else shipped_model().version
+    return report
 
 
 def report_json(report: EvalReport) -> str:

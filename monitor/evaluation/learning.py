@@ -50,6 +50,9 @@ KIND_PRIOR = {
     # of leans to a breach. Both chosen by nested leave-one-pledge-out validation.
     "own_act": 2.0,
     "resumed_by_others": -2.0,
+    # Rollback words whose subject is another company of the catalogue ("Mozilla pulls
+    # Avast's add-ons") tell of a step taken against the company: a breach.
+    "other_act": -2.0,
     "weaken_with_commitment": 3.0,
     "weaken_alone": 1.0,
     "after_deadline": 4.0,

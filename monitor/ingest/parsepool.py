@@ -12,6 +12,7 @@ decompressed under the same cap on decoded bytes as a gzip response body.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -41,9 +42,13 @@ READ_CHUNK = 1 << 16
 MAX_CHUNK = 8
 # Tasks in flight per worker.
 WINDOW = 3
-# Catalogues bigger than this are not sent to workers; the writer scans instead. A
-# 10,000-pledge detector pickles to 21 MB: 0.7 s to pickle for each worker and 1.0 s to
-# unpickle in each, where scanning 10,000 items in one process takes 0.3 s.
+# Tasks in flight per worker while the caller compiles a catalogue too big to ship: it
+# takes no results for a second or two, and the workers should not run dry meanwhile.
+WINDOW_COMPILING = 8
+# Catalogues bigger than this are not sent to workers. A 10,000-pledge detector pickles
+# to 21 MB: 0.7 s to pickle for each worker and 1.0 s to unpickle in each, where scanning
+# 10,000 items in one process takes 0.3 s. Where workers fork, new ones forked once it is
+# compiled hold it already and scan the files not yet begun; the writer scans the rest.
 MAX_SHIPPED_PLEDGES = 2_000
 
 
@@ -134,13 +139,21 @@ def default_workers() -> int:
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any, now: datetime, max_bytes: int, parent_pid: int) -> None:
+def _init_worker(
+    queue: Any, now: datetime, max_bytes: int, parent_pid: int, detector: Detector | None = None
+) -> None:
     # Ctrl-C is for the parent, which stops the pool; workers print no tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A forked worker waiting for work never sees the queue close when the ingest is
     # killed (its siblings hold the pipe open too): it watches its parent instead.
     exit_with_parent(parent_pid)
-    _worker.update(queue=queue, now=now, max_bytes=max_bytes, detector=None, waited=False)
+    if detector is not None:
+        # Forked with the compiled catalogue: the collector must not walk (and so copy)
+        # what the parent built.
+        gc.freeze()
+    _worker.update(
+        queue=queue, now=now, max_bytes=max_bytes, detector=detector, waited=detector is not None
+    )
 
 
 def _worker_detector() -> Detector | None:
@@ -179,6 +192,8 @@ class ParsePool:
         # fork starts workers in milliseconds with everything imported; elsewhere, spawn.
         method = "fork" if "fork" in get_all_start_methods() else None
         ctx = get_context(method)
+        self._ctx = ctx
+        self._forks = method == "fork"
         self._workers = workers
         self._now = now
         self._max_bytes = max_bytes
@@ -197,6 +212,8 @@ class ParsePool:
             initializer=_init_worker,
             initargs=(self._queue, now, max_bytes, os.getpid()),
         )
+        # Pools replaced by one forked with the compiled catalogue (finishing their tasks).
+        self._retired: list[ProcessPoolExecutor] = []
         for _ in range(workers * WINDOW):
             if not self._submit():
                 break
@@ -218,7 +235,14 @@ class ParsePool:
         """Hand the compiled catalogue to every worker (None: parse without scanning).
 
         A big catalogue is kept here: shipping it costs more than the scans it saves.
+        Told beforehand it would be big (`catalogue_size`), the pool takes it when it
+        comes and, where workers fork, forks new ones that hold it.
         """
+        if self._sent and self._detector is None and detector is not None:
+            self._detector = detector
+            if detector.size > MAX_SHIPPED_PLEDGES and self._forks and not self._here:
+                self._fork_scanning_workers(detector)
+            return
         if not self._sent:
             self._sent = True
             self._detector = detector
@@ -228,14 +252,42 @@ class ParsePool:
                 for _ in range(self._workers):
                     self._queue.put(detector)
 
+    def _fork_scanning_workers(self, detector: Detector) -> None:
+        """Go on with new workers forked from here, which have the catalogue for nothing.
+
+        Tasks the old workers have not begun move to the new ones; the old workers
+        finish theirs unscanned, and exit.
+        """
+        try:
+            fresh = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=self._ctx,
+                initializer=_init_worker,
+                initargs=(self._queue, self._now, self._max_bytes, os.getpid(), detector),
+            )
+            moved = [
+                (task, fresh.submit(_work, task) if future and future.cancel() else future)
+                for task, future in self._in_flight
+            ]
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:  # fork failed
+            log.warning("scanning workers unavailable (%s); the writer scans", exc)
+            return
+        self._in_flight = deque(moved)
+        self._executor.shutdown(wait=False)
+        self._retired.append(self._executor)
+        self._executor = fresh
+
     def catalogue_size(self, pledges: int) -> None:
         """Say how big the catalogue being compiled is, before it is compiled.
 
-        One too big to ship is not waited for: the workers go on parsing while the
-        caller loads and compiles it (and then scans what they send back).
+        One too big to ship is not waited for: the workers go on parsing, further ahead
+        than usual, while the caller loads and compiles it (and then scans what they send
+        back).
         """
         if pledges > MAX_SHIPPED_PLEDGES:
             self.send_detector(None)
+            while len(self._in_flight) < self._workers * WINDOW_COMPILING and self._submit():
+                pass
 
     def results(self) -> Iterator[Scanned]:
         """Scanned files in input order."""
@@ -265,6 +317,8 @@ class ParsePool:
         """Stop the workers (releasing any still waiting for a detector)."""
         self.send_detector(None)
         self._executor.shutdown(wait=True, cancel_futures=True)
+        for old in self._retired:
+            old.shutdown(wait=True, cancel_futures=True)
         # Detectors no worker took (fewer tasks than workers) need not be flushed.
         self._queue.cancel_join_thread()
         self._queue.close()

@@ -346,6 +346,10 @@ def _write_batch(
         results.append(res)
         if item.feed is None:
             continue
+        if not item.scans:
+            # Unscanned (a catalogue too big to ship to the workers): scanned here, before
+            # the write transaction, so the lock is held for writing only.
+            scan_entries(item, detector, now)
         res.entries = len(item.feed.entries)
         res.degraded = item.feed.degraded_reason
         outlet = item.feed.title or Path(item.source).stem

@@ -694,6 +694,28 @@ PAC = pledge(
     scope=[],
     history=[],
 )
+BROWSER = pledge(
+    id="browserco-no-data-sale",
+    company={"name": "BrowserCo"},
+    title="Never sell browsing data",
+    kind="policy",
+    statement="BrowserCo will never sell its users' browsing data.",
+    made_on="2019-01-10",
+    subject=["browsing data"],
+    scope=[],
+    history=[],
+)
+SHOP = pledge(
+    id="shopco-add-on-store",
+    company={"name": "ShopCo"},
+    title="Review every add-on in its store",
+    kind="policy",
+    statement="ShopCo reviews every add-on it lists.",
+    made_on="2018-01-10",
+    subject=["add-on store"],
+    scope=[],
+    history=[],
+)
 
 
 def test_words_of_several_subject_phrases_tie_a_report_that_words_none_closely() -> None:
@@ -721,3 +743,118 @@ def test_restarting_what_a_pledge_paused_is_resumption() -> None:
     )
     [c] = Detector.compile([PAC]).candidates(*text, day("2022-04-26"))
     assert c.features["reverse"] >= 1.0
+
+
+def test_a_rollback_word_another_catalogue_company_acts_on_is_not_the_companys() -> None:
+    text = ("ShopCo drops BrowserCo add-ons that sent browsing data to its servers", "")
+    cands = Detector.compile([BROWSER, SHOP]).candidates(*text, day("2019-12-03"))
+    [c] = [c for c in cands if c.pledge == 0]
+    assert c.kind_features["other_act"] == 1.0
+    assert "own_act" not in c.kind_features
+
+
+def test_a_company_dropping_its_own_step_is_no_other_companys_act() -> None:
+    text = ("BrowserCo drops its promise on browsing data, ShopCo says", "")
+    cands = Detector.compile([BROWSER, SHOP]).candidates(*text, day("2025-03-03"))
+    [c] = [c for c in cands if c.pledge == 0]
+    assert c.kind_features["own_act"] >= 1.0
+    assert "other_act" not in c.kind_features
+
+
+def test_a_promise_reported_unkept_after_its_deadline_is_after_the_deadline() -> None:
+    eggs = pledge(
+        id="burgerco-cage-free-2020",
+        company={"name": "BurgerCo"},
+        title="Cage-free eggs by 2020",
+        kind="target",
+        statement="BurgerCo will source only cage-free eggs by 2020.",
+        made_on="2016-02-01",
+        effective_until="2020-12-31",
+        subject=["cage-free eggs"],
+        scope=[],
+        history=[],
+    )
+    text = ("BurgerCo cage-free eggs pledge unfulfilled, despite its goal", "")
+    [before] = Detector.compile([eggs]).candidates(*text, day("2019-02-07"))
+    [after] = Detector.compile([eggs]).candidates(*text, day("2023-02-07"))
+    assert before.kind_features["unkept"] == after.kind_features["unkept"] == 1.0
+    assert "after_deadline" not in before.kind_features
+    assert after.kind_features["after_deadline"] == 1.0
+
+
+EV = pledge(
+    id="volvo-all-electric-2030",
+    company={"name": "Volvo Cars", "aliases": ["Volvo"]},
+    title="Only fully electric cars by 2030",
+    kind="target",
+    statement="Volvo Cars said it would sell only fully electric cars by 2030.",
+    made_on="2021-03-02",
+    subject=["fully electric cars", "all-electric"],
+    scope=[],
+    history=[],
+)
+
+
+def test_a_headline_describing_the_company_ties_when_only_its_pledge_names_the_subject() -> None:
+    text = (
+        "Swedish carmaker rows back on its all-electric promise",
+        "The Gothenburg-based manufacturer will scrap its plan to sell only fully electric "
+        "cars by 2030.",
+    )
+    [c] = Detector.compile([EV]).candidates(*text, day("2024-09-04"))
+    assert c.features["company_described"] == 1.0
+    assert any("describes a company" in r for r in c.reasons)
+
+
+def test_a_headline_naming_another_company_or_several_is_no_description() -> None:
+    detector = Detector.compile([EV])
+    for title in (
+        "Carmaker Stellantis scraps its all-electric promise",
+        "European carmakers scrap their all-electric promises",
+    ):
+        assert detector.candidates(title, "The all-electric goal is dropped.", None) == []
+
+
+def test_a_description_matching_the_subject_of_many_pledges_ties_none() -> None:
+    others = [
+        pledge(
+            id=f"maker-{n}-all-electric",
+            company={"name": f"Maker{n}"},
+            title="All-electric by 2030",
+            kind="target",
+            statement="All-electric by 2030.",
+            made_on="2021-03-02",
+            subject=["all-electric"],
+            scope=[],
+            history=[],
+        )
+        for n in range(3)
+    ]
+    text = ("German carmaker scraps its all-electric promise", "")
+    assert Detector.compile([EV, *others]).candidates(*text, None) == []
+
+
+def test_slashing_what_a_pledge_promised_to_keep_is_rollback_language() -> None:
+    jobs = pledge(
+        id="netco-french-jobs",
+        company={"name": "NetCo"},
+        title="Keep 4,200 research jobs in France",
+        kind="target",
+        statement="NetCo promised to keep 4,200 research jobs in France.",
+        made_on="2016-01-10",
+        subject=["research jobs"],
+        scope=["France"],
+        history=[],
+    )
+    text = ("NetCo to slash a third of research jobs in France", "")
+    [c] = Detector.compile([jobs]).candidates(*text, day("2020-06-22"))
+    assert "slash" in " ".join(c.reasons)
+
+
+def test_a_sanction_against_the_company_is_enforcement() -> None:
+    text = (
+        "EU blacklists Amazon over police facial recognition sales",
+        "Brussels sanctioned Amazon after Rekognition was sold to police.",
+    )
+    [c] = Detector.compile([pledge()]).candidates(*text, day("2021-06-22"))
+    assert c.features["enforcement"] == 1.0

@@ -10,7 +10,13 @@ import pytest
 from pledges.detect import Detector
 from pledges.lexicon import EQUIVALENT
 from pledges.textmatch import spellings
-from pledges.vocabulary import DERIVED_MAX, compile_catalogue, core_words, pooled_words
+from pledges.vocabulary import (
+    DERIVED_MAX,
+    compile_catalogue,
+    core_words,
+    pooled_words,
+    short_names,
+)
 from tests.pledges.test_detect import day, pledge
 
 PAC = pledge(
@@ -186,6 +192,26 @@ def test_the_pooled_subject_words_are_every_phrase_content_word_once() -> None:
     assert pooled == ["election", "objector", "pac", "contribution", "lawmaker"]
 
 
+def test_one_word_in_two_forms_is_pooled_once() -> None:
+    assert pooled_words(["facial recognition", "face recognition"], set()) == [
+        "facial",
+        "recognition",
+    ]
+
+
 def test_no_pool_from_one_phrase_or_from_company_and_general_words() -> None:
     assert pooled_words(["PAC contributions"], set()) == []
     assert pooled_words(["CarCo PAC", "company policy"], {"carco", "pac"}) == []
+
+
+def test_news_short_forms_drop_corporate_suffixes_and_industry_tails() -> None:
+    assert short_names("Delta Air Lines") == ["Delta"]
+    assert short_names("P&O Ferries") == ["P&O"]
+    assert short_names("Volvo Cars") == ["Volvo"]
+    assert short_names("Carnival Cruise Line") == ["Carnival"]
+    assert short_names("Acme Holdings plc") == ["Acme"]
+
+
+def test_no_short_form_that_is_an_everyday_word_or_already_a_name() -> None:
+    assert short_names("Target Corporation") == []
+    assert short_names("Volvo Cars", ["Volvo"]) == []

@@ -153,3 +153,26 @@ def test_eval_of_several_corpora_reports_each() -> None:
     data = json.loads(result.output)
     assert set(data) == {str(HOLDOUT_2), str(HOLDOUT_3)}
     assert all(report["f1"] > 0.8 for report in data.values())
+
+
+def test_eval_scores_with_the_model_asked_for(tmp_path: Path) -> None:
+    def run(*extra: str) -> dict[str, object]:
+        result = CliRunner().invoke(cli, ["eval", *extra, str(HOLDOUT_3), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.output))
+
+    assert run()["model"] == shipped_model().version
+    assert run("--model", "hand")["model"] == "lexical-5"
+    fitted = tmp_path / "model.json"
+    fitted.write_text(shipped_model().to_json())
+    assert run("--model", str(fitted))["model"] == shipped_model().version
+
+
+def test_eval_with_a_model_file_that_is_not_a_model_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "model.json"
+    bad.write_text('{"weights": {}}')
+    result = CliRunner().invoke(cli, ["eval", "--model", str(bad), str(HOLDOUT_3)])
+    assert result.exit_code == 2
+    assert "model.json: field 'version': missing or not a string" in result.output
+    missing = CliRunner().invoke(cli, ["eval", "--model", str(tmp_path / "no.json"), "x"])
+    assert "no.json: no such file" in missing.output

@@ -187,8 +187,9 @@ def test_worker_processes_store_exactly_what_a_single_process_stores(
     import monitor.ingest.parsepool
 
     results = {}
-    # 0: one process; 2: workers parse and scan; 1: workers parse, the writer scans (what a
-    # catalogue too big to send to the workers gets).
+    # 0: one process; 2: workers parse and scan; 1: what a catalogue too big to send to
+    # the workers gets (workers parse on while it compiles, workers forked once it is
+    # compiled parse and scan, the writer scans what the first ones parsed).
     for workers in (0, 2, 1):
         if workers == 1:
             monkeypatch.setattr(monitor.ingest.parsepool, "MAX_SHIPPED_PLEDGES", 0)
