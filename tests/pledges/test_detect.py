@@ -858,3 +858,12 @@ def test_a_sanction_against_the_company_is_enforcement() -> None:
     )
     [c] = Detector.compile([pledge()]).candidates(*text, day("2021-06-22"))
     assert c.features["enforcement"] == 1.0
+
+
+def test_critics_saying_it_and_the_company_conceding_it_are_breach_language() -> None:
+    for text in (
+        ("Amazon defends Rekognition as critics say police still use it", ""),
+        ("Amazon concedes police used Rekognition facial recognition", ""),
+    ):
+        [c] = Detector.compile([pledge()]).candidates(*text, day("2021-06-22"))
+        assert c.features["breach"] >= 1.0, text
