@@ -80,6 +80,7 @@ FEATURES = (
     "cue_on_subject",
     "pooled_only",
     "company_described",
+    "breach_said",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -419,7 +420,15 @@ def candidate(
     if commitment:
         x["commitment_near"] = 1.0
         reasons.append("refers to a commitment")
-    breach = art.text_of(art.cue_hits("breach", window))
+    # Breach words in the company's own statement ("the war made owning the business
+    # inconsistent with its values") are its account of a decision, not an allegation.
+    speaks = company_speaks(cat, art, ci, window)
+    breach_hits = art.cue_hits("breach", window)
+    breach = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
+    said = art.text_of((s, h) for s, h in breach_hits if s in speaks)
+    if said:
+        x["breach_said"] = 1.0
+        reasons.append("breach words in the company's own statement: " + ", ".join(said[:3]))
     # Rollback words the pledge itself uses describe the promised action being taken.
     rollback_hits = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
     own_verb = [
@@ -453,6 +462,11 @@ def candidate(
         reasons.append("reported as falling short of the pledge: " + ", ".join(shortfall[:3]))
     affirm = art.text_of(art.cue_hits("affirm", window))
     conduct = art.cue_hits("conduct", window)
+    if spec.kind.value == "exit":
+        # Selling up is how an exit is carried out: "sell its restaurants" is no conduct
+        # against a pledge to leave.
+        selling = {h.start for _, h in art.cue_hits("fulfil", window)}
+        conduct = [(s, h) for s, h in conduct if not any(a <= h.start < a + 30 for a in selling)]
     # A target's measured quantity rising (emissions up 30%) reports it off track.
     rising = (
         art.text_of((s, h) for s, h in art.cue_hits("rising", window) if s in subject)
@@ -580,7 +594,9 @@ def candidate(
     if giving_up and rollback_hits and on_subject == len(rollback_hits):
         x["cue_on_subject"] = 1.0
         reasons.append("the rollback words act on the pledge's subject")
-    signal = breach or weaken or reverse or rising or investigation or shortfall or enforcement
+    signal = (
+        breach or said or weaken or reverse or rising or investigation or shortfall or enforcement
+    )
     if not (signal or (conduct and scope & window)):
         if not wide and art.has_title and 0 in company:
             return candidate(cat, art, pi, pub, w, wide=True)
@@ -609,8 +625,7 @@ def candidate(
     still = any(s in subject for s, _ in art.cue_hits("still", window))
     # Breach words in the company's own statement ("X said membership exposed it to
     # lawsuits") are its account of a decision, not an allegation against it.
-    speaks = company_speaks(cat, art, ci, window)
-    breach_hits = art.cue_hits("breach", window) + art.cue_hits("legal", window)
+    breach_hits = breach_hits + art.cue_hits("legal", window)
     reported = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
     own_cues = rollback_hits + (art.cue_hits("reverse", window) if giving_up else [])
     own_act = company_acts(cat, art, ci, window, own_cues)

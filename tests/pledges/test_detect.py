@@ -867,3 +867,31 @@ def test_critics_saying_it_and_the_company_conceding_it_are_breach_language() ->
     ):
         [c] = Detector.compile([pledge()]).candidates(*text, day("2021-06-22"))
         assert c.features["breach"] >= 1.0, text
+
+
+def test_breach_words_the_company_says_itself_are_weighed_apart_from_allegations() -> None:
+    said = (
+        "BurgerCo to sell its restaurants in Russia and leave the country",
+        "BurgerCo said owning restaurants in Russia was inconsistent with its values.",
+    )
+    [c] = Detector.compile([RUSSIA_EXIT]).candidates(*said, day("2022-05-16"))
+    assert c.features["breach_said"] == 1.0
+    assert "breach" not in c.features
+
+
+def test_selling_up_is_no_conduct_against_a_pledge_to_leave() -> None:
+    exit_russia = pledge(
+        id="burgerco-russia-exit",
+        company={"name": "BurgerCo", "aliases": []},
+        title="Leave Russia",
+        kind="exit",
+        statement="BurgerCo said it would leave Russia.",
+        made_on="2022-03-08",
+        subject=["Russian restaurants"],
+        scope=["Russia"],
+        history=[],
+    )
+    text = ("BurgerCo to sell its Russian restaurants and leave Russia despite losses", "")
+    [c] = Detector.compile([exit_russia]).candidates(*text, day("2022-05-16"))
+    assert c.features["fulfil"] == 1.0
+    assert "conduct_scoped" not in c.features
