@@ -63,12 +63,28 @@ def negation(before: list[str], word: str) -> bool:
     return word in NEGATION
 
 
+# Verbs that keep someone from doing what follows "from" ("bars police from using").
+_KEEPING_FROM = ("bar", "ban", "prohibit", "forbid", "block", "stop", "prevent", "restrict")
+# Verbs that forbid the thing they name ("forbids its use", "bans the sale").
+_FORBIDDING = ("bars", "barred", "bans", "banned", "prohibit", "forbid")
+
+
 def negated(folded: str, hit: Hit) -> bool:
-    """A negation among the three words before the hit, or "no" right after it."""
-    start = hit.fpos - 40
+    """A negation among the three words before the hit, "no" right after it, or the hit
+    kept from happening ("bars police from using", "stops it from selling")."""
+    start = hit.fpos - 60
     words = folded[start if start > 0 else 0 : hit.fpos].split()
     last = len(words)
     if any(negation(words[:i], words[i]) for i in range(max(last - 3, 0), last)):
+        return True
+    if (
+        last > 1
+        and words[-1] == "from"
+        and any(w.startswith(_KEEPING_FROM) for w in words[max(last - 6, 0) : last - 1])
+    ):
+        return True
+    # "forbids its use", "bans the sale": the thing named is what is kept from happening.
+    if any(w.startswith(_FORBIDDING) for w in words[max(last - 3, 0) : last]):
         return True
     after = folded[hit.fpos : hit.fpos + 80].split()
     n = len(folded[hit.fpos : hit.fend].split()) if hit.fend else 1

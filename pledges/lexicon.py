@@ -178,8 +178,6 @@ CONDUCT = (
     "licensed",
     "work with",
     "worked with",
-    "platform",
-    "service",
     "share",
     "shared",
     "sharing",

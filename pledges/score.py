@@ -425,10 +425,10 @@ def candidate(
     speaks = company_speaks(cat, art, ci, window)
     breach_hits = art.cue_hits("breach", window)
     breach = art.text_of((s, h) for s, h in breach_hits if s not in speaks)
-    said = art.text_of((s, h) for s, h in breach_hits if s in speaks)
-    if said:
+    own_account = art.text_of((s, h) for s, h in breach_hits if s in speaks)
+    if own_account:
         x["breach_said"] = 1.0
-        reasons.append("breach words in the company's own statement: " + ", ".join(said[:3]))
+        reasons.append("breach words in the company's own statement: " + ", ".join(own_account[:3]))
     # Rollback words the pledge itself uses describe the promised action being taken.
     rollback_hits = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
     own_verb = [
@@ -595,7 +595,14 @@ def candidate(
         x["cue_on_subject"] = 1.0
         reasons.append("the rollback words act on the pledge's subject")
     signal = (
-        breach or said or weaken or reverse or rising or investigation or shortfall or enforcement
+        breach
+        or own_account
+        or weaken
+        or reverse
+        or rising
+        or investigation
+        or shortfall
+        or enforcement
     )
     if not (signal or (conduct and scope & window)):
         if not wide and art.has_title and 0 in company:

@@ -895,3 +895,12 @@ def test_selling_up_is_no_conduct_against_a_pledge_to_leave() -> None:
     [c] = Detector.compile([exit_russia]).candidates(*text, day("2022-05-16"))
     assert c.features["fulfil"] == 1.0
     assert "conduct_scoped" not in c.features
+
+
+def test_conduct_a_company_forbids_is_not_conduct() -> None:
+    for title in (
+        "Amazon bars police from using Rekognition facial recognition",
+        "Amazon terms forbid police use of Rekognition facial recognition",
+    ):
+        found = Detector.compile([pledge()]).candidates(title, "", day("2021-06-22"))
+        assert all("conduct_scoped" not in c.features for c in found), title
