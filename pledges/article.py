@@ -118,14 +118,15 @@ def locate(
     folded, offsets = fold(doc)
     # Most articles name no catalogue company: one cheap pass, and one over the headline
     # for a company it describes instead of naming.
-    if not cat.gate.any(folded) and not describes_company(title):
+    named = cat.gate.any(folded)
+    if not named and not describes_company(title):
         return None
     hits = cat.matcher.find(folded, offsets)
     terms = cat.terms
     companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
     described: set[int] = set()
     if not companies:
-        if not describes_company(title):
+        if named and not describes_company(title):  # not named: already known to describe
             return None
         # Only a subject phrase few pledges share can tell whose company is meant.
         named_subject = {pi for h in hits for pi in terms[h.term].subjects}

@@ -279,6 +279,9 @@ def other_acts(
     return any(company_acts(cat, art, c, window, cues) for c in sorted(others))
 
 
+# How far after the start of a word of selling up ("to sell", "sell its") a conduct word is
+# taken as part of it (original characters).
+SELLING_REACH = 30
 # How far after a rollback word its object is looked for (folded characters).
 OBJECT_REACH = 40
 
@@ -430,11 +433,11 @@ def candidate(
         x["breach_said"] = 1.0
         reasons.append("breach words in the company's own statement: " + ", ".join(own_account[:3]))
     # Rollback words the pledge itself uses describe the promised action being taken.
-    rollback_hits = art.cue_hits("weaken", window) + art.cue_hits("withdraw", window)
+    weaken_hits = art.cue_hits("weaken", window)
+    rollback_hits = weaken_hits + art.cue_hits("withdraw", window)
     own_verb = [
         (s, h) for s, h in rollback_hits if in_own_words(p.own_stems, cat.matcher.terms[h.term])
     ]
-    weaken_hits = art.cue_hits("weaken", window)
     commit_sents = {s for s, _ in commitment} | subject
     weaken_strong = art.text_of((s, h) for s, h in weaken_hits if s in commit_sents)
     weaken = art.text_of(weaken_hits)
@@ -466,7 +469,9 @@ def candidate(
         # Selling up is how an exit is carried out: "sell its restaurants" is no conduct
         # against a pledge to leave.
         selling = {h.start for _, h in art.cue_hits("fulfil", window)}
-        conduct = [(s, h) for s, h in conduct if not any(a <= h.start < a + 30 for a in selling)]
+        conduct = [
+            (s, h) for s, h in conduct if not any(a <= h.start < a + SELLING_REACH for a in selling)
+        ]
     # A target's measured quantity rising (emissions up 30%) reports it off track.
     rising = (
         art.text_of((s, h) for s, h in art.cue_hits("rising", window) if s in subject)

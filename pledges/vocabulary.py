@@ -344,7 +344,7 @@ def _pool_candidates(subject: tuple[str, ...]) -> tuple[str, ...]:
     forms: set[str] = set()
     for words in phrases:
         for w in words:
-            base = base_forms(w)[-1]
+            base = _forms(w)[-1]
             # One word in two forms ("face" and "facial") is one word of the subject.
             variants = {w, base, *_loose_variants(w), *_loose_variants(base)}
             if len(w) < 3 or not w.isalpha() or w in _NOT_OWN or variants & forms:
@@ -502,7 +502,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
         derived = [(w, origin) for w, origin in found if frequency[w] <= common]
         need = [n if n <= 2 else math.ceil(2 * n / 3) for n in phrase_words]
         if len(derived) >= 2:
-            k = len(spec.subject)
+            k = len(phrase_words)  # the next loose phrase's index
             phrase_words.append(len(derived))
             need.append(2)
             for j, (word, _) in enumerate(derived):
@@ -512,7 +512,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
             derived = []
         core = core_words(spec.subject, ct.words)
         if core:
-            k = len(spec.subject) + bool(derived)
+            k = len(phrase_words)  # the next loose phrase's index
             phrase_words.append(len(core))
             need.append(1)
             _loose_words(vocab, pi, k, core)
@@ -520,7 +520,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
         # a product; only the company's own names say nothing about the subject.
         pooled = pooled_words(spec.subject, ct.name_words)
         if pooled:
-            k = len(spec.subject) + bool(derived) + bool(core)
+            k = len(phrase_words)  # the next loose phrase's index
             phrase_words.append(len(pooled))
             need.append(2)
             _loose_words(vocab, pi, k, pooled)
