@@ -16,6 +16,8 @@ MAX_TEXT = 1_000_000
 # At most this many pledges may name the subject of an article whose headline describes
 # a company without naming it: more, and the article could be about any of them.
 DESCRIBED_MAX = 2
+# How many words before a company noun may name where the company is ("London water firm").
+MODIFIER_REACH = 3
 
 
 @dataclass
@@ -91,19 +93,35 @@ def negated(folded: str, hit: Hit) -> bool:
     return len(after) > n and after[n] in ("no", "nothing", "none")
 
 
-_COMPANY_NOUN = re.compile(r"\b(?:" + "|".join(COMPANY_NOUNS) + r")\b")
+_COMPANY_NOUN = re.compile(r"\b(?:\w*maker|" + "|".join(COMPANY_NOUNS) + r")\b")
 _WORD_START = re.compile(r"[A-Za-z]+")
 
 
 def describes_company(title: str) -> bool:
     """Whether a headline tells of one company by what it is, naming none: a company
-    noun ("Swedish carmaker", "delivery firm") and no capitalised word but the first (a
-    capital inside a sentence-case headline is a name; acronyms such as EV are not)."""
-    if not title or _COMPANY_NOUN.search(title.lower().replace("-", " ")) is None:
+    noun ("Swedish carmaker", "delivery firm") and no capitalised word but the first and
+    those just before the noun (a capital elsewhere in a sentence-case headline is a name;
+    one just before the noun says where the company is, "London water firm"; acronyms
+    such as EV are not names)."""
+    if not title:
         return False
-    for token in title.split()[1:]:
+    tokens = title.split()
+    nouns = [
+        i
+        for i, token in enumerate(tokens)
+        if _COMPANY_NOUN.search(token.lower().replace("-", " ").replace("\u2019s", ""))
+    ]
+    if not nouns:
+        return False
+    modifiers = {j for i in nouns for j in range(max(i - MODIFIER_REACH, 0), i)}
+    for i, token in enumerate(tokens[1:], start=1):
         word = _WORD_START.search(token)
-        if word and word.group(0)[0].isupper() and not word.group(0).isupper():
+        if (
+            word
+            and word.group(0)[0].isupper()
+            and not word.group(0).isupper()
+            and i not in modifiers
+        ):
             return False
     return True
 

@@ -351,6 +351,18 @@ WEAKEN = (
     "narrower",
     "take down",
     "taken down",
+    "row back",
+    "rowed back",
+    "climb down",
+    "climbdown",
+    "dial back",
+    "tone down",
+    "rein in",
+    "scale down",
+    "scaled down",
+    "downgrade",
+    "halve",
+    "halved",
 )
 
 # Undoing an exit, shutdown, ban or pause: the thing given up comes back.
@@ -617,6 +629,10 @@ INVESTIGATION = (
     "campaigners found",
     "watchdog",
     "auditors",
+    "linked to",
+    "traced to",
+    "tied to",
+    "ties to",
 )
 
 # A regulator, court or prosecutor acting on conduct: fines, settlements of charges,
@@ -684,6 +700,26 @@ ENFORCEMENT = (
     "blocked at",
     "court orders",
     "court ordered",
+    # Criminal and regulatory findings.
+    "fraud",
+    "fraudulent",
+    "convicted",
+    "convicts",
+    "conviction",
+    "pleaded guilty",
+    "pleads guilty",
+    "guilty plea",
+    "found guilty",
+    "sentenced",
+    "indicted",
+    "indictment",
+    "prosecutors",
+    "prosecuted",
+    "criminal charges",
+    "cheating",
+    "rebuke",
+    "reprimand",
+    "censure",
 )
 
 # An exit being carried out: selling up, handing over, leaving (for exit pledges).
@@ -895,6 +931,16 @@ COMPANY_NOUNS = (
     "publisher",
     "studio",
     "outfit",
+    "brewer",
+    "distiller",
+    "utility",
+    "reinsurer",
+    "refiner",
+    "fund",
+    "vendor",
+    "generator",
+    "exchange",
+    "network",
 )
 
 # Campaigners asking a company to act: a call for action is not a report of a breach.

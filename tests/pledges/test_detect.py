@@ -904,3 +904,30 @@ def test_conduct_a_company_forbids_is_not_conduct() -> None:
     ):
         found = Detector.compile([pledge()]).candidates(title, "", day("2021-06-22"))
         assert all("conduct_scoped" not in c.features for c in found), title
+
+
+def test_a_criminal_finding_against_the_company_is_enforcement() -> None:
+    for text in (
+        ("Amazon convicted over Rekognition facial recognition sales to police", ""),
+        ("Amazon pleads guilty to facial recognition fraud", "Police had used Rekognition."),
+    ):
+        [c] = Detector.compile([pledge()]).candidates(*text, day("2021-06-22"))
+        assert c.features["enforcement"] == 1.0, text
+
+
+def test_a_headline_may_say_where_the_described_company_is() -> None:
+    text = (
+        "Gothenburg carmaker rows back on its all-electric promise",
+        "The manufacturer will scrap its plan to sell only fully electric cars by 2030.",
+    )
+    [c] = Detector.compile([EV]).candidates(*text, day("2024-09-04"))
+    assert c.features["company_described"] == 1.0
+    # A name after the noun is a named company, not a place.
+    named = ("Carmaker Stellantis rows back on its all-electric promise", "")
+    assert Detector.compile([EV]).candidates(*named, day("2024-09-04")) == []
+
+
+def test_a_compound_maker_describes_a_company() -> None:
+    text = ("Swedish truckmaker scraps its all-electric promise", "")
+    [c] = Detector.compile([EV]).candidates(*text, day("2024-09-04"))
+    assert c.features["company_described"] == 1.0
