@@ -227,6 +227,31 @@ def deadline_moved_later(art: Article, window: set[int]) -> str | None:
     return None
 
 
+# Words that tell a date as a slip ("now expected in 2022", "pushed to 2025 at the earliest").
+_SLIP = re.compile(
+    r"\b(?:now|push(?:es|ed|ing)?|slip(?:s|ped|ping)?|delay(?:s|ed|ing)?|postpone[sd]?"
+    r"|at the earliest|no earlier than|not until|not before|until|moved to|behind schedule"
+    r"|expected in|reads)\b"
+)
+_A_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+
+
+def due_year_passed(art: Article, window: set[int], due: int | None) -> str | None:
+    """A year later than the pledge's own due year told as a slip ("now expected in
+    2022" for a 2020 goal): the deadline moved without a "from ... to" in the text."""
+    if due is None:
+        return None
+    for si in sorted(window):
+        if si >= len(art.sentences):
+            continue
+        a, b = art.sentences[si]
+        sentence = art.doc[a:b]
+        later = [m for m in _A_YEAR.finditer(sentence) if int(m[1]) > due]
+        if later and _SLIP.search(sentence.lower()):
+            return later[0][0]
+    return None
+
+
 # A deadline brought forward strengthens a pledge: the story is the pledge, not a breach.
 _SOONER = re.compile(
     r"\b(?:brings?|brought|bringing|moves?|moved|moving) (?:\w+ ){0,4}?(?:forward|up)\b"

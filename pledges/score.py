@@ -13,7 +13,12 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
 
-from pledges.article import Article, deadline_moved_earlier, deadline_moved_later
+from pledges.article import (
+    Article,
+    deadline_moved_earlier,
+    deadline_moved_later,
+    due_year_passed,
+)
 from pledges.lexicon import Weights
 from pledges.model import LinearModel
 from pledges.textmatch import Hit
@@ -484,7 +489,7 @@ def candidate(
     # reported through what a regulator or court did, in the regulator's words.
     enforcement_hits = art.cue_hits("enforcement", window) if tight else []
     enforcement = art.text_of(enforcement_hits)
-    later = deadline_moved_later(art, window)
+    later = deadline_moved_later(art, window) or due_year_passed(art, window, p.deadline_year)
     if later:
         x["later_date"] = 1.0
         if not weaken:

@@ -133,6 +133,18 @@ class CompiledPledge:
         return bool(PROHIBITION_WORDS & set(fold(self.spec.title)[0].split()))
 
     @cached_property
+    def deadline_year(self) -> int | None:
+        """The year the pledge is due: the first year after it was made that its title,
+        else its statement, names, else the year it ends."""
+        made = self.spec.made_on.year
+        for text in (self.spec.title, self.spec.statement[:2_000]):
+            years = [int(y) for y in _YEAR.findall(text) if int(y) > made]
+            if years:
+                return min(years)
+        until = self.spec.effective_until
+        return until.year if until is not None and until.year > made else None
+
+    @cached_property
     def _history(self) -> tuple[tuple[date, ...], tuple[date, ...]]:
         return history_dates(self.spec)
 
@@ -152,6 +164,9 @@ class CompiledPledge:
         pledge itself uses ("remove", "phase out") reports the promised action, not its
         undoing."""
         return own_stems(self.spec)
+
+
+_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 
 
 @dataclass

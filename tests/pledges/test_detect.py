@@ -931,3 +931,22 @@ def test_a_compound_maker_describes_a_company() -> None:
     text = ("Swedish truckmaker scraps its all-electric promise", "")
     [c] = Detector.compile([EV]).candidates(*text, day("2024-09-04"))
     assert c.features["company_described"] == 1.0
+
+
+def test_a_year_past_the_pledges_own_due_year_told_as_a_slip_is_a_later_date() -> None:
+    rocket = pledge(
+        id="launchco-first-flight-2020",
+        company={"name": "LaunchCo"},
+        title="First flight of the new rocket in 2020",
+        kind="target",
+        statement="LaunchCo promised the first flight of its new rocket in 2020.",
+        made_on="2016-05-01",
+        subject=["first flight", "maiden flight"],
+        scope=[],
+        history=[],
+    )
+    detector = Detector.compile([rocket])
+    [c] = detector.candidates("LaunchCo maiden flight now expected in 2022", "", day("2020-10-01"))
+    assert c.features["later_date"] == 1.0
+    # A later year without any word of a slip is no moved date ("a 2022 test campaign").
+    assert detector.candidates("LaunchCo maiden flight done; 2022 tests next", "", None) == []
