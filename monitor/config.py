@@ -106,6 +106,11 @@ class FeedSettings(_Section):
 
 class DetectSettings(_Section):
     min_score: float = Field(0.5, ge=0, le=1, description="Findings below this are not flagged")
+    semantic: bool = Field(
+        False,
+        description="Also flag reports worded unlike the pledge (the semantic layer: "
+        "needs the semantic extra; about 30 ms more per article)",
+    )
 
 
 def check_address(value: str, *, display_name: bool = False) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from monitor.store.db import Database, open_database
+from pledges.encoder import Encoder, EncoderUnavailable
 from tests.feeds.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,3 +109,15 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def real_encoder() -> Encoder:
+    """The packaged encoder of the semantic layer; skipped where the semantic extra is
+    not installed, unless PLEDGEWATCH_TEST_REQUIRE_SEMANTIC=1 (CI), where that fails."""
+    try:
+        return Encoder()
+    except EncoderUnavailable as exc:
+        if os.environ.get("PLEDGEWATCH_TEST_REQUIRE_SEMANTIC") == "1":
+            pytest.fail(f"the semantic layer is required here: {exc}")
+        pytest.skip(str(exc))

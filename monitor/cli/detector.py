@@ -20,7 +20,14 @@ from monitor.evaluation.learning import (
     reviewed_flags,
     store_model,
 )
+from monitor.evaluation.semantic import (
+    cross_validate_semantic,
+    embed_corpora,
+    fit_semantic,
+    semantic_model_from,
+)
 from monitor.flags.detection import active_model, load_detector
+from pledges.encoder import Encoder, EncoderUnavailable
 from pledges.errors import CatalogueError
 
 
@@ -103,6 +110,41 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
     with app.db.write() as session:
         store_model(session, model)
     click.echo(f"switched from {current} to {model.version}; run `pledgewatch rescan` to apply it")
+
+
+@detector.command("fit-semantic")
+@click.argument(
+    "corpora", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the fitted semantic model to FILE (the shipped one is "
+    "pledges/fitted/semantic.json).",
+)
+def fit_semantic_command(corpora: tuple[Path, ...], output: Path) -> None:
+    """Fit the semantic layer's classifiers on labelled CORPORA and print how the layer
+    does on each corpus when fitted without it, next to the lexical detector alone."""
+    try:
+        encoder = Encoder()
+    except EncoderUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        rows = load_corpora(corpora)
+        data = embed_corpora(encoder, corpora)
+    except CatalogueError as exc:
+        raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    cv = cross_validate_semantic(rows, data)
+    click.echo(f"labelled: {len(corpora)} corpora, {len(data.items)} items")
+    click.echo(f"lexical, leave-one-pledge-out:                 {cv.lexical.summary()}")
+    click.echo(f"with the semantic layer, left out by corpus:   {cv.combined.summary()}")
+    click.echo(f"the layer added {cv.added_true} right and {cv.added_false} wrong flags")
+    model = semantic_model_from(fit_semantic(data, cv.penalties), cv)
+    output.write_text(model.to_json() + "\n", encoding="utf-8")
+    click.echo(f"wrote {model.version} to {output}")
 
 
 def _current(app: App) -> str:

@@ -15,9 +15,12 @@ from localfiles import LocalFileError, read_local_text
 from monitor.cli.app import console, text_or_json
 from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_eval
 from monitor.evaluation.learning import HAND, apply, cross_validate, load_corpora
+from monitor.evaluation.semantic import cross_validate_semantic, embed_corpora
+from pledges.encoder import INSTALL_HINT
 from pledges.errors import CatalogueError
-from pledges.fitted import shipped_model
+from pledges.fitted import load_semantic, shipped_model
 from pledges.model import LinearModel, ModelError
+from pledges.semantic import Semantic
 
 # A model file holds a few dozen weights; the cap keeps a wrong path harmless.
 MAX_MODEL_BYTES = 1_000_000
@@ -27,7 +30,8 @@ Each corpus is a folder with catalogue/, feeds/ and labels.json.
 Examples:
   pledgewatch eval eval/holdout-3
   pledgewatch eval --model hand eval/holdout-3
-  pledgewatch eval --cv eval/holdout eval/holdout-2 eval/finance"""
+  pledgewatch eval --cv eval/holdout eval/holdout-2 eval/finance
+  pledgewatch eval --semantic eval/holdout-3"""
 
 
 @click.command("eval", epilog=EVAL_EXAMPLES)
@@ -47,15 +51,26 @@ Examples:
     help="The model that scores: the shipped fitted one, the hand weights "
     f"({HAND.version}), or a model file written by `detector fit --output`.",
 )
+@click.option(
+    "--semantic",
+    is_flag=True,
+    help="Add the semantic layer's flags (needs the semantic extra). With --cv, the "
+    "layer is fitted without each corpus in turn.",
+)
 @text_or_json
-def evaluate(corpora: tuple[Path, ...], cv: bool, model_name: str, fmt: str) -> None:
+def evaluate(
+    corpora: tuple[Path, ...], cv: bool, model_name: str, semantic: bool, fmt: str
+) -> None:
     """Sync each corpus's catalogue into a temporary database, ingest its feeds, score flags."""
     try:
+        layer = _semantic() if semantic else None
         if cv:
-            _cross_validate(corpora, fmt)
+            _cross_validate(corpora, fmt, layer)
             return
         model = _model(model_name)
-        reports = [(corpus, run_eval(corpus, model)) for corpus in corpora]
+        reports = [
+            (corpus, run_eval(corpus, model, layer.model if layer else None)) for corpus in corpora
+        ]
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc
     except CorpusError as exc:
@@ -83,7 +98,17 @@ def _model(name: str) -> LinearModel | None:
         raise click.BadParameter(f"{name}: {exc}", param_hint="--model") from exc
 
 
-def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
+def _semantic() -> Semantic:
+    layer = load_semantic()
+    if layer is None:
+        raise click.ClickException(
+            "the semantic layer cannot run here (the warning above says why); "
+            f"to use it, {INSTALL_HINT}"
+        )
+    return layer
+
+
+def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None) -> None:
     data = load_corpora(corpora)
     shipped = shipped_model()
     # key -> (label, figures); keys are stable for JSON readers, labels name the models.
@@ -95,6 +120,13 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str) -> None:
         ),
         "leave_one_pledge_out": ("leave-one-pledge-out", cross_validate(data)),
     }
+    if layer is not None:
+        cv = cross_validate_semantic(data, embed_corpora(layer.encoder, corpora))
+        named["with_semantic"] = (
+            f"leave-one-pledge-out + semantic layer left out by corpus "
+            f"({cv.added_true} right, {cv.added_false} wrong added)",
+            cv.combined,
+        )
     if fmt == "json":
         out_json = {k: {"label": label, **fig.as_dict()} for k, (label, fig) in named.items()}
         click.echo(json.dumps(out_json, indent=2))

@@ -183,6 +183,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
                 fetched=fetched,
                 max_bytes=app.settings.feeds.max_bytes,
                 on_stage=on_stage,
+                semantic=app.settings.detect.semantic,
             )
         except click.ClickException:
             raise

@@ -17,6 +17,7 @@ from monitor.flags.rescan import RescanError, RescanReport, count_articles_since
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
 from pledges.errors import CatalogueError
+from pledges.fitted import load_semantic
 
 
 def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detector:
@@ -31,7 +32,8 @@ def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detec
         raise click.ClickException(f"no pledge with id {', '.join(missing)} in {folder}")
     with app.db.session() as session:
         model = active_model(session)  # backtest with the model the database scores with
-    return Detector.compile(pledges, model=model)
+    layer = load_semantic() if app.settings.detect.semantic else None
+    return Detector.compile(pledges, model=model, semantic=layer)
 
 
 RESCAN_EXAMPLES = """\b
@@ -110,6 +112,7 @@ def rescan_(
                 dry_run=dry_run,
                 detector=detector,
                 on_batch=on_batch,
+                semantic=app.settings.detect.semantic,
             )
         except RescanError as exc:
             raise click.ClickException(str(exc)) from exc

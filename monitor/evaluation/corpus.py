@@ -21,6 +21,7 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.fitted import shipped_model
 from pledges.model import LinearModel
+from pledges.semantic import SemanticModel
 from pledges.store import sync_catalogue
 
 # A labels file lists a few hundred items; the cap keeps a wrong path harmless.
@@ -172,10 +173,13 @@ def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalRepor
     return report
 
 
-def run_eval(corpus: Path, model: LinearModel | None = None) -> EvalReport:
+def run_eval(
+    corpus: Path, model: LinearModel | None = None, semantic: SemanticModel | None = None
+) -> EvalReport:
     """Sync the corpus catalogue into a throwaway database, ingest its feeds, score flags.
 
-    The shipped model scores unless `model` is given (the hand weights, a fitted file).
+    The shipped model scores unless `model` is given (the hand weights, a fitted file);
+    with `semantic` (the shipped semantic model, loaded), the semantic layer adds flags.
     """
     if not corpus.is_dir():
         raise CorpusError(f"{corpus}: no such folder")
@@ -197,7 +201,7 @@ def run_eval(corpus: Path, model: LinearModel | None = None) -> EvalReport:
                             created_at=datetime.now(UTC),
                         )
                     )
-            ingest_files(db=db, paths=feed_files)
+            ingest_files(db=db, paths=feed_files, semantic=semantic is not None)
             with db.session() as session:
                 rows = session.exec(
                     select(Flag, Article)
@@ -219,6 +223,8 @@ def run_eval(corpus: Path, model: LinearModel | None = None) -> EvalReport:
             db.dispose()
     report = score(labels, predicted)
     report.model = model.version if model is not None else shipped_model().version
+    if semantic is not None:
+        report.model += f" with {semantic.version}"
     return report
 
 

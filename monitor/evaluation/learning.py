@@ -273,6 +273,13 @@ def cross_validate(
     `train` limits which rows any fold may learn from (all by default); every row is
     scored either way, so two training recipes are compared on the same test rows.
     """
+    return figures(data, lopo_flags(data, train, l2))
+
+
+def lopo_flags(
+    data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
+) -> dict[tuple[str, str, str], str]:
+    """The flags (source, link, pledge) -> kind of leave-one-pledge-out scoring."""
     pledges = sorted({r.pledge_id for r in data.rows})
     flagged: dict[tuple[str, str, str], str] = {}
     for pid in pledges:
@@ -284,7 +291,7 @@ def cross_validate(
             kind = predict(model, r)
             if kind is not None:
                 flagged[(r.source, r.link, r.pledge_id)] = kind
-    return figures(data, flagged)
+    return flagged
 
 
 def dropped(before: Figures, after: Figures) -> bool:
@@ -304,6 +311,7 @@ __all__ = [
     "cross_validate",
     "fit_model",
     "load_corpora",
+    "lopo_flags",
     "review_rows",
 ]
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from feeds.models import Article
 from monitor.store.models import DetectorModel, Flag
 from pledges.detect import Detector, Finding
-from pledges.fitted import model_from_text
+from pledges.fitted import load_semantic, model_from_text
 from pledges.model import LinearModel
 from pledges.store import active_pledges
 
@@ -36,9 +36,11 @@ def active_model(session: Session) -> LinearModel:
     return model_from_text(row.model, f"detector model {row.id} ({row.version})")
 
 
-def load_detector(session: Session) -> Detector:
-    """Compile the stored (non-retired) catalogue, scored by the database's model."""
-    return Detector.compile(active_pledges(session), model=active_model(session))
+def load_detector(session: Session, semantic: bool = False) -> Detector:
+    """Compile the stored (non-retired) catalogue, scored by the database's model; with
+    `semantic`, the semantic layer too when it can run here (else a warning)."""
+    layer = load_semantic() if semantic else None
+    return Detector.compile(active_pledges(session), model=active_model(session), semantic=layer)
 
 
 @dataclass

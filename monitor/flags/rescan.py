@@ -170,6 +170,7 @@ def rescan(
     detector: Detector | None = None,
     now: datetime | None = None,
     on_batch: Callable[[RescanReport], None] | None = None,
+    semantic: bool = False,
 ) -> RescanReport:
     """Re-run detection over stored articles (all, or published since `since`).
 
@@ -189,7 +190,7 @@ def rescan(
                     f"no pledge with id {', '.join(missing)} (see `pledgewatch pledges list`)"
                 )
         if detector is None:
-            detector = load_detector(session)
+            detector = load_detector(session, semantic)
     report = RescanReport(dry_run=dry_run, pledge_ids=sorted(scope) if scope else None, since=since)
     after = 0
     while True:

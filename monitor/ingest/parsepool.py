@@ -240,13 +240,16 @@ class ParsePool:
         """
         if self._sent and self._detector is None and detector is not None:
             self._detector = detector
-            if detector.size > MAX_SHIPPED_PLEDGES and self._forks and not self._here:
+            heavy = detector.size > MAX_SHIPPED_PLEDGES or detector.semantic_version is not None
+            if heavy and self._forks and not self._here:
                 self._fork_scanning_workers(detector)
             return
         if not self._sent:
             self._sent = True
             self._detector = detector
-            if detector is not None and detector.size > MAX_SHIPPED_PLEDGES:
+            if detector is not None and (
+                detector.size > MAX_SHIPPED_PLEDGES or detector.semantic_version is not None
+            ):
                 detector = None  # the writer scans what comes back unscanned
             if not self._here:
                 for _ in range(self._workers):

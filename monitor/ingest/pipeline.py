@@ -219,13 +219,15 @@ def ingest_files(
     fetched: Sequence[Scanned] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_stage: Callable[[Stage], None] | None = None,
+    semantic: bool = False,
 ) -> IngestReport:
     """Parse local feed files once, store new articles and flag them; bad files are reported.
 
     `db` may be a function that opens the database: worker processes then start parsing
     while it runs. `max_bytes` caps what a gzip file may decompress to. `on_stage` hears
     each file's parsing and scanning (by entries) when files are parsed in this process,
-    and each batch's write.
+    and each batch's write. `semantic` turns the semantic layer on when no `detector`
+    is given.
     """
     now = now or datetime.now(UTC)
     workers = default_workers() if workers is None else workers
@@ -241,7 +243,7 @@ def ingest_files(
             with database.session() as session:
                 if pool is not None:
                     pool.catalogue_size(count_pledges(session))
-                detector = load_detector(session)
+                detector = load_detector(session, semantic)
         if pool is not None:
             pool.send_detector(detector)
             scanned: Iterator[Scanned] = pool.results()

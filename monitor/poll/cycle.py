@@ -98,6 +98,7 @@ class _Poll:
         self.options = fetch_options(settings)
         self.policy = health_policy(settings)
         self.lease_seconds = float(settings.daemon.lease_seconds)
+        self.semantic = settings.detect.semantic
         self.writer = DbWriter(db)
         # Started on the first body to parse: a poll of 304s needs none.
         self.parser: Executor | None = None
@@ -228,7 +229,7 @@ class _Poll:
         """The detector, compiled on first use (on the writer thread): 304s need none."""
         if self.detector is None:
             with self.db.session() as session:
-                self.detector = load_detector(session)
+                self.detector = load_detector(session, self.semantic)
         return self.detector
 
     async def poll_feed(self, fetcher: Fetcher, feed: Feed) -> FeedPollResult:

@@ -1,8 +1,10 @@
-"""The fitted detector model shipped with the package, and loading one safely.
+"""The fitted models shipped with the package, and loading them safely.
 
 `detector.json` is made by `pledgewatch detector fit` from every labelled corpus; a
 model that cannot be read never stops detection: the shipped one (or, if that too is
-damaged, the hand weights) scores instead, with a warning.
+damaged, the hand weights) scores instead, with a warning. `semantic.json` is made by
+`pledgewatch detector fit-semantic`; when it or the encoder cannot be loaded, detection
+goes on without the semantic layer, with a warning.
 """
 
 from __future__ import annotations
@@ -11,13 +13,19 @@ import logging
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, ModelError
 from pledges.score import hand_model
+from pledges.semantic import Semantic, SemanticModel
+
+if TYPE_CHECKING:
+    from pledges.encoder import Encoder
 
 log = logging.getLogger(__name__)
 SHIPPED = "detector.json"
+SHIPPED_SEMANTIC = "semantic.json"
 
 
 def _hand() -> LinearModel:
@@ -56,3 +64,42 @@ def load_model(path: Path) -> LinearModel:
         log.warning("%s: cannot read detector model (%s); using %s", path, exc, fallback.version)
         return fallback
     return model_from_text(text, str(path))
+
+
+@lru_cache(maxsize=1)
+def _encoder() -> Encoder:
+    from pledges.encoder import Encoder
+
+    return Encoder()
+
+
+def load_semantic(model_path: Path | None = None) -> Semantic | None:
+    """The semantic layer (the shipped model, or the one at `model_path`), or None with
+    a warning naming what is missing when it cannot run here."""
+    from pledges.encoder import EncoderUnavailable
+
+    try:
+        if model_path is None:
+            text = resources.files(__name__).joinpath(SHIPPED_SEMANTIC).read_text(encoding="utf-8")
+            origin = f"shipped {SHIPPED_SEMANTIC}"
+        else:
+            text = model_path.read_text(encoding="utf-8")
+            origin = str(model_path)
+        model = SemanticModel.from_json(text)
+    except (OSError, ModelError) as exc:
+        log.warning("semantic model unusable (%s); detecting without the semantic layer", exc)
+        return None
+    try:
+        encoder = _encoder()
+    except EncoderUnavailable as exc:
+        log.warning("semantic layer off: %s", exc)
+        return None
+    if model.encoder != encoder.version:
+        log.warning(
+            "%s was fitted with encoder %s, not %s; detecting without the semantic layer",
+            origin,
+            model.encoder,
+            encoder.version,
+        )
+        return None
+    return Semantic(encoder, model)

@@ -1,0 +1,159 @@
+"""The semantic layer: reports worded unlike the pledge, flagged only by a clear rule."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pledges.detect import Detector
+from pledges.encoder import Encoder
+from pledges.fitted import load_semantic
+from pledges.model import ModelError
+from pledges.models import PledgeIn
+from pledges.semantic import DIM, Semantic, SemanticIndex, SemanticModel, fit_ridge_logistic
+from tests.pledges.test_detect import EV, pledge
+
+
+def model(report_bias: float = 5.0, kind_bias: float = -5.0, **over: float) -> SemanticModel:
+    """A model whose classifiers answer by their bias alone: every article reads as a
+    report (or none), of one kind, so only the similarity rule is left to test."""
+    zeros = (0.0,) * DIM
+    return SemanticModel("semantic-test", "enc", (*zeros, report_bias), (*zeros, kind_bias), **over)
+
+
+def unit(i: int) -> list[float]:
+    v = [0.0] * DIM
+    v[i] = 1.0
+    return v
+
+
+def test_the_nearest_pledge_is_matched_when_close_enough_and_read_as_a_report() -> None:
+    index = SemanticIndex(model(), [unit(0), unit(1)])
+    near_second = [0.0] * DIM
+    near_second[0], near_second[1] = 0.3, 0.95
+    match = index.match(_array(near_second))
+    assert match is not None and match.pledge == 1 and match.kind == "breach"
+    assert match.similarity == pytest.approx(0.95)
+    # Not close enough to any pledge; or close, but not read as a report.
+    assert index.match(_array([0.5] + [0.0] * (DIM - 1))) is None
+    assert SemanticIndex(model(report_bias=-5.0), [unit(0)]).match(_array(unit(0))) is None
+    rollback = SemanticIndex(model(kind_bias=5.0), [unit(0)]).match(_array(unit(0)))
+    assert rollback is not None and rollback.kind == "rollback"
+    assert SemanticIndex(model(), []).match(_array(unit(0))) is None
+
+
+def _array(v: list[float]):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    return np.asarray(v, dtype=np.float32)
+
+
+def test_the_model_file_round_trips_and_says_which_field_is_wrong() -> None:
+    m = model(min_similarity=0.55)
+    assert SemanticModel.from_json(m.to_json()) == m
+    good = json.loads(m.to_json())
+    for field, value, message in (
+        ("report", [0.0] * 3, "field 'report': must be 385 numbers"),
+        ("kind", [0.0] * DIM + ["x"], "field 'kind': must be 385 numbers"),
+        ("min_similarity", 1.5, "field 'min_similarity': must be a number between 0 and 1"),
+        ("version", "", "field 'version': missing"),
+    ):
+        with pytest.raises(ModelError, match=message):
+            SemanticModel.from_json(json.dumps({**good, field: value}))
+    with pytest.raises(ModelError, match="not JSON"):
+        SemanticModel.from_json("{")
+
+
+def test_the_classifier_fit_separates_labelled_vectors_reproducibly() -> None:
+    xs = [unit(0)] * 10 + [unit(1)] * 10
+    ys = [1.0] * 10 + [0.0] * 10
+    beta = fit_ridge_logistic(xs, ys, l2=1.0)
+    assert len(beta) == DIM + 1
+    assert beta[0] > 1 > -1 > beta[1]
+    assert fit_ridge_logistic(xs, ys, l2=1.0) == beta
+
+
+CAGE_FREE = pledge(
+    id="freshmart-cage-free-eggs-2025",
+    company={"name": "FreshMart"},
+    title="Only cage-free eggs by 2025",
+    kind="target",
+    statement="FreshMart promised to sell only cage-free eggs in all its stores by 2025.",
+    made_on="2016-04-01",
+    subject=["cage-free eggs"],
+    scope=[],
+    history=[],
+)
+# Names neither the company nor any subject phrase: the lexical detector cannot tie it.
+PARAPHRASE = (
+    "Supermarket chain drops its promise on eggs from hens kept out of cages",
+    "Campaigners say the grocer abandoned the pledge it made to shoppers in 2016.",
+)
+
+
+def semantic_detector(encoder: Encoder, pledges: list[PledgeIn], **over: float) -> Detector:
+    return Detector.compile(pledges, semantic=Semantic(encoder, model(**over)))
+
+
+def test_a_report_worded_unlike_the_pledge_is_flagged_and_explained(
+    real_encoder: Encoder,
+) -> None:
+    lexical = Detector.compile([EV, CAGE_FREE])
+    assert lexical.scan(*PARAPHRASE, date(2024, 9, 1)) == []
+    detector = semantic_detector(real_encoder, [EV, CAGE_FREE], min_similarity=0.5)
+    [finding] = detector.scan(*PARAPHRASE, date(2024, 9, 1))
+    assert finding.pledge_id == CAGE_FREE.id
+    assert finding.kind == "breach"
+    assert finding.detector_version == "semantic-test"
+    assert any("no name or word of the pledge matched" in r for r in finding.reasons)
+    assert any("closest of 2 pledges" in r for r in finding.reasons)
+    assert finding.evidence[0].sentence == PARAPHRASE[0] and finding.evidence[0].in_title
+    assert finding.evidence[1].sentence == PARAPHRASE[1]
+
+
+def test_the_layer_adds_nothing_to_a_pledge_the_lexical_detector_tied(
+    real_encoder: Encoder,
+) -> None:
+    text = ("FreshMart scraps its cage-free eggs pledge", "FreshMart dropped its 2025 goal.")
+    lexical = Detector.compile([CAGE_FREE]).scan(*text, date(2024, 9, 1))
+    layered = semantic_detector(real_encoder, [CAGE_FREE], min_similarity=0.1)
+    assert [f.pledge_id for f in lexical] == [CAGE_FREE.id]
+    assert layered.scan(*text, date(2024, 9, 1)) == lexical
+
+
+def test_a_report_dated_before_the_pledge_or_unlike_any_pledge_is_not_flagged(
+    real_encoder: Encoder,
+) -> None:
+    detector = semantic_detector(real_encoder, [EV, CAGE_FREE], min_similarity=0.5)
+    assert detector.scan(*PARAPHRASE, date(2015, 1, 1)) == []
+    assert detector.scan("Heavy rain expected this weekend", "Floods likely.", None) == []
+
+
+def test_the_shipped_semantic_model_loads_with_its_cross_validated_figures(
+    real_encoder: Encoder,
+) -> None:
+    layer = load_semantic()
+    assert layer is not None
+    assert layer.model.version.startswith("semantic-")
+    assert layer.model.encoder == real_encoder.version
+    assert layer.model.meta["cv"]["with_semantic"]["f1"] > 0
+
+
+def test_a_bad_semantic_model_turns_the_layer_off_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    bad = tmp_path / "semantic.json"
+    bad.write_text('{"version": "x"', encoding="utf-8")
+    assert load_semantic(bad) is None
+    assert load_semantic(tmp_path / "absent.json") is None
+    other = json.loads(model().to_json())
+    bad.write_text(json.dumps({**other, "encoder": "another-encoder"}), encoding="utf-8")
+    assert load_semantic(bad) is None
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "semantic model unusable" in messages
+    assert "detecting without the semantic layer" in messages
