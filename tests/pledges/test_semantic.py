@@ -10,11 +10,19 @@ from pathlib import Path
 import pytest
 
 from pledges.detect import Detector
-from pledges.encoder import Encoder
+from pledges.encoder import MAX_TOKENS, Encoder
 from pledges.fitted import load_semantic
 from pledges.model import ModelError
 from pledges.models import PledgeIn
-from pledges.semantic import DIM, Semantic, SemanticIndex, SemanticModel, fit_ridge_logistic
+from pledges.semantic import (
+    DIM,
+    Semantic,
+    SemanticIndex,
+    SemanticModel,
+    article_text,
+    fit_ridge_logistic,
+    pledge_text,
+)
 from tests.pledges.test_detect import EV, pledge
 
 
@@ -157,3 +165,25 @@ def test_a_bad_semantic_model_turns_the_layer_off_with_a_warning(
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert "semantic model unusable" in messages
     assert "detecting without the semantic layer" in messages
+
+
+def test_a_huge_statement_or_article_is_read_only_as_far_as_the_encoder_reads(
+    real_encoder: Encoder,
+) -> None:
+    huge = pledge(
+        id="wordy-pledge",
+        company={"name": "WordyCo"},
+        title="A",
+        kind="policy",
+        statement="word " * 5_000,
+        made_on="2020-01-01",
+        subject=["word"],
+        scope=[],
+        history=[],
+    )
+    body = "sentence after sentence. " * 40_000
+    texts = [pledge_text(huge.title, huge.statement), article_text("Long read", body)]
+    assert all(len(t) <= 1_300 for t in texts)
+    assert all(len(ids) <= MAX_TOKENS for ids in real_encoder.tokens(texts))
+    detector = semantic_detector(real_encoder, [huge, CAGE_FREE])
+    assert detector.scan("Long read", body, None) == []
