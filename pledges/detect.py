@@ -95,7 +95,7 @@ class Detector:
         layer = None
         if semantic is not None:
             texts = [pledge_text(p.spec.title, p.spec.statement) for p in compiled.pledges]
-            vectors = semantic.encoder.encode(texts)
+            vectors = semantic.vectors(texts)
             layer = _SemanticLayer(semantic.encoder, SemanticIndex(semantic.model, vectors))
         return cls(compiled, model, weights or DEFAULT_WEIGHTS, layer)
 

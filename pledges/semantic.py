@@ -18,6 +18,7 @@ then tested once on six corpora written blind (see docs/detection-semantic.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -104,12 +105,35 @@ class SemanticModel:
         )
 
 
+def vector_key(encoder_version: str, text: str) -> str:
+    """What a stored pledge vector is kept under: the encoder and the text, hashed."""
+    return hashlib.sha256(f"{encoder_version}\0{text}".encode()).hexdigest()[:40]
+
+
 @dataclass(frozen=True)
 class Semantic:
-    """The layer ready to use: an encoder and the fitted model it was fitted with."""
+    """The layer ready to use: an encoder, the model fitted with it, and pledge vectors
+    already known (`vector_key` -> vector), which need not be embedded again."""
 
     encoder: Encoder
     model: SemanticModel
+    known: Mapping[str, Any] = field(default_factory=dict)
+
+    def vectors(self, texts: Sequence[str]) -> Any:
+        """An (n, 384) array for `texts`: known vectors reused, the rest embedded."""
+        import numpy as np
+
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        missing = []
+        for i, text in enumerate(texts):
+            v = self.known.get(vector_key(self.encoder.version, text))
+            if v is not None and getattr(v, "shape", None) == (DIM,):
+                out[i] = v
+            else:
+                missing.append(i)
+        if missing:
+            out[missing] = self.encoder.encode([texts[i] for i in missing])
+        return out
 
 
 @dataclass(frozen=True)
@@ -193,4 +217,5 @@ __all__ = [
     "article_text",
     "fit_ridge_logistic",
     "pledge_text",
+    "vector_key",
 ]

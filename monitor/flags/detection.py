@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Table
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
-from monitor.store.models import DetectorModel, Flag
+from monitor.store.models import DetectorModel, Flag, PledgeVector
 from pledges.detect import Detector, Finding
 from pledges.fitted import load_semantic, model_from_text
 from pledges.model import LinearModel
+from pledges.models import PledgeIn
+from pledges.semantic import DIM, Semantic, pledge_text, vector_key
 from pledges.store import active_pledges
 
+log = logging.getLogger(__name__)
 _FLAGS: Table = Flag.__table__  # type: ignore[attr-defined]
 
 
@@ -39,8 +44,49 @@ def active_model(session: Session) -> LinearModel:
 def load_detector(session: Session, semantic: bool = False) -> Detector:
     """Compile the stored (non-retired) catalogue, scored by the database's model; with
     `semantic`, the semantic layer too when it can run here (else a warning)."""
+    pledges = active_pledges(session)
     layer = load_semantic() if semantic else None
-    return Detector.compile(active_pledges(session), model=active_model(session), semantic=layer)
+    if layer is not None:
+        layer = with_stored_vectors(session, layer, pledges)
+    return Detector.compile(pledges, model=active_model(session), semantic=layer)
+
+
+# Keys looked up per query (an IN list of a 10,000-pledge catalogue would be one query
+# too long for some servers).
+VECTOR_BATCH = 500
+
+
+def with_stored_vectors(session: Session, layer: Semantic, pledges: list[PledgeIn]) -> Semantic:
+    """The layer with every pledge's vector: read from the database where an earlier
+    compile stored it, embedded (and stored) otherwise. Storing is best effort: a
+    failed write costs only the embedding next time."""
+    import numpy as np
+
+    texts = {
+        vector_key(layer.encoder.version, pledge_text(p.title, p.statement)): p for p in pledges
+    }
+    keys = sorted(texts)
+    stored: dict[str, bytes] = {}
+    for i in range(0, len(keys), VECTOR_BATCH):
+        chunk = keys[i : i + VECTOR_BATCH]
+        rows = session.exec(select(PledgeVector).where(col(PledgeVector.key).in_(chunk)))
+        stored.update({r.key: r.vector for r in rows if len(r.vector) == DIM * 4})
+    missing = [k for k in keys if k not in stored]
+    if missing:
+        vectors = layer.encoder.encode(
+            [pledge_text(texts[k].title, texts[k].statement) for k in missing]
+        )
+        new = {k: v.astype(np.float32).tobytes() for k, v in zip(missing, vectors, strict=True)}
+        now = datetime.now(UTC)
+        try:
+            session.add_all(PledgeVector(key=k, vector=b, created_at=now) for k, b in new.items())
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            log.info("pledge vectors not stored (%s); they are embedded again next time", exc)
+        stored.update(new)
+    known = {k: np.frombuffer(b, dtype=np.float32) for k, b in stored.items()}
+    return replace(layer, known=known)
 
 
 @dataclass

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///pledgewatch.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration revision; tests check it matches monitor/store/migrations/versions.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 # Long enough for a CLI review to wait out a poll's write batch (RELIABILITY rows 41-43).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -163,4 +163,16 @@ class DetectorModel(SQLModel, table=True):
     # The model as `pledges.model.LinearModel.to_json` writes it.
     model: str = Field(sa_column=Column(Text, nullable=False))
     active: bool = True
+    created_at: datetime = Field(sa_column=_ts(nullable=False))
+
+
+class PledgeVector(SQLModel, table=True):
+    """A pledge's text as the semantic layer's encoder embeds it, kept so a catalogue
+    compiles without embedding again every pledge it has seen (`pledges.semantic`)."""
+
+    __tablename__ = "pledge_vectors"
+
+    # `pledges.semantic.vector_key`: the encoder's version and the text, hashed.
+    key: str = Field(primary_key=True)
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=_ts(nullable=False))

@@ -9,6 +9,7 @@ from monitor.store.models import (
     Flag,
     Incident,
     JobRun,
+    PledgeVector,
     Review,
     WebSession,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "JobRun",
     "Pledge",
     "PledgeEvent",
+    "PledgeVector",
     "Review",
     "WebSession",
 ]

@@ -73,3 +73,27 @@ def test_the_config_switch_turns_the_layer_on_for_ingest(
     assert any(v.startswith("fitted-") for v in versions)
     assert semantic, "the semantic layer added no flag"
     assert all(f.reasons and f.evidence for f in semantic)
+
+
+def test_pledge_vectors_are_stored_once_and_reused_by_the_next_compile(
+    real_encoder: Encoder, sqlite_db: Database
+) -> None:
+    from monitor.flags.detection import load_detector
+    from monitor.store.models import PledgeVector
+
+    with sqlite_db.write() as session:
+        sync_catalogue(session=session, pledges=load_catalogue(AEROSPACE / "catalogue"))
+    with sqlite_db.session() as session:
+        first = load_detector(session, semantic=True)
+    with sqlite_db.session() as session:
+        stored = session.exec(select(PledgeVector)).all()
+    assert len(stored) == first.size == 10
+    # A damaged row is embedded again, not trusted.
+    with sqlite_db.write() as session:
+        row = session.get(PledgeVector, stored[0].key)
+        assert row is not None
+        row.vector = b"\0" * 7
+    with sqlite_db.session() as session:
+        again = load_detector(session, semantic=True)
+    title, text = "Air taxi will not carry paying passengers at the Games", ""
+    assert again.scan(title, text, None) == first.scan(title, text, None)

@@ -30,10 +30,11 @@ def test_upgrading_twice_keeps_data(db_url: str) -> None:
     second.dispose()
 
 
-def test_a_database_from_before_fitted_models_gains_their_table(db_url: str) -> None:
+def test_a_database_from_before_fitted_models_gains_their_tables(db_url: str) -> None:
     first = open_database(db_url)
     with first.write() as s:
         s.execute(text("drop table detector_models"))
+        s.execute(text("drop table pledge_vectors"))
         s.execute(text("update alembic_version set version_num = '0002'"))
         s.execute(
             text("insert into companies (name, aliases, products) values ('Acme', '[]', '[]')")
@@ -41,8 +42,9 @@ def test_a_database_from_before_fitted_models_gains_their_table(db_url: str) -> 
     first.dispose()
     second = open_database(db_url)
     with second.session() as s:
-        assert "detector_models" in inspect(second.engine).get_table_names()
-        assert s.execute(text("select version_num from alembic_version")).scalar() == "0003"
+        tables = inspect(second.engine).get_table_names()
+        assert {"detector_models", "pledge_vectors"} <= set(tables)
+        assert s.execute(text("select version_num from alembic_version")).scalar() == SCHEMA_HEAD
         assert s.execute(text("select name from companies")).scalar() == "Acme"
     second.dispose()
 
@@ -99,6 +101,7 @@ def test_a_database_from_the_first_release_upgrades_and_keeps_its_data(db_url: s
     with first.engine.begin() as conn:  # back to the schema pledgewatch 0.1 created
         conn.execute(text("drop table web_sessions"))
         conn.execute(text("drop table detector_models"))
+        conn.execute(text("drop table pledge_vectors"))
         conn.execute(text("update alembic_version set version_num = '0001'"))
     first.dispose()
     upgraded = open_database(db_url)
@@ -106,6 +109,7 @@ def test_a_database_from_the_first_release_upgrades_and_keeps_its_data(db_url: s
         assert s.execute(text("select version_num from alembic_version")).scalar() == SCHEMA_HEAD
         assert s.execute(text("select name from companies")).scalar() == "Acme"
         assert s.execute(text("select count(*) from web_sessions")).scalar() == 0
+        assert s.execute(text("select count(*) from pledge_vectors")).scalar() == 0
     from monitor.auth.sessions import check_session, open_session
 
     with upgraded.write() as s:
