@@ -29,6 +29,7 @@ from monitor.evaluation.semantic import (
 from monitor.flags.detection import active_model, load_detector
 from pledges.encoder import Encoder, EncoderUnavailable
 from pledges.errors import CatalogueError
+from pledges.fitted import load_semantic
 
 
 @click.group("detector")
@@ -48,6 +49,20 @@ def show(app: App) -> None:
         click.echo(f"fitted on {', '.join(meta['corpora'])} and {meta.get('reviews', 0)} reviews")
     for name, weight in sorted(model.weights.items(), key=lambda kv: -abs(kv[1])):
         click.echo(f"  {name:26s} {weight:+.3f}")
+    if not app.settings.detect.semantic:
+        click.echo("semantic layer: off ([detect] semantic = false)")
+        return
+    layer = load_semantic()
+    if layer is None:
+        click.echo("semantic layer: on in the settings, but it cannot run here (see the warning)")
+        return
+    cv = layer.model.meta.get("cv", {}).get("with_semantic", {})
+    click.echo(
+        f"semantic layer: on, {layer.model.version} with encoder {layer.encoder.version} "
+        f"(similarity >= {layer.model.min_similarity}, report >= {layer.model.min_report}"
+        + (f"; left-out F1 with it {cv['f1']:.3f}" if "f1" in cv else "")
+        + ")"
+    )
 
 
 @detector.command("fit")

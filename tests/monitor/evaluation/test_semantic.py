@@ -97,3 +97,16 @@ def test_pledge_vectors_are_stored_once_and_reused_by_the_next_compile(
         again = load_detector(session, semantic=True)
     title, text = "Air taxi will not carry paying passengers at the Games", ""
     assert again.scan(title, text, None) == first.scan(title, text, None)
+
+
+def test_detector_show_says_whether_the_layer_is_on(
+    real_encoder: Encoder, sqlite_db: Database
+) -> None:
+    url = str(sqlite_db.url)
+    off = CliRunner().invoke(cli, ["--db", url, "detector", "show"])
+    assert "semantic layer: off" in off.output
+    on = CliRunner().invoke(
+        cli, ["--db", url, "detector", "show"], env={"PLEDGEWATCH_DETECT_SEMANTIC": "1"}
+    )
+    assert on.exit_code == 0, on.output
+    assert "semantic layer: on, semantic-" in on.output
