@@ -240,8 +240,15 @@ class ParsePool:
         """
         if self._sent and self._detector is None and detector is not None:
             self._detector = detector
-            heavy = detector.size > MAX_SHIPPED_PLEDGES or detector.semantic_version is not None
-            if heavy and self._forks and not self._here:
+            # With the semantic layer the writer scans everything: workers forked from a
+            # process holding the encoder would run its numpy code after a fork.
+            semantic = detector.semantic_version is not None
+            if (
+                detector.size > MAX_SHIPPED_PLEDGES
+                and not semantic
+                and self._forks
+                and not self._here
+            ):
                 self._fork_scanning_workers(detector)
             return
         if not self._sent:
