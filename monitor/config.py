@@ -109,7 +109,7 @@ class DetectSettings(_Section):
     semantic: bool = Field(
         False,
         description="Also flag reports worded unlike the pledge (the semantic layer: "
-        "needs the semantic extra; about 30 ms more per article)",
+        "needs the semantic extra; about 40 ms more per article)",
     )
 
 
