@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pledges.article import MAX_TEXT, Article, locate
 from pledges.bulk import collector_paused
@@ -138,7 +138,11 @@ class Detector:
         """Findings for one article, best first."""
         art = self._locate(title, text)
         found = self._candidates(art, published) if art is not None else []
-        findings = self._semantic_finding(title or "", text or "", published, found)
+        layer = self._semantic
+        vector = None
+        if layer is not None:
+            vector = layer.encoder.encode([article_text(title or "", text or "")])[0]
+        findings = self._semantic_finding(vector, published, found, title or "", text or "")
         if art is None:
             return findings
         model = self.model
@@ -146,7 +150,11 @@ class Detector:
             score = model.score(c.features)
             if score < model.threshold:
                 continue
-            kind = self._kind(c)
+            kind = None
+            if layer is not None:
+                logit = layer.index.kind_logit(vector)
+                kind = layer.index.model.kind_of(c.kind_features, logit)
+            kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
             pid = self._cat.pledges[c.pledge].spec.id
             findings.append(
@@ -157,16 +165,16 @@ class Detector:
 
     def _semantic_finding(
         self,
-        title: str,
-        text: str,
+        vector: Any,
         published: datetime | date | None,
         tied: list[Candidate],
+        title: str,
+        text: str,
     ) -> list[Finding]:
         """The semantic layer's flag, for a pledge the lexical detector did not tie at all."""
         layer = self._semantic
-        if layer is None:
+        if layer is None or vector is None:
             return []
-        vector = layer.encoder.encode([article_text(title, text)])[0]
         match = layer.index.match(vector)
         if match is None or any(c.pledge == match.pledge for c in tied):
             return []

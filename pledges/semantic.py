@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from pledges.encoder import Encoder
 
 DIM = 384
+# The kind feature the article's rollback-or-breach logit gives a lexical candidate.
+KIND_FEATURE = "semantic_kind"
 # Characters of the article body embedded after the headline: the encoder reads at most
 # 128 tokens, so more text would only cost tokenising time.
 ARTICLE_CHARS = 1_200
@@ -55,6 +57,20 @@ class SemanticModel:
     min_similarity: float = 0.6
     min_report: float = 0.5
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # The lexical detector's kind model refitted with the article's rollback-or-breach
+    # logit as one more feature (`KIND_FEATURE`): used for lexical flags when the layer
+    # is on. {"bias": float, "weights": {feature: weight}}, or empty.
+    lexical_kind: Mapping[str, Any] = field(default_factory=dict)
+
+    def kind_of(self, features: Mapping[str, float], logit: float) -> str | None:
+        """The kind of a lexical candidate from its kind features and the article's logit,
+        or None when this model has no lexical kind model."""
+        if not self.lexical_kind or not features:
+            return None
+        w = self.lexical_kind["weights"]
+        raw = float(self.lexical_kind["bias"]) + w.get(KIND_FEATURE, 0.0) * logit
+        raw += sum(float(w.get(k, 0.0)) * v for k, v in features.items())
+        return "rollback" if raw > 0 else "breach"
 
     def to_json(self) -> str:
         return json.dumps(
@@ -65,6 +81,7 @@ class SemanticModel:
                 "min_report": self.min_report,
                 "report": [round(v, 6) for v in self.report],
                 "kind": [round(v, 6) for v in self.kind],
+                "lexical_kind": dict(self.lexical_kind),
                 "meta": dict(self.meta),
             },
             indent=1,
@@ -93,6 +110,16 @@ class SemanticModel:
             if not _number(v) or not 0.0 < float(v) < 1.0:
                 raise ModelError(f"field '{name}': must be a number between 0 and 1")
             limits[name] = float(v)
+        lexical_kind = data.get("lexical_kind", {})
+        if lexical_kind:
+            weights = lexical_kind.get("weights") if isinstance(lexical_kind, dict) else None
+            if (
+                not isinstance(weights, dict)
+                or not all(isinstance(k, str) and _number(v) for k, v in weights.items())
+                or not _number(lexical_kind.get("bias"))
+            ):
+                raise ModelError("field 'lexical_kind': must hold a number 'bias' and 'weights'")
+            lexical_kind = {"bias": float(lexical_kind["bias"]), "weights": dict(weights)}
         meta = data.get("meta", {})
         return cls(
             data["version"],
@@ -102,6 +129,7 @@ class SemanticModel:
             limits["min_similarity"],
             limits["min_report"],
             meta if isinstance(meta, dict) else {},
+            lexical_kind or {},
         )
 
 
@@ -161,6 +189,10 @@ class SemanticIndex:
     def size(self) -> int:
         return int(self._vectors.shape[0])
 
+    def kind_logit(self, article_vector: Any) -> float:
+        """How strongly the article reads as a rollback rather than a breach."""
+        return float(self._kind @ article_vector) + self.model.kind[DIM]
+
     def match(self, article_vector: Any) -> SemanticMatch | None:
         """The nearest pledge when it passes both thresholds, else None."""
         if self.size == 0:
@@ -173,7 +205,7 @@ class SemanticIndex:
         report = _sigmoid(float(self._report @ article_vector) + self.model.report[DIM])
         if report < self.model.min_report:
             return None
-        rollback = float(self._kind @ article_vector) + self.model.kind[DIM] > 0
+        rollback = self.kind_logit(article_vector) > 0
         return SemanticMatch(best, similarity, report, "rollback" if rollback else "breach")
 
 
@@ -210,6 +242,7 @@ def _sigmoid(z: float) -> float:
 
 
 __all__ = [
+    "KIND_FEATURE",
     "Semantic",
     "SemanticIndex",
     "SemanticMatch",

@@ -157,7 +157,7 @@ def fit_semantic_command(corpora: tuple[Path, ...], output: Path) -> None:
     click.echo(f"lexical, leave-one-pledge-out:                 {cv.lexical.summary()}")
     click.echo(f"with the semantic layer, left out by corpus:   {cv.combined.summary()}")
     click.echo(f"the layer added {cv.added_true} right and {cv.added_false} wrong flags")
-    model = semantic_model_from(fit_semantic(data, cv.penalties), cv)
+    model = semantic_model_from(fit_semantic(data, cv.penalties, rows=rows), cv)
     output.write_text(model.to_json() + "\n", encoding="utf-8")
     click.echo(f"wrote {model.version} to {output}")
 

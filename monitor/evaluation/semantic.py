@@ -19,12 +19,22 @@ from typing import Any
 
 from feeds.parse import parse
 from monitor.evaluation.corpus import CorpusError, load_labels
-from monitor.evaluation.learning import Figures, LabelledSet, figures, lopo_flags
+from monitor.evaluation.learning import (
+    KIND_L2,
+    KIND_PRIOR,
+    Figures,
+    LabelledSet,
+    figures,
+    lopo_flags,
+)
 from pledges.catalogue import load_catalogue
 from pledges.encoder import Encoder
+from pledges.model import fit_logistic
 from pledges.models import PledgeIn
+from pledges.score import KIND_FEATURES
 from pledges.semantic import (
     DIM,
+    KIND_FEATURE,
     SemanticIndex,
     SemanticModel,
     article_text,
@@ -139,10 +149,52 @@ def choose_penalty(x: Any, y: Any, groups: Any) -> float:
     return best[1] if best else 1.0
 
 
+def kind_logits_left_out(data: Embedded, penalty: float) -> dict[tuple[str, str], float]:
+    """Each item's rollback-or-breach logit from a classifier fitted without its corpus."""
+    import numpy as np
+
+    x = data.item_vectors
+    groups = np.array([i.source for i in data.items])
+    reports = np.array([i.report for i in data.items])
+    rollback = np.array([float(i.rollback) for i in data.items])
+    out: dict[tuple[str, str], float] = {}
+    for source in data.sources:
+        train = reports & (groups != source)
+        z = _logits(fit_ridge_logistic(x[train], rollback[train], penalty), x[groups == source])
+        items = [i for i in data.items if i.source == source]
+        out.update({(i.source, i.link): float(v) for i, v in zip(items, z, strict=True)})
+    return out
+
+
+def fit_lexical_kind(
+    rows: LabelledSet, logits: dict[tuple[str, str], float], exclude: str | None = None
+) -> dict[str, Any]:
+    """The lexical kind model refitted with the article's logit as one more feature, on
+    the positives of every corpus but `exclude` (logits left out by corpus: stacking)."""
+    positives = [
+        r
+        for r in rows.rows
+        if r.label and r.expected_kind in ("breach", "rollback") and r.source != exclude
+    ]
+    weights, bias = fit_logistic(
+        [{**r.kind_features, KIND_FEATURE: logits.get((r.source, r.link), 0.0)} for r in positives],
+        [int(r.expected_kind == "rollback") for r in positives],
+        features=[*KIND_FEATURES, KIND_FEATURE],
+        l2=KIND_L2,
+        prior=KIND_PRIOR,
+        prior_bias=-0.5,
+    )
+    return {"bias": bias, "weights": weights}
+
+
 def fit_semantic(
-    data: Embedded, penalties: tuple[float, float] | None = None, exclude: str | None = None
+    data: Embedded,
+    penalties: tuple[float, float] | None = None,
+    exclude: str | None = None,
+    rows: LabelledSet | None = None,
 ) -> SemanticModel:
-    """Both classifiers fitted on every item (but those of `exclude`)."""
+    """Both classifiers fitted on every item (but those of `exclude`); with `rows`, the
+    lexical kind model that also weighs the article's rollback-or-breach logit."""
     import numpy as np
 
     x = data.item_vectors
@@ -165,9 +217,19 @@ def fit_semantic(
         "reports": int(reports.sum()),
         "penalties": list(penalties),
     }
-    body = json.dumps([beta_report, beta_kind]).encode()
+    lexical_kind: dict[str, Any] = {}
+    if rows is not None:
+        lexical_kind = fit_lexical_kind(rows, kind_logits_left_out(data, penalties[1]), exclude)
+    body = json.dumps([beta_report, beta_kind, lexical_kind], sort_keys=True).encode()
     version = "semantic-" + hashlib.sha256(body).hexdigest()[:8]
-    return SemanticModel(version, Encoder.version, tuple(beta_report), tuple(beta_kind), meta=meta)
+    return SemanticModel(
+        version,
+        Encoder.version,
+        tuple(beta_report),
+        tuple(beta_kind),
+        meta=meta,
+        lexical_kind=lexical_kind,
+    )
 
 
 def semantic_flags(
@@ -217,10 +279,22 @@ def cross_validate_semantic(rows: LabelledSet, data: Embedded) -> SemanticFigure
     )
     tied = {(r.link, r.pledge_id) for r in rows.rows}
     added: dict[tuple[str, str, str], str] = {}
+    logits = kind_logits_left_out(data, penalties[1])
+    by_key = {(r.source, r.link, r.pledge_id): r for r in rows.rows}
+    relabelled = dict(lexical)
     for source in data.sources:
         model = fit_semantic(data, penalties, exclude=source)
         added.update(semantic_flags(model, data, source, tied))
-    combined = {**added, **lexical}
+        # The lexical flags' kinds as the layer would give them, fitted without the corpus.
+        kind_model = SemanticModel(
+            "cv", "", model.report, model.kind, lexical_kind=fit_lexical_kind(rows, logits, source)
+        )
+        for key in lexical:
+            row = by_key.get(key)
+            if key[0] == source and row is not None:
+                kind = kind_model.kind_of(row.kind_features, logits.get((key[0], key[1]), 0.0))
+                relabelled[key] = kind or lexical[key]
+    combined = {**added, **relabelled}
     true = sum(1 for k in added if k in rows.expected and k not in lexical)
     false = sum(1 for k in added if k not in rows.expected and k not in lexical)
     return SemanticFigures(figures(rows, lexical), figures(rows, combined), true, false, penalties)
@@ -243,6 +317,7 @@ def semantic_model_from(model: SemanticModel, cv: SemanticFigures) -> SemanticMo
         model.min_similarity,
         model.min_report,
         meta,
+        model.lexical_kind,
     )
 
 

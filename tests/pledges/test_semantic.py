@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pledges.model import ModelError
 from pledges.models import PledgeIn
 from pledges.semantic import (
     DIM,
+    KIND_FEATURE,
     Semantic,
     SemanticIndex,
     SemanticModel,
@@ -63,12 +65,15 @@ def _array(v: list[float]):  # type: ignore[no-untyped-def]
 def test_the_model_file_round_trips_and_says_which_field_is_wrong() -> None:
     m = model(min_similarity=0.55)
     assert SemanticModel.from_json(m.to_json()) == m
+    with_kind = replace(m, lexical_kind={"bias": 0.5, "weights": {KIND_FEATURE: 1.0}})
+    assert SemanticModel.from_json(with_kind.to_json()) == with_kind
     good = json.loads(m.to_json())
     for field, value, message in (
         ("report", [0.0] * 3, "field 'report': must be 385 numbers"),
         ("kind", [0.0] * DIM + ["x"], "field 'kind': must be 385 numbers"),
         ("min_similarity", 1.5, "field 'min_similarity': must be a number between 0 and 1"),
         ("version", "", "field 'version': missing"),
+        ("lexical_kind", {"weights": {"x": "y"}}, "field 'lexical_kind': must hold"),
     ):
         with pytest.raises(ModelError, match=message):
             SemanticModel.from_json(json.dumps({**good, field: value}))
@@ -187,3 +192,26 @@ def test_a_huge_statement_or_article_is_read_only_as_far_as_the_encoder_reads(
     assert all(len(ids) <= MAX_TOKENS for ids in real_encoder.tokens(texts))
     detector = semantic_detector(real_encoder, [huge, CAGE_FREE])
     assert detector.scan("Long read", body, None) == []
+
+
+def test_with_the_layer_a_lexical_flags_kind_also_weighs_how_the_article_reads(
+    real_encoder: Encoder,
+) -> None:
+    text = ("FreshMart scraps its cage-free eggs pledge", "FreshMart dropped its 2025 goal.")
+    lexical = Detector.compile([CAGE_FREE]).scan(*text, date(2024, 9, 1))
+    assert [f.kind for f in lexical] == ["rollback"]
+
+    def kinds(kind_bias: float) -> list[str]:
+        m = replace(
+            model(kind_bias=kind_bias),
+            lexical_kind={"bias": 0.0, "weights": {KIND_FEATURE: 1.0}},
+        )
+        detector = Detector.compile([CAGE_FREE], semantic=Semantic(real_encoder, m))
+        return [f.kind for f in detector.scan(*text, date(2024, 9, 1))]
+
+    # An article the layer reads as a breach outweighs the (zero-weighted) kind features.
+    assert kinds(-5.0) == ["breach"]
+    assert kinds(5.0) == ["rollback"]
+    # A model without a lexical kind model leaves the lexical kind alone.
+    plain = Detector.compile([CAGE_FREE], semantic=Semantic(real_encoder, model(kind_bias=-5.0)))
+    assert [f.kind for f in plain.scan(*text, date(2024, 9, 1))] == ["rollback"]

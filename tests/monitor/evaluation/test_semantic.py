@@ -36,6 +36,7 @@ def test_fit_semantic_writes_a_model_and_reports_corpora_left_out(
     assert model.encoder == real_encoder.version
     assert model.meta["corpora"] == ["holdout-2", "holdout-3"]
     assert set(model.meta["cv"]) >= {"lexical", "with_semantic", "added_true", "added_false"}
+    assert "semantic_kind" in model.lexical_kind["weights"]
     # The same corpora make the same model.
     again = tmp_path / "again.json"
     CliRunner().invoke(cli, [*args[:-1], str(again)])
