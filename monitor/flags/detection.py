@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from feeds.models import Article
 from monitor.store.models import DetectorModel, Flag, PledgeVector
@@ -58,33 +58,41 @@ VECTOR_BATCH = 500
 
 def with_stored_vectors(session: Session, layer: Semantic, pledges: list[PledgeIn]) -> Semantic:
     """The layer with every pledge's vector: read from the database where an earlier
-    compile stored it, embedded (and stored) otherwise. Storing is best effort: a
-    failed write costs only the embedding next time."""
+    compile stored it, embedded (and stored) otherwise. Vectors no pledge of the catalogue
+    has any more, and damaged ones, are dropped. Storing is best effort: a failed write
+    costs only the embedding next time."""
     import numpy as np
 
-    texts = {
-        vector_key(layer.encoder.version, pledge_text(p.title, p.statement)): p for p in pledges
-    }
-    keys = sorted(texts)
+    version = layer.encoder.version
+    texts = {vector_key(version, pledge_text(p.title, p.statement)): p for p in pledges}
+    present = set(session.exec(select(PledgeVector.key)).all())
     stored: dict[str, bytes] = {}
-    for i in range(0, len(keys), VECTOR_BATCH):
-        chunk = keys[i : i + VECTOR_BATCH]
+    wanted = sorted(present & set(texts))
+    for i in range(0, len(wanted), VECTOR_BATCH):
+        chunk = wanted[i : i + VECTOR_BATCH]
         rows = session.exec(select(PledgeVector).where(col(PledgeVector.key).in_(chunk)))
         stored.update({r.key: r.vector for r in rows if len(r.vector) == DIM * 4})
-    missing = [k for k in keys if k not in stored]
+    missing = sorted(k for k in texts if k not in stored)
+    # Rows to drop: edited or removed pledges' vectors, and damaged ones (re-embedded).
+    dropped = sorted(present - set(stored))
+    new: dict[str, bytes] = {}
     if missing:
         vectors = layer.encoder.encode(
             [pledge_text(texts[k].title, texts[k].statement) for k in missing]
         )
         new = {k: v.astype(np.float32).tobytes() for k, v in zip(missing, vectors, strict=True)}
+    if new or dropped:
         now = datetime.now(UTC)
         try:
+            for i in range(0, len(dropped), VECTOR_BATCH):
+                chunk = dropped[i : i + VECTOR_BATCH]
+                session.exec(delete(PledgeVector).where(col(PledgeVector.key).in_(chunk)))
             session.add_all(PledgeVector(key=k, vector=b, created_at=now) for k, b in new.items())
             session.commit()
         except SQLAlchemyError as exc:
             session.rollback()
             log.info("pledge vectors not stored (%s); they are embedded again next time", exc)
-        stored.update(new)
+    stored.update(new)
     known = {k: np.frombuffer(b, dtype=np.float32) for k, b in stored.items()}
     return replace(layer, known=known)
 

@@ -15,7 +15,7 @@ from monitor.store.db import Database
 from monitor.store.models import Flag
 from pledges.catalogue import load_catalogue
 from pledges.encoder import Encoder
-from pledges.semantic import SemanticModel
+from pledges.semantic import SemanticModel, pledge_text, vector_key
 from pledges.store import sync_catalogue
 
 REPO = Path(__file__).resolve().parents[3]
@@ -98,6 +98,21 @@ def test_pledge_vectors_are_stored_once_and_reused_by_the_next_compile(
         again = load_detector(session, semantic=True)
     title, text = "Air taxi will not carry paying passengers at the Games", ""
     assert again.scan(title, text, None) == first.scan(title, text, None)
+    with sqlite_db.session() as session:
+        repaired = session.get(PledgeVector, stored[0].key)
+        assert repaired is not None and len(repaired.vector) == 384 * 4
+    # An edited pledge's old vector is dropped when the catalogue next compiles.
+    pledges = load_catalogue(AEROSPACE / "catalogue")
+    edited = [pledges[0].model_copy(update={"statement": "A new statement."}), *pledges[1:]]
+    with sqlite_db.write() as session:
+        sync_catalogue(session=session, pledges=edited)
+    with sqlite_db.session() as session:
+        load_detector(session, semantic=True)
+        keys = set(session.exec(select(PledgeVector.key)).all())
+    old_key = vector_key(real_encoder.version, pledge_text(pledges[0].title, pledges[0].statement))
+    new_key = vector_key(real_encoder.version, pledge_text(pledges[0].title, "A new statement."))
+    assert len(keys) == 10
+    assert old_key not in keys and new_key in keys
 
 
 def test_detector_show_says_whether_the_layer_is_on(
