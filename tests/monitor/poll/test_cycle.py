@@ -617,3 +617,23 @@ def test_feeds_stored_together_commit_alone_when_one_is_refused(db: Database) ->
     assert isinstance(third, Stored) and third.new == 4
     assert count_articles(db) == 8
     assert [feed_row(db, i).etag for i in ids] == ['"a"', None, '"c"']
+
+
+def test_with_the_semantic_layer_on_a_poll_flags_what_only_the_layer_finds(
+    db: Database, feed_server: FeedServer, real_encoder: object
+) -> None:
+    corpus = REPO / "eval" / "aerospace-defence"
+    with db.write() as session:
+        sync_catalogue(session=session, pledges=load_catalogue(corpus / "catalogue"))
+    urls = [
+        feed_server.route(f"/{p.stem}", Reply(body=p.read_bytes()))
+        for p in sorted((corpus / "feeds").glob("*.xml"))
+    ]
+    subscribe(db, *urls)
+    settings = poll_settings()
+    settings.detect.semantic = True
+    poll_due_feeds(db=db, settings=settings, now=datetime.now(UTC), owner="t")
+    with db.session() as session:
+        versions = session.exec(select(Flag.detector_version)).all()
+    assert any(v.startswith("semantic-") for v in versions)
+    assert any(v.startswith("fitted-") for v in versions)
