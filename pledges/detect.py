@@ -20,7 +20,7 @@ from pledges.article import MAX_TEXT, Article, locate
 from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
-from pledges.model import LinearModel
+from pledges.model import LinearModel, kind_from
 from pledges.models import PledgeIn
 from pledges.score import Candidate, Evidence, Span, candidate, evidence, hand_model
 from pledges.semantic import Semantic, SemanticIndex, article_text, pledge_text
@@ -145,15 +145,14 @@ class Detector:
         findings = self._semantic_finding(vector, published, found, title or "", text or "")
         if art is None:
             return findings
+        # How the article reads, rollback or breach: the same for every pledge it ties.
+        reading = (layer.index.model, layer.index.kind_logit(vector)) if layer else None
         model = self.model
         for c in found:
             score = model.score(c.features)
             if score < model.threshold:
                 continue
-            kind = None
-            if layer is not None:
-                logit = layer.index.kind_logit(vector)
-                kind = layer.index.model.kind_of(c.kind_features, logit)
+            kind = reading[0].kind_of(c.kind_features, reading[1]) if reading else None
             kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
             pid = self._cat.pledges[c.pledge].spec.id
@@ -202,11 +201,7 @@ class Detector:
     def _kind(self, c: Candidate) -> str:
         kind_model = self.model.meta.get("kind")
         if isinstance(kind_model, dict) and c.kind_features:
-            weights = kind_model.get("weights", {})
-            raw = float(kind_model.get("bias", 0.0)) + sum(
-                float(weights.get(k, 0.0)) * v for k, v in c.kind_features.items()
-            )
-            return "rollback" if raw > 0 else "breach"
+            return kind_from(kind_model, c.kind_features)
         return c.kind
 
     def _locate(self, title: str, text: str) -> Article | None:
@@ -267,7 +262,6 @@ def sibling_closer(cat: Compiled, found: list[Candidate]) -> None:
 
 __all__ = [
     "HAND_VERSION",
-    "Semantic",
     "MAX_TEXT",
     "Candidate",
     "Detector",

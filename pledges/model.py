@@ -36,7 +36,7 @@ class LinearModel:
         return self.bias + sum(w.get(k, 0.0) * v for k, v in features.items())
 
     def score(self, features: Mapping[str, float]) -> float:
-        return _sigmoid(self.raw(features))
+        return sigmoid(self.raw(features))
 
     def to_json(self) -> str:
         return json.dumps(
@@ -64,11 +64,11 @@ class LinearModel:
             raise ModelError("field 'version': missing or not a string")
         weights = data.get("weights")
         if not isinstance(weights, dict) or not all(
-            isinstance(k, str) and _is_number(v) for k, v in weights.items()
+            isinstance(k, str) and is_number(v) for k, v in weights.items()
         ):
             raise ModelError("field 'weights': must map feature names to numbers")
         for name in ("bias", "threshold"):
-            if not _is_number(data.get(name, 0.5)):
+            if not is_number(data.get(name, 0.5)):
                 raise ModelError(f"field '{name}': not a number")
         threshold = float(data.get("threshold", 0.5))
         if not 0.0 < threshold < 1.0:
@@ -85,15 +85,27 @@ class LinearModel:
         )
 
 
-def _is_number(v: object) -> bool:
+def is_number(v: object) -> bool:
+    """A finite int or float (not a bool): what a model file may hold as a number."""
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
+    """The logistic function, without overflow for large |x|."""
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def kind_from(kind_model: Mapping[str, Any], features: Mapping[str, float]) -> str:
+    """Rollback or breach by a kind model ({"bias": ..., "weights": {...}}) over a
+    candidate's kind features."""
+    w = kind_model.get("weights", {})
+    raw = float(kind_model.get("bias", 0.0)) + sum(
+        float(w.get(k, 0.0)) * v for k, v in features.items()
+    )
+    return "rollback" if raw > 0 else "breach"
 
 
 def fit_logistic(
@@ -126,7 +138,7 @@ def fit_logistic(
         grad = [0.0] * n
         hess = [[0.0] * n for _ in range(n)]
         for x, y in zip(xs, ys, strict=True):
-            p = _sigmoid(sum(b * v for b, v in zip(beta, x, strict=True)))
+            p = sigmoid(sum(b * v for b, v in zip(beta, x, strict=True)))
             d = p - y
             s = p * (1.0 - p)
             nz = [(i, v) for i, v in enumerate(x) if v]
@@ -173,4 +185,4 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     return x
 
 
-__all__ = ["LinearModel", "ModelError", "fit_logistic"]
+__all__ = ["LinearModel", "ModelError", "fit_logistic", "is_number", "kind_from", "sigmoid"]

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pledges.model import ModelError
+from pledges.model import ModelError, is_number, kind_from, sigmoid
 
 if TYPE_CHECKING:
     from pledges.encoder import Encoder
@@ -67,10 +66,7 @@ class SemanticModel:
         or None when this model has no lexical kind model."""
         if not self.lexical_kind or not features:
             return None
-        w = self.lexical_kind["weights"]
-        raw = float(self.lexical_kind["bias"]) + w.get(KIND_FEATURE, 0.0) * logit
-        raw += sum(float(w.get(k, 0.0)) * v for k, v in features.items())
-        return "rollback" if raw > 0 else "breach"
+        return kind_from(self.lexical_kind, {**features, KIND_FEATURE: logit})
 
     def to_json(self) -> str:
         return json.dumps(
@@ -101,13 +97,13 @@ class SemanticModel:
         vectors = {}
         for name in ("report", "kind"):
             v = data.get(name)
-            if not isinstance(v, list) or len(v) != DIM + 1 or not all(_number(x) for x in v):
+            if not isinstance(v, list) or len(v) != DIM + 1 or not all(is_number(x) for x in v):
                 raise ModelError(f"field '{name}': must be {DIM + 1} numbers (weights, then bias)")
             vectors[name] = tuple(float(x) for x in v)
         limits = {}
         for name, default in (("min_similarity", 0.6), ("min_report", 0.5)):
             v = data.get(name, default)
-            if not _number(v) or not 0.0 < float(v) < 1.0:
+            if not is_number(v) or not 0.0 < float(v) < 1.0:
                 raise ModelError(f"field '{name}': must be a number between 0 and 1")
             limits[name] = float(v)
         lexical_kind = data.get("lexical_kind", {})
@@ -115,8 +111,8 @@ class SemanticModel:
             weights = lexical_kind.get("weights") if isinstance(lexical_kind, dict) else None
             if (
                 not isinstance(weights, dict)
-                or not all(isinstance(k, str) and _number(v) for k, v in weights.items())
-                or not _number(lexical_kind.get("bias"))
+                or not all(isinstance(k, str) and is_number(v) for k, v in weights.items())
+                or not is_number(lexical_kind.get("bias"))
             ):
                 raise ModelError("field 'lexical_kind': must hold a number 'bias' and 'weights'")
             lexical_kind = {"bias": float(lexical_kind["bias"]), "weights": dict(weights)}
@@ -202,7 +198,7 @@ class SemanticIndex:
         similarity = float(sims[best])
         if similarity < self.model.min_similarity:
             return None
-        report = _sigmoid(float(self._report @ article_vector) + self.model.report[DIM])
+        report = sigmoid(float(self._report @ article_vector) + self.model.report[DIM])
         if report < self.model.min_report:
             return None
         rollback = self.kind_logit(article_vector) > 0
@@ -228,17 +224,6 @@ def fit_ridge_logistic(x: Any, y: Sequence[float], l2: float, iterations: int = 
         if np.abs(step).max() < 1e-7:
             break
     return [float(b) for b in beta]
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 __all__ = [

@@ -28,7 +28,7 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
 from pledges.lexicon import DEFAULT_WEIGHTS
-from pledges.model import LinearModel, fit_logistic
+from pledges.model import LinearModel, fit_logistic, kind_from
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
 
 L2 = 10.0
@@ -227,11 +227,7 @@ def predict(model: LinearModel, row: Row) -> str | None:
         return None
     kind = model.meta.get("kind")
     if isinstance(kind, dict) and row.kind_features:
-        w = kind.get("weights", {})
-        raw = float(kind.get("bias", 0.0)) + sum(
-            float(w.get(k, 0.0)) * v for k, v in row.kind_features.items()
-        )
-        return "rollback" if raw > 0 else "breach"
+        return kind_from(kind, row.kind_features)
     return row.rule_kind
 
 

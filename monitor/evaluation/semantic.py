@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 from pathlib import Path
 from typing import Any
@@ -286,9 +286,7 @@ def cross_validate_semantic(rows: LabelledSet, data: Embedded) -> SemanticFigure
         model = fit_semantic(data, penalties, exclude=source)
         added.update(semantic_flags(model, data, source, tied))
         # The lexical flags' kinds as the layer would give them, fitted without the corpus.
-        kind_model = SemanticModel(
-            "cv", "", model.report, model.kind, lexical_kind=fit_lexical_kind(rows, logits, source)
-        )
+        kind_model = replace(model, lexical_kind=fit_lexical_kind(rows, logits, source))
         for key in lexical:
             row = by_key.get(key)
             if key[0] == source and row is not None:
@@ -309,16 +307,7 @@ def semantic_model_from(model: SemanticModel, cv: SemanticFigures) -> SemanticMo
         "added_true": cv.added_true,
         "added_false": cv.added_false,
     }
-    return SemanticModel(
-        model.version,
-        model.encoder,
-        model.report,
-        model.kind,
-        model.min_similarity,
-        model.min_report,
-        meta,
-        model.lexical_kind,
-    )
+    return replace(model, meta=meta)
 
 
 __all__ = [
