@@ -23,7 +23,7 @@ from pledges.lexicon import Weights
 from pledges.model import LinearModel
 from pledges.models import PledgeKind
 from pledges.textmatch import Hit
-from pledges.vocabulary import Compiled, in_own_words
+from pledges.vocabulary import Compiled, in_own_words, kind_feature
 
 # Kinds of pledge that a resumption of the activity undoes.
 GIVING_UP = frozenset({"moratorium", "ban", "exit"})
@@ -113,7 +113,7 @@ KIND_FEATURES = (
     "enforcement",
     # What kind of pledge it is: a target is mostly reported missed or delayed (rollback),
     # a ban or moratorium mostly broken (breach). Learned, not set by hand.
-    *(f"pledge_{k.value.replace('-', '_')}" for k in PledgeKind),
+    *(kind_feature(k) for k in PledgeKind),
 )
 # A headline announcing what a company will do ("X to remove", "X says it will", "X vows"):
 # coverage of a plan, which a rollback headline also can be, so only the model weighs it.
@@ -677,7 +677,7 @@ def candidate(
     }
     if rollback_hits and not own_act:
         kx["other_act"] = float(other_acts(cat, art, ci, window, rollback_hits))
-    kx[f"pledge_{spec.kind.value.replace('-', '_')}"] = 1.0
+    kx[p.kind_feature] = 1.0
     kind_features = {k: v for k, v in kx.items() if v}
     return Candidate(pi, x, kind_features, kind, tuple(reasons), response, frozenset(window))
 

@@ -43,7 +43,7 @@ from pledges.lexicon import (
     WEAKEN,
     WITHDRAW,
 )
-from pledges.models import CompanyIn, PledgeIn
+from pledges.models import CompanyIn, PledgeIn, PledgeKind
 from pledges.textmatch import Matcher, fold, fold_term
 
 CUE_KINDS: dict[str, tuple[str, ...]] = {
@@ -133,6 +133,10 @@ class CompiledPledge:
         return bool(PROHIBITION_WORDS & set(fold(self.spec.title)[0].split()))
 
     @cached_property
+    def kind_feature(self) -> str:
+        return kind_feature(self.spec.kind)
+
+    @cached_property
     def deadline_year(self) -> int | None:
         """The year the pledge is due: the first year after it was made that its title,
         else its statement, names, else the year it ends."""
@@ -177,6 +181,11 @@ class Compiled:
     gate: Matcher
     matcher: Matcher
     terms: list[Term]
+
+
+def kind_feature(kind: PledgeKind) -> str:
+    """The kind feature naming a pledge's kind ("pledge_legal_obligation")."""
+    return "pledge_" + kind.value.replace("-", "_")
 
 
 def content_words(phrase: str) -> list[str]:
