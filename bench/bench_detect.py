@@ -17,13 +17,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
 
 from bench.catalogue_gen import catalogue
-from bench.common import Result
+from bench.common import Result, timed
 from bench.feedgen import write_feeds
 from feeds.parse import parse
 from monitor.store.db import open_database
@@ -32,12 +31,6 @@ from pledges.store import sync_catalogue
 
 PLEDGEWATCH = [sys.executable, "-m", "monitor"]
 ROUNDS = 3
-
-
-def _seconds(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def _ingest_seconds(folder: Path, files: list[Path], pledges: int, run: int) -> float:
@@ -79,12 +72,10 @@ def run(quick: bool = False) -> list[Result]:
         # Each side's best of ROUNDS, taken in turns: a burst of other work on the
         # machine slows one run, not the cost being measured.
         t_feedparser = t_scan = float("inf")
-        flagged = 0
         for _ in range(ROUNDS):
-            t_feedparser = min(t_feedparser, _seconds(parse_all))
-            t0 = time.perf_counter()
-            flagged = scan_all()
-            t_scan = min(t_scan, time.perf_counter() - t0)
+            t_feedparser = min(t_feedparser, timed(parse_all)[0])
+            t, flagged = timed(scan_all)
+            t_scan = min(t_scan, t)
         results.append(
             Result(
                 f"scan {len(entries)} items, {big} pledges vs feedparser.parse",
