@@ -53,12 +53,7 @@ class LinearModel:
 
     @classmethod
     def from_json(cls, text: str) -> LinearModel:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ModelError(f"not JSON ({exc})") from exc
-        if not isinstance(data, dict):
-            raise ModelError("not a JSON object")
+        data = json_object(text)
         version = data.get("version")
         if not isinstance(version, str) or not version:
             raise ModelError("field 'version': missing or not a string")
@@ -83,6 +78,17 @@ class LinearModel:
             threshold,
             meta if isinstance(meta, dict) else {},
         )
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A model file's text as a JSON object, or a ModelError saying why it is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ModelError(f"not JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ModelError("not a JSON object")
+    return data
 
 
 def is_number(v: object) -> bool:
@@ -185,4 +191,12 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float]:
     return x
 
 
-__all__ = ["LinearModel", "ModelError", "fit_logistic", "is_number", "kind_from", "sigmoid"]
+__all__ = [
+    "LinearModel",
+    "ModelError",
+    "fit_logistic",
+    "is_number",
+    "json_object",
+    "kind_from",
+    "sigmoid",
+]

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pledges.model import ModelError, is_number, kind_from, sigmoid
+from pledges.model import ModelError, is_number, json_object, kind_from, sigmoid
 
 if TYPE_CHECKING:
     from pledges.encoder import Encoder
@@ -85,12 +85,7 @@ class SemanticModel:
 
     @classmethod
     def from_json(cls, text: str) -> SemanticModel:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ModelError(f"not JSON ({exc})") from exc
-        if not isinstance(data, dict):
-            raise ModelError("not a JSON object")
+        data = json_object(text)
         for name in ("version", "encoder"):
             if not isinstance(data.get(name), str) or not data[name]:
                 raise ModelError(f"field '{name}': missing or not a string")
