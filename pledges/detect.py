@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from pledges.article import MAX_TEXT, Article, locate
 from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
+from pledges.kindwords import FEATURE as WORDS_FEATURE
+from pledges.kindwords import KindWords, article_terms
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
-from pledges.model import LinearModel, kind_from
+from pledges.model import LinearModel, ModelError, kind_from
 from pledges.models import PledgeIn
 from pledges.score import Candidate, Evidence, Span, candidate, evidence, hand_model
 from pledges.semantic import Semantic, SemanticIndex, article_text, pledge_text
@@ -70,6 +72,7 @@ class Detector:
         self.model = model
         self.weights = weights
         self._semantic = semantic
+        self._kind_words = _kind_words(model)
         self._by_company: dict[int, list[int]] = defaultdict(list)
         for i, p in enumerate(compiled.pledges):
             self._by_company[p.company].append(i)
@@ -147,6 +150,7 @@ class Detector:
             return findings
         # How the article reads, rollback or breach: the same for every pledge it ties.
         reading = (layer.index.model, layer.index.kind_logit(vector)) if layer else None
+        wording = self._wording(found, title or "", text or "")
         model = self.model
         for c in found:
             score = model.score(c.features)
@@ -156,8 +160,9 @@ class Detector:
             kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
             pid = self._cat.pledges[c.pledge].spec.id
+            reasons = c.reasons + wording.get(kind, ())
             findings.append(
-                Finding(pid, kind, round(score, 3), c.reasons, ev, c.response, model.version)
+                Finding(pid, kind, round(score, 3), reasons, ev, c.response, model.version)
             )
         findings.sort(key=lambda f: -f.score)
         return findings
@@ -198,6 +203,24 @@ class Detector:
             )
         ]
 
+    def _wording(self, found: list[Candidate], title: str, text: str) -> dict[str, tuple[str, ...]]:
+        """Give every candidate the kind model's reading of the article's own words, and
+        return the reason to show for each kind (the terms that leaned that way)."""
+        words = self._kind_words
+        if words is None or not found:
+            return {}
+        terms = article_terms(title, text)
+        value = words.reading(terms)
+        for c in found:
+            c.kind_features[WORDS_FEATURE] = value
+        rollback, breach = words.leaning(terms)
+        out: dict[str, tuple[str, ...]] = {}
+        if rollback:
+            out["rollback"] = (f"its wording leans to a rollback: {', '.join(rollback)}",)
+        if breach:
+            out["breach"] = (f"its wording leans to a breach: {', '.join(breach)}",)
+        return out
+
     def _kind(self, c: Candidate) -> str:
         kind_model = self.model.meta.get("kind")
         if isinstance(kind_model, dict) and c.kind_features:
@@ -233,6 +256,16 @@ class Detector:
                 out.append(found)
         sibling_closer(cat, out)
         return out
+
+
+def _kind_words(model: LinearModel) -> KindWords | None:
+    """The model's vocabulary for reading an article's words, if it has a usable one."""
+    if "kind_words" not in model.meta:
+        return None
+    try:
+        return KindWords.from_dict(model.meta["kind_words"])
+    except ModelError:
+        return None
 
 
 def _closeness(c: Candidate) -> float:

@@ -90,6 +90,9 @@ FEATURES = (
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
+    # How the article's own words read, rollback or breach (`pledges.kindwords`), when the
+    # model has learned a vocabulary for it.
+    "words_kind",
     "breach",
     "shortfall",
     "legal",

@@ -14,11 +14,13 @@ from monitor.evaluation.learning import (
     cross_validate,
     dropped,
     fit_model,
+    kind_words_fit,
     load_corpora,
     model_version,
     review_rows,
     reviewed_flags,
     store_model,
+    with_kind_words,
 )
 from monitor.evaluation.semantic import (
     cross_validate_semantic,
@@ -49,6 +51,9 @@ def show(app: App) -> None:
         click.echo(f"fitted on {', '.join(meta['corpora'])} and {meta.get('reviews', 0)} reviews")
     for name, weight in sorted(model.weights.items(), key=lambda kv: -abs(kv[1])):
         click.echo(f"  {name:26s} {weight:+.3f}")
+    words = meta.get("kind_words")
+    if isinstance(words, dict) and isinstance(words.get("weights"), dict):
+        click.echo(f"kind model reads the article's words: {len(words['weights'])} terms learned")
     if not app.settings.detect.semantic:
         click.echo("semantic layer: off ([detect] semantic = false)")
         return
@@ -92,6 +97,7 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
             if reviewed:
                 reviews = review_rows(load_detector(session), reviewed)
     data.extend(reviews)
+    data = with_kind_words(data)
     if not data.rows:
         raise click.ClickException("nothing to learn from: give labelled corpora or review flags")
     current = None if output else _current(app)
@@ -110,7 +116,7 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
         "reviews": len(reviews.rows),
         "cv": after.as_dict(),
     }
-    model = fit_model(data.rows, "pending", meta)
+    model = fit_model(data.rows, "pending", meta, kind_words=kind_words_fit(data))
     model = replace(model, version=model_version(model))
     if output is not None:
         output.write_text(model.to_json() + "\n", encoding="utf-8")
@@ -146,7 +152,7 @@ def fit_semantic_command(corpora: tuple[Path, ...], output: Path) -> None:
     except EncoderUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        rows = load_corpora(corpora)
+        rows = with_kind_words(load_corpora(corpora))
         data = embed_corpora(encoder, corpora)
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc

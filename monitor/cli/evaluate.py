@@ -14,7 +14,13 @@ import click
 from localfiles import LocalFileError, read_local_text
 from monitor.cli.app import console, text_or_json
 from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_eval
-from monitor.evaluation.learning import HAND, apply, cross_validate, load_corpora
+from monitor.evaluation.learning import (
+    HAND,
+    apply,
+    cross_validate,
+    load_corpora,
+    with_kind_words,
+)
 from monitor.evaluation.semantic import cross_validate_semantic, embed_corpora
 from pledges.encoder import INSTALL_HINT
 from pledges.errors import CatalogueError
@@ -109,7 +115,7 @@ def _semantic() -> Semantic:
 
 
 def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None) -> None:
-    data = load_corpora(corpora)
+    data = with_kind_words(load_corpora(corpora))
     shipped = shipped_model()
     # key -> (label, figures); keys are stable for JSON readers, labels name the models.
     named = {

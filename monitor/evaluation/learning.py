@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from monitor.evaluation.corpus import CorpusError, Counts, load_labels
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
+from pledges.kindwords import FEATURE as WORDS_FEATURE
+from pledges.kindwords import KindWords, article_terms, fit_kind_words
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, fit_logistic, kind_from
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
@@ -85,11 +87,14 @@ class LabelledSet:
     # (source, link, pledge) that should be flagged, with their kind.
     expected: dict[tuple[str, str, str], str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    # (source, link) -> the article's terms, for the kind model's reading of its words.
+    articles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     def extend(self, other: LabelledSet) -> None:
         self.rows += other.rows
         self.expected.update(other.expected)
         self.sources += other.sources
+        self.articles.update(other.articles)
 
 
 @dataclass
@@ -138,6 +143,7 @@ def corpus_rows(corpus: Path) -> LabelledSet:
     for f in files:
         for e in parse(f.read_bytes(), url=str(f)).entries:
             link = e.link or ""
+            out.articles[(name, link)] = article_terms(e.title, e.text)
             for c in detector.candidates(e.title, e.text, e.published):
                 pid = detector.pledge_id(c.pledge)
                 kind = out.expected.get((name, link, pid))
@@ -172,6 +178,7 @@ def review_rows(
     for link, title, text, published, pledge_id, confirmed, kind in reviewed:
         if confirmed:
             out.expected[("reviews", link, pledge_id)] = kind
+        out.articles[("reviews", link)] = article_terms(title, text)
         for c in detector.candidates(title, text, published):
             if detector.pledge_id(c.pledge) != pledge_id:
                 continue
@@ -193,10 +200,49 @@ def review_rows(
 HAND = hand_model(DEFAULT_WEIGHTS, HAND_VERSION)
 
 
+def kind_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords:
+    """The reading of an article's words fitted on every labelled report of the set (but
+    those of `exclude`); an article flagged for several pledges counts once, by the kind
+    most of its flags have."""
+    kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for (source, link, _), kind in data.expected.items():
+        if kind in ("breach", "rollback") and source != exclude:
+            kinds[(source, link)].append(kind)
+    keys = sorted(k for k in kinds if k in data.articles)
+    return fit_kind_words(
+        [data.articles[k] for k in keys],
+        [2 * kinds[k].count("rollback") > len(kinds[k]) for k in keys],
+        [k[0] for k in keys],
+    )
+
+
+def with_kind_words(data: LabelledSet) -> LabelledSet:
+    """The set with each row's article read by a words model fitted without the row's
+    source (stacking: the kind model learns how far to trust a reading made on articles
+    the words model has not seen, as it will be when it scans)."""
+    reading: dict[tuple[str, str], float] = {}
+    for source in sorted({r.source for r in data.rows}):
+        words = kind_words_fit(data, exclude=source)
+        for r in data.rows:
+            if r.source == source and (source, r.link) not in reading:
+                terms = data.articles.get((source, r.link), frozenset())
+                reading[(source, r.link)] = words.reading(terms)
+    rows = [
+        replace(r, kind_features={**r.kind_features, WORDS_FEATURE: reading[(r.source, r.link)]})
+        for r in data.rows
+    ]
+    return LabelledSet(rows, dict(data.expected), list(data.sources), dict(data.articles))
+
+
 def fit_model(
-    rows: Sequence[Row], version: str, meta: dict[str, Any] | None = None, l2: float = L2
+    rows: Sequence[Row],
+    version: str,
+    meta: dict[str, Any] | None = None,
+    l2: float = L2,
+    kind_words: KindWords | None = None,
 ) -> LinearModel:
-    """A flag model (from the hand weights) and a kind model (rollback against breach)."""
+    """A flag model (from the hand weights) and a kind model (rollback against breach),
+    with `kind_words`, the vocabulary that reads an article's words for the kind model."""
     weights, bias = fit_logistic(
         [r.features for r in rows],
         [r.label for r in rows],
@@ -216,6 +262,8 @@ def fit_model(
     )
     info: dict[str, Any] = dict(meta or {})
     info["kind"] = {"bias": kind_bias, "weights": kind_weights}
+    if kind_words is not None:
+        info["kind_words"] = kind_words.to_dict()
     info["rows"] = len(rows)
     info["positives"] = len(positives)
     return LinearModel(version, weights, bias, 0.5, info)
@@ -306,9 +354,11 @@ __all__ = [
     "corpus_rows",
     "cross_validate",
     "fit_model",
+    "kind_words_fit",
     "load_corpora",
     "lopo_flags",
     "review_rows",
+    "with_kind_words",
 ]
 
 
@@ -350,5 +400,12 @@ def store_model(session: Session, model: LinearModel, now: datetime | None = Non
 
 def model_version(model: LinearModel) -> str:
     """A version naming the weights: the same fit always gets the same name."""
-    body = json.dumps([sorted(model.weights.items()), model.bias, model.meta.get("kind")])
+    body = json.dumps(
+        [
+            sorted(model.weights.items()),
+            model.bias,
+            model.meta.get("kind"),
+            *([model.meta["kind_words"]] if "kind_words" in model.meta else []),
+        ]
+    )
     return "fitted-" + hashlib.sha256(body.encode()).hexdigest()[:8]

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pledges.kindwords import KindWords
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, ModelError
 from pledges.score import hand_model
@@ -37,10 +38,18 @@ def shipped_model() -> LinearModel:
     """The model in the package; the hand weights if it is missing or damaged."""
     try:
         text = resources.files(__name__).joinpath(SHIPPED).read_text(encoding="utf-8")
-        return LinearModel.from_json(text)
+        return _parsed(text)
     except (OSError, ModelError) as exc:
         log.warning("shipped detector model unusable (%s); scoring with the hand weights", exc)
         return _hand()
+
+
+def _parsed(text: str) -> LinearModel:
+    """A model file's model, its vocabulary for the kind model checked too."""
+    model = LinearModel.from_json(text)
+    if "kind_words" in model.meta:
+        KindWords.from_dict(model.meta["kind_words"])
+    return model
 
 
 def model_from_text(text: str | None, origin: str) -> LinearModel:
@@ -48,7 +57,7 @@ def model_from_text(text: str | None, origin: str) -> LinearModel:
     if text is None:
         return shipped_model()
     try:
-        return LinearModel.from_json(text)
+        return _parsed(text)
     except ModelError as exc:
         fallback = shipped_model()
         log.warning("%s: detector model unusable (%s); using %s", origin, exc, fallback.version)

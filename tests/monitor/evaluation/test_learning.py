@@ -21,6 +21,9 @@ from monitor.evaluation.learning import (
     cross_validate,
     dropped,
     fit_model,
+    kind_words_fit,
+    model_version,
+    with_kind_words,
 )
 from monitor.flags.detection import active_model, load_detector
 from monitor.flags.review import review_flag
@@ -29,6 +32,8 @@ from monitor.store.db import Database
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.fitted import shipped_model
+from pledges.kindwords import FEATURE as WORDS_FEATURE
+from pledges.kindwords import KindWords, article_terms
 from pledges.store import sync_catalogue
 
 REPO = Path(__file__).resolve().parents[3]
@@ -121,6 +126,8 @@ def test_detector_fit_learns_from_reviews_and_switches_only_when_figures_hold(
         assert "kept" in result.output and not stored and model == shipped_model()
     shown = CliRunner().invoke(cli, ["--db", url, "detector", "show"])
     assert shown.exit_code == 0 and model.version in shown.output
+    # Either model reads the article's words for the kind, and says how many it learned.
+    assert "kind model reads the article's words:" in shown.output
 
 
 def test_a_model_is_switched_only_when_f1_and_kind_accuracy_hold() -> None:
@@ -176,3 +183,39 @@ def test_eval_with_a_model_file_that_is_not_a_model_is_one_clear_error(tmp_path:
     assert "model.json: field 'version': missing or not a string" in result.output
     missing = CliRunner().invoke(cli, ["eval", "--model", str(tmp_path / "no.json"), "x"])
     assert "no.json: no such file" in missing.output
+
+
+def _words_set() -> LabelledSet:
+    """Four corpora, each with a rollback report ("scraps") and a breach report ("fined");
+    "axes" is said in rollback reports of three corpora only."""
+    data = LabelledSet()
+    for i, source in enumerate("abcd"):
+        for kind, headline in (("rollback", "Firm scraps its goal"), ("breach", "Firm fined")):
+            link = f"{source}-{kind}"
+            extra = " and axes it" if kind == "rollback" and i < 3 else ""
+            data.articles[(source, link)] = article_terms(headline + extra, "")
+            data.expected[(source, link, "p")] = kind
+            data.rows.append(Row(source, link, "p", {"breach": 1.0}, {"legal": 1.0}, kind, 1, kind))
+    return data
+
+
+def test_each_row_reads_its_words_with_a_vocabulary_fitted_without_its_corpus() -> None:
+    data = _words_set()
+    stacked = with_kind_words(data)
+    reading = {r.link: r.kind_features[WORDS_FEATURE] for r in stacked.rows}
+    assert reading["a-rollback"] > 0 > reading["a-breach"]
+    # a's reports are read by a vocabulary fitted without them: there "axes" is left in
+    # two corpora and is not learned; with every corpus it is.
+    without_a = kind_words_fit(data, exclude="a")
+    assert "axes" not in without_a.weights and "axes" in kind_words_fit(data).weights
+    assert reading["a-rollback"] == without_a.reading(data.articles[("a", "a-rollback")])
+    assert data.rows[0].kind_features == {"legal": 1.0}  # the input set is left as it was
+
+
+def test_a_fitted_model_carries_its_vocabulary_and_is_named_by_it() -> None:
+    data = with_kind_words(_words_set())
+    with_words = fit_model(data.rows, "x", kind_words=kind_words_fit(data))
+    without = fit_model(data.rows, "x")
+    assert KindWords.from_dict(with_words.meta["kind_words"]).weights["scraps"] > 0
+    assert "kind_words" not in without.meta
+    assert model_version(with_words) != model_version(without)

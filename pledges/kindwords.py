@@ -1,0 +1,144 @@
+"""How an article's own words read, rollback or breach: a vocabulary learned from reports (pure).
+
+The kind model weighs cues the lexicon names (breach, weaken, missed...). Reports also
+tell their kind in words no lexicon lists ("scraps", "quietly drops", "pushes back"
+against "fined", "sued", "found"). Here the words and word pairs of an article's headline
+and opening each get a weight, fitted on the articles the labelled corpora (and the review
+log) record as reports of a rollback or of a breach; their sum is the article's reading,
+one more feature of the kind model (`FEATURE`). Only terms seen in several articles of
+several corpora are kept, so no single corpus's names or topics carry over.
+
+The fit is L2-penalised logistic regression by cyclic coordinate descent in pure Python:
+deterministic, and a few seconds for a few thousand articles.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pledges.model import ModelError, is_number, sigmoid
+
+FEATURE = "words_kind"
+# Characters of the body read after the headline: a feed summary's worth, which is what
+# the corpora hold, so a long article is read the way the weights were learned.
+ARTICLE_CHARS = 1_200
+# The reading is clipped: one article's words should not outweigh every cue at once.
+CLIP = 4.0
+L2 = 3.0
+# A term is learned only when this many labelled reports hold it, from as many sources.
+MIN_ARTICLES = 3
+MIN_SOURCES = 3
+_WORD = re.compile(r"[a-z][a-z'-]+")
+
+
+def article_terms(title: str, text: str) -> frozenset[str]:
+    """Lower-case words and adjacent word pairs of the headline and the body's opening."""
+    raw = f"{title or ''} {(text or '')[:ARTICLE_CHARS]}".lower().replace("\u2019", "'")
+    words = _WORD.findall(raw)
+    pairs = (f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    return frozenset(words) | frozenset(pairs)
+
+
+@dataclass(frozen=True)
+class KindWords:
+    """Term weights and a bias: positive reads as a rollback, negative as a breach."""
+
+    bias: float = 0.0
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def reading(self, terms: Iterable[str]) -> float:
+        w = self.weights
+        raw = self.bias + sum(w.get(t, 0.0) for t in terms)
+        return max(-CLIP, min(CLIP, raw))
+
+    def leaning(self, terms: Iterable[str], n: int = 3) -> tuple[list[str], list[str]]:
+        """The article's terms that lean most to a rollback and to a breach (for reasons)."""
+        scored = sorted((self.weights[t], t) for t in set(terms) if t in self.weights)
+        rollback = [t for v, t in reversed(scored[-n:]) if v > 0]
+        breach = [t for v, t in scored[:n] if v < 0]
+        return rollback, breach
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "bias": round(self.bias, 6),
+            "weights": {t: round(v, 4) for t, v in sorted(self.weights.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> KindWords:
+        """From a model file's `kind_words`; a ModelError says what is wrong."""
+        if not isinstance(data, dict):
+            raise ModelError("field 'kind_words': must be an object")
+        weights = data.get("weights")
+        if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and is_number(v) for k, v in weights.items()
+        ):
+            raise ModelError("field 'kind_words.weights': must map terms to numbers")
+        if not is_number(data.get("bias")):
+            raise ModelError("field 'kind_words.bias': missing or not a number")
+        return cls(float(data["bias"]), {k: float(v) for k, v in weights.items()})
+
+
+def fit_kind_words(
+    articles: Sequence[frozenset[str]],
+    rollback: Sequence[bool],
+    sources: Sequence[str],
+    l2: float = L2,
+    sweeps: int = 60,
+) -> KindWords:
+    """Fit on labelled reports: each article's terms, whether it reports a rollback (else
+    a breach), and where it comes from (a corpus, or the review log)."""
+    n = len(articles)
+    if n == 0:
+        return KindWords()
+    seen: dict[str, set[int]] = defaultdict(set)
+    where: dict[str, set[str]] = defaultdict(set)
+    for i, (terms, source) in enumerate(zip(articles, sources, strict=True)):
+        for t in terms:
+            seen[t].add(i)
+            where[t].add(source)
+    vocab = sorted(
+        t for t, ids in seen.items() if len(ids) >= MIN_ARTICLES and len(where[t]) >= MIN_SOURCES
+    )
+    columns = [sorted(seen[t]) for t in vocab]
+    y = [1.0 if r else 0.0 for r in rollback]
+    positives = sum(y)
+    # Start from the base rate, so a vocabulary-free fit is the prior alone.
+    bias = math.log((positives + 0.5) / (n - positives + 0.5))
+    w = [0.0] * len(vocab)
+    z = [bias] * n
+    p = [sigmoid(v) for v in z]
+    for _ in range(sweeps):
+        g = sum(pi - yi for pi, yi in zip(p, y, strict=True))
+        h = sum(pi * (1.0 - pi) for pi in p) + 1e-6
+        step = -g / h
+        bias += step
+        largest = abs(step)
+        for i in range(n):
+            z[i] += step
+            p[i] = sigmoid(z[i])
+        for j, col in enumerate(columns):
+            g = l2 * w[j]
+            h = l2
+            for i in col:
+                g += p[i] - y[i]
+                h += p[i] * (1.0 - p[i])
+            step = -g / h
+            if step:
+                w[j] += step
+                for i in col:
+                    z[i] += step
+                    p[i] = sigmoid(z[i])
+                largest = max(largest, abs(step))
+        if largest < 1e-5:
+            break
+    # Terms that weigh next to nothing would only make the model file longer.
+    return KindWords(bias, {t: v for t, v in zip(vocab, w, strict=True) if abs(v) >= 1e-3})
+
+
+__all__ = ["FEATURE", "KindWords", "article_terms", "fit_kind_words"]

@@ -1,0 +1,144 @@
+"""The kind model's reading of an article's words: learned, bounded, explained, checked."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from pledges.detect import Detector
+from pledges.fitted import load_model, shipped_model
+from pledges.kindwords import (
+    ARTICLE_CHARS,
+    CLIP,
+    FEATURE,
+    KindWords,
+    article_terms,
+    fit_kind_words,
+)
+from pledges.model import LinearModel, ModelError
+from pledges.models import PledgeIn
+from pledges.score import KIND_FEATURES
+
+ROLLBACK = "Company scraps its promise and quietly drops the plan"
+BREACH = "Regulator fines the company after inspectors found violations"
+
+
+def _reports(n: int = 4) -> tuple[list[frozenset[str]], list[bool], list[str]]:
+    """Rollback and breach reports from four sources, each with a word of its own."""
+    articles, rollback, sources = [], [], []
+    for i in range(n):
+        for text, is_rollback in ((ROLLBACK, True), (BREACH, False)):
+            articles.append(article_terms(f"{text} story{i}", ""))
+            rollback.append(is_rollback)
+            sources.append(f"corpus-{i}")
+    return articles, rollback, sources
+
+
+def test_terms_are_lower_case_words_and_word_pairs_of_headline_and_opening() -> None:
+    terms = article_terms(
+        "Brewer SCRAPS Pledge", "It\u2019s gone. " + "x " * ARTICLE_CHARS + "late"
+    )
+    assert {"brewer", "scraps", "pledge", "brewer scraps", "scraps pledge", "it's"} <= terms
+    assert "late" not in terms  # only the opening of a long body is read
+
+
+def test_fit_learns_which_words_tell_a_rollback_from_a_breach_and_is_reproducible() -> None:
+    articles, rollback, sources = _reports()
+    words = fit_kind_words(articles, rollback, sources)
+    assert words.weights["scraps"] > 0 > words.weights["fines"]
+    assert words.reading(article_terms(ROLLBACK, "")) > 0 > words.reading(article_terms(BREACH, ""))
+    assert fit_kind_words(articles, rollback, sources) == words
+
+
+def test_a_word_from_too_few_sources_is_not_learned() -> None:
+    articles, rollback, sources = _reports()
+    # "story0" appears in one corpus only, in both kinds of report; a word one corpus
+    # uses for its own topic must not carry over to pledges it never saw.
+    words = fit_kind_words(articles, rollback, sources)
+    assert not any(t.startswith("story") for t in words.weights)
+    only_two = fit_kind_words(articles[:4], rollback[:4], sources[:4])
+    assert only_two.weights == {}
+
+
+def test_the_reading_is_clipped_and_explained_by_the_terms_that_lean() -> None:
+    words = KindWords(0.0, {"scraps": 3.0, "drops": 2.5, "fined": -1.0})
+    assert words.reading({"scraps", "drops"}) == CLIP
+    rollback, breach = words.leaning({"scraps", "drops", "fined", "other"})
+    assert rollback == ["scraps", "drops"] and breach == ["fined"]
+
+
+def test_no_labelled_reports_fit_an_empty_reading() -> None:
+    assert fit_kind_words([], [], []) == KindWords()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "must be an object"),
+        ({"bias": 0, "weights": {"x": "high"}}, "kind_words.weights"),
+        ({"weights": {}}, "kind_words.bias"),
+    ],
+)
+def test_a_bad_vocabulary_says_which_field_is_wrong(data: object, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        KindWords.from_dict(data)
+
+
+def test_a_model_file_with_a_damaged_vocabulary_falls_back_to_the_shipped_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = LinearModel(
+        "fitted-x", {"breach": 1.0}, 0.0, 0.5, {"kind_words": {"bias": "?", "weights": {}}}
+    )
+    path = tmp_path / "model.json"
+    path.write_text(bad.to_json(), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert load_model(path) == shipped_model()
+    assert "kind_words.bias" in caplog.text
+
+
+def test_the_reading_is_a_kind_feature() -> None:
+    assert FEATURE in KIND_FEATURES
+
+
+AMAZON = PledgeIn.model_validate(
+    {
+        "id": "amazon-rekognition-police-moratorium",
+        "company": {"name": "Amazon", "products": ["Rekognition"]},
+        "title": "Moratorium on police use of Rekognition facial recognition",
+        "kind": "moratorium",
+        "statement": "Amazon paused police use of Rekognition, its facial recognition service.",
+        "made_on": "2020-06-10",
+        "status": "active",
+        "subject": ["facial recognition"],
+        "scope": ["police"],
+        "sources": ["https://example.org/a"],
+    }
+)
+HEADLINE = "Amazon ends its moratorium on police use of Rekognition facial recognition"
+
+
+def _detector(words: KindWords, kind_weight: float) -> Detector:
+    base = shipped_model()
+    kind = {"bias": 0.0, "weights": {FEATURE: kind_weight}}
+    model = LinearModel(
+        "fitted-test",
+        base.weights,
+        base.bias,
+        base.threshold,
+        {"kind": kind, "kind_words": words.to_dict()},
+    )
+    return Detector.compile([AMAZON], model=model)
+
+
+def test_the_words_reading_turns_the_kind_and_says_which_words_did() -> None:
+    rollback_words = KindWords(0.0, {"ends": 2.0})
+    (finding,) = _detector(rollback_words, 1.0).scan(HEADLINE, "", None)
+    assert finding.kind == "rollback"
+    assert "its wording leans to a rollback: ends" in finding.reasons
+    breach_words = KindWords(0.0, {"ends": -2.0})
+    (finding,) = _detector(breach_words, 1.0).scan(HEADLINE, "", None)
+    assert finding.kind == "breach"
+    assert "its wording leans to a breach: ends" in finding.reasons
