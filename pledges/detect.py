@@ -150,12 +150,15 @@ class Detector:
             return findings
         # How the article reads, rollback or breach: the same for every pledge it ties.
         reading = (layer.index.model, layer.index.kind_logit(vector)) if layer else None
-        wording = self._wording(found, title or "", text or "")
         model = self.model
+        # The words only decide kinds, so they are read once a candidate is flagged.
+        wording: dict[str, tuple[str, ...]] | None = None
         for c in found:
             score = model.score(c.features)
             if score < model.threshold:
                 continue
+            if wording is None:
+                wording = self._wording(found, title or "", text or "")
             kind = reading[0].kind_of(c.kind_features, reading[1]) if reading else None
             kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
