@@ -20,7 +20,7 @@ from pledges.article import MAX_TEXT, Article, locate
 from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import KindWords, article_terms
+from pledges.kindwords import KindWords
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
 from pledges.model import LinearModel, ModelError, kind_from
 from pledges.models import PledgeIn
@@ -212,11 +212,9 @@ class Detector:
         words = self._kind_words
         if words is None or not found:
             return {}
-        terms = article_terms(title, text)
-        value = words.reading(terms)
+        value, rollback, breach = words.read(title, text)
         for c in found:
             c.kind_features[WORDS_FEATURE] = value
-        rollback, breach = words.leaning(terms)
         out: dict[str, tuple[str, ...]] = {}
         if rollback:
             out["rollback"] = (f"its wording leans to a rollback: {', '.join(rollback)}",)

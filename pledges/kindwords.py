@@ -36,12 +36,15 @@ MIN_SOURCES = 3
 _WORD = re.compile(r"[a-z][a-z'-]+")
 
 
+def _words(title: str, text: str) -> list[str]:
+    raw = f"{title or ''} {(text or '')[:ARTICLE_CHARS]}".lower().replace("\u2019", "'")
+    return _WORD.findall(raw)
+
+
 def article_terms(title: str, text: str) -> frozenset[str]:
     """Lower-case words and adjacent word pairs of the headline and the body's opening."""
-    raw = f"{title or ''} {(text or '')[:ARTICLE_CHARS]}".lower().replace("\u2019", "'")
-    words = _WORD.findall(raw)
-    pairs = (f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
-    return frozenset(words) | frozenset(pairs)
+    words = _words(title, text)
+    return frozenset(words).union(map(" ".join, zip(words, words[1:], strict=False)))
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class KindWords:
         rollback = [t for v, t in reversed(scored[-n:]) if v > 0]
         breach = [t for v, t in scored[:n] if v < 0]
         return rollback, breach
+
+    def read(self, title: str, text: str) -> tuple[float, list[str], list[str]]:
+        """`reading` and `leaning` of an article's headline and opening."""
+        terms = article_terms(title, text)
+        return (self.reading(terms), *self.leaning(terms))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -142,3 +142,13 @@ def test_the_words_reading_turns_the_kind_and_says_which_words_did() -> None:
     (finding,) = _detector(breach_words, 1.0).scan(HEADLINE, "", None)
     assert finding.kind == "breach"
     assert "its wording leans to a breach: ends" in finding.reasons
+
+
+def test_reading_an_article_in_one_pass_agrees_with_reading_its_terms() -> None:
+    articles, rollback, sources = _reports()
+    words = fit_kind_words(articles, rollback, sources)
+    title, text = "Firm scraps its plan, then scraps it again", "Regulator fines the firm."
+    terms = article_terms(title, text)
+    value, leans_rollback, leans_breach = words.read(title, text)
+    assert value == pytest.approx(words.reading(terms))
+    assert (leans_rollback, leans_breach) == words.leaning(terms)
