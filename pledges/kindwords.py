@@ -53,15 +53,20 @@ class KindWords:
 
     bias: float = 0.0
     weights: Mapping[str, float] = field(default_factory=dict)
+    # The learned terms as a set: an article's terms meet it in one C-level intersection.
+    _vocab: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_vocab", frozenset(self.weights))
 
     def reading(self, terms: Iterable[str]) -> float:
         w = self.weights
-        raw = self.bias + sum(w.get(t, 0.0) for t in terms)
+        raw = self.bias + sum(w[t] for t in self._vocab.intersection(terms))
         return max(-CLIP, min(CLIP, raw))
 
     def leaning(self, terms: Iterable[str], n: int = 3) -> tuple[list[str], list[str]]:
         """The article's terms that lean most to a rollback and to a breach (for reasons)."""
-        scored = sorted((self.weights[t], t) for t in set(terms) if t in self.weights)
+        scored = sorted((self.weights[t], t) for t in self._vocab.intersection(terms))
         rollback = [t for v, t in reversed(scored[-n:]) if v > 0]
         breach = [t for v, t in scored[:n] if v < 0]
         return rollback, breach
