@@ -61,7 +61,9 @@ class KindWords:
 
     def reading(self, terms: Iterable[str]) -> float:
         w = self.weights
-        raw = self.bias + sum(w[t] for t in self._vocab.intersection(terms))
+        # fsum is exact, so the set's order (which varies between runs) cannot move the
+        # last bit, and a refit stays byte for byte the same.
+        raw = self.bias + math.fsum(w[t] for t in self._vocab.intersection(terms))
         return max(-CLIP, min(CLIP, raw))
 
     def leaning(self, terms: Iterable[str], n: int = 3) -> tuple[list[str], list[str]]:
