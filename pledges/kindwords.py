@@ -74,9 +74,10 @@ class KindWords:
         return rollback, breach
 
     def read(self, title: str, text: str) -> tuple[float, list[str], list[str]]:
-        """`reading` and `leaning` of an article's headline and opening."""
-        terms = article_terms(title, text)
-        return (self.reading(terms), *self.leaning(terms))
+        """`reading` and `leaning` of an article's headline and opening, its terms met
+        with the vocabulary once."""
+        known = self._vocab.intersection(article_terms(title, text))
+        return (self.reading(known), *self.leaning(known))
 
     def to_dict(self) -> dict[str, Any]:
         return {
