@@ -43,6 +43,8 @@ class Article:
     # Companies the headline describes without naming ("the Swedish carmaker"), taken
     # from the one or few pledges whose subject the article names.
     described: set[int] = field(default_factory=set)
+    # pledge -> sentences naming a name from its own text (a site, brand, place, person).
+    names: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
         return [(s, h) for s, h in self.cues.get(kind, ()) if s in window]
@@ -142,16 +144,16 @@ def locate(
     hits = cat.matcher.find(folded, offsets)
     terms = cat.terms
     companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
+    by_name = {pi for h in hits for pi in terms[h.term].names}
     described: set[int] = set()
-    if not companies:
-        if named and not describes_company(title):  # not named: already known to describe
-            return None
+    if not companies and (not named or describes_company(title)):
         # Only a subject phrase few pledges share can tell whose company is meant.
         named_subject = {pi for h in hits for pi in terms[h.term].subjects}
-        if not named_subject or len(named_subject) > DESCRIBED_MAX:
-            return None
-        companies = described = {cat.pledges[pi].company for pi in named_subject}
-    wanted = {pi for c in companies for pi in by_company.get(c, ())}
+        if named_subject and len(named_subject) <= DESCRIBED_MAX:
+            companies = described = {cat.pledges[pi].company for pi in named_subject}
+    if not companies and not by_name:
+        return None
+    wanted = {pi for c in companies for pi in by_company.get(c, ())} | by_name
     if not any(
         common(t.subjects, wanted) or common(t.words, wanted) or t.products
         for t in (terms[h.term] for h in hits)
@@ -187,6 +189,8 @@ def locate(
                 art.scope[pi].add(si)
         if term.words:
             word_sentences.setdefault(h.term, set()).add(si)
+        for pi in term.names:
+            art.names[pi].add(si)
     # Loose words: one pass per distinct word, not per occurrence, and a phrase is kept
     # only when enough of its words occur at all (a word shared by thousands of pledges
     # costs one look at each of them, once).

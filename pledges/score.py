@@ -87,6 +87,7 @@ FEATURES = (
     "pooled_only",
     "company_described",
     "breach_said",
+    "company_by_name",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -353,6 +354,14 @@ def candidate(
 
     x: dict[str, float] = {}
     reasons: list[str] = []
+    if not company and pi in art.names and not art.company and not art.product:
+        # Not named, but a name the pledge itself uses is: the site, brand or person
+        # stands in for the company ("Whyalla's furnace slips" for the steelworks' owner).
+        company = set(art.names[pi])
+        x["company_by_name"] = 1.0
+        reasons.append("the company is not named; the report names " + _names_said(cat, art, pi))
+    if not company:
+        return None
     strength = (
         1.0 if exact else (DERIVED_STRENGTH if own_words or core_only or pooled else LOOSE_STRENGTH)
     )
@@ -685,6 +694,15 @@ def candidate(
     return Candidate(pi, x, kind_features, kind, tuple(reasons), response, frozenset(window))
 
 
+def _names_said(cat: Compiled, art: Article, pi: int) -> str:
+    """The pledge's own names found in the article, with where the pledge uses them."""
+    origin = dict(cat.pledges[pi].names)
+    found = sorted(
+        {cat.matcher.terms[h.term] for _, h in art.located if pi in cat.terms[h.term].names}
+    )
+    return ", ".join(f"{n} (from its {origin.get(n, 'text')})" for n in found[:3])
+
+
 def evidence(
     cat: Compiled, art: Article, pi: int, window: frozenset[int], limit: int
 ) -> tuple[Evidence, ...]:
@@ -697,7 +715,7 @@ def evidence(
             continue
         term = cat.terms[h.term]
         role = None
-        if ci in term.companies or ci in term.products:
+        if ci in term.companies or ci in term.products or pi in term.names:
             role = "company"
         elif pi in term.subjects:
             role = "subject"

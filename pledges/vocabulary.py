@@ -8,6 +8,8 @@ reads an article once whatever the catalogue size.
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import re
 from collections import Counter
@@ -15,6 +17,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property, lru_cache
+from pathlib import Path
 
 from pledges.lexicon import (
     ADVOCACY,
@@ -81,6 +84,8 @@ class Term:
     # Loose subject words: pledge index -> [(phrase index, word index)]
     words: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     cues: set[str] = field(default_factory=set)
+    # Names the pledge's own text uses (a site, brand, place or person): pledge indexes.
+    names: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -108,6 +113,9 @@ class CompiledPledge:
     # sentence ("PAC gifts to lawmakers") is about the subject even when it words no single
     # phrase closely enough; one more loose phrase, tied on any two.
     pooled: tuple[str, ...] = ()
+    # Names from the pledge's own text that stand in for the company when a report does
+    # not name it ("Whyalla" for the steelworks' owner), with where each came from.
+    names: tuple[tuple[str, str], ...] = ()
 
     @property
     def derived_phrase(self) -> int:
@@ -409,6 +417,112 @@ def history_dates(spec: PledgeIn) -> tuple[tuple[date, ...], tuple[date, ...]]:
     return tuple(affirm), tuple(weaken)
 
 
+# A run of capitalised words: a name (a place, site, brand, person or programme).
+_CAPITALISED = re.compile(r"[A-Z][\w'\u2019&-]*(?:[ \t]+[A-Z][\w'\u2019&-]*)*")
+_SENTENCE_END = frozenset('.!?:;"\u201c\u2018(\n')
+# Bounds on the names one pledge adds, whatever the length of its text.
+NAMES_MAX = 12
+NAMES_SCAN = 4_000
+# A title with this share of its words capitalised is in title case: its capitals are
+# style, not names.
+TITLE_CASE_SHARE = 0.6
+COMMON_NAMES_FILE = Path(__file__).parent / "fitted" / "names.json"
+log = logging.getLogger(__name__)
+
+
+def text_names(text: str) -> list[str]:
+    """The names a text writes (folded runs of capitalised words, possessives and leading
+    function words dropped).
+
+    A word that opens a sentence is a name alone only when the text also capitalises it
+    inside a sentence ("Whyalla's furnace ... at Whyalla"), not when it is any word that
+    opens one.
+    """
+    runs: list[tuple[list[str], bool]] = []
+    inside: set[str] = set()
+    for m in _CAPITALISED.finditer(text):
+        before = text[max(m.start() - 3, 0) : m.start()].rstrip(" \t")
+        opening = not before or before[-1] in _SENTENCE_END
+        words = [_possessive(w) for w in m.group(0).split()]
+        runs.append((words, opening))
+        inside.update(fold_term(w) for w in (words[1:] if opening else words))
+    out: list[str] = []
+    for words, opening in runs:
+        folded = fold_term(" ".join(words)).split()
+        while folded and folded[0] in STOPWORDS:
+            folded = folded[1:]
+        if not folded:
+            continue
+        if opening and len(words) > 1 and folded[0] not in inside:
+            # "Whole Foods Market said", "Keep Port Pirie clean": the opening word may or
+            # may not belong to the name, so both readings are kept.
+            out.append(" ".join(folded[1:]))
+        if not opening or folded[0] in inside or len(folded) > 1:
+            out.append(" ".join(folded))
+    return out
+
+
+def _possessive(word: str) -> str:
+    return word[:-2] if word.endswith(("'s", "\u2019s")) else word
+
+
+@lru_cache(maxsize=1)
+def common_names() -> frozenset[str]:
+    """The shipped list of names that reports in many unrelated fields use ("European
+    Union", "Reuters") and everyday words: they tell no pledge's company apart. Made
+    from the labelled corpora by `pledgewatch detector fit-names`."""
+    return load_common_names(COMMON_NAMES_FILE)
+
+
+def load_common_names(path: Path) -> frozenset[str]:
+    """A names file's list; a missing or damaged file gives none, with a warning (every
+    name then counts, which costs precision, never detection)."""
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))["names"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError("field 'names' must be a list of strings")
+        return frozenset(names)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("common names in %s unusable (%s); every name in a pledge counts", path, exc)
+        return frozenset()
+
+
+def pledge_names(
+    spec: PledgeIn, company_words: Collection[str], common: Collection[str]
+) -> list[tuple[str, str]]:
+    """Names in the pledge's title, statement, scope and the company's products, each with
+    where it came from; not the company's own names, general or cue words, words the
+    pledge also writes in lower case, nor names that reports of many fields use."""
+    statement = spec.statement[:NAMES_SCAN]
+    lower = set(_LOWER_WORD.findall(f"{spec.title[:2_000]} {statement}"))
+    title_words = spec.title.split()
+    title_case = len(title_words) >= 3 and sum(
+        w[:1].isupper() for w in title_words
+    ) >= TITLE_CASE_SHARE * len(title_words)
+    sources = [
+        ("title", "" if title_case else spec.title[:2_000]),
+        ("statement", statement),
+        *(("scope", s) for s in spec.scope[:NAMES_MAX]),
+        *(("product", s) for s in spec.company.products[:NAMES_MAX]),
+    ]
+    out: dict[str, str] = {}
+    for origin, text in sources:
+        for name in text_names(text):
+            if len(out) >= NAMES_MAX:
+                return list(out.items())
+            if name in out or name in common or len(name) < 4 or not name[0].isalpha():
+                continue
+            words = name.split()
+            if len(words) == 1 and (name in _NOT_OWN or name in company_words or name in lower):
+                continue
+            # "Carbon Neutral Plan", "Scunthorpe Steel": a name of everyday or company words
+            # alone says no more than those words do.
+            if all(w in company_words or w in _NOT_OWN or w in common for w in words):
+                continue
+            out[name] = origin
+    return list(out.items())
+
+
 def own_products(spec: PledgeIn) -> frozenset[str]:
     """The company's products the pledge itself is about (named in title or subject)."""
     if not spec.company.products:
@@ -511,10 +625,27 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
     # article to all of them): only words rarer than this across the catalogue are used.
     frequency = Counter(w for words in own for w, _ in words)
     common = max(DERIVED_SHARED_MIN, len(specs) // 100)
+    shared_names = common_names()
+    names = [
+        pledge_names(spec, ct.name_words, shared_names)
+        for spec, ct in zip(specs, companies, strict=True)
+    ]
+    name_frequency = Counter(n for found in names for n, _ in found)
+    # A name the pledges of several companies use stands for none of them.
+    name_owners: dict[str, set[str]] = {}
+    for spec, found in zip(specs, names, strict=True):
+        for n, _ in found:
+            name_owners.setdefault(n, set()).add(spec.company.name)
     named: set[tuple[int, int]] = set()
-    for spec, found, ct in zip(specs, own, companies, strict=True):
+    for spec, found, ct, own_names in zip(specs, own, companies, names, strict=True):
         ci = company_index.setdefault(spec.company.name, len(company_index))
         pi = len(compiled)
+        kept_names = tuple(
+            (n, o) for n, o in own_names if name_frequency[n] <= common and len(name_owners[n]) == 1
+        )
+        for n, _ in kept_names:
+            vocab.folded(n).names.add(pi)
+        gate_terms += [n for n, _ in kept_names]
         phrase_words: list[int] = []
         for k, phrase in enumerate(spec.subject):
             if (t := vocab.term(phrase)) is not None:
@@ -557,6 +688,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                 tuple(derived),
                 tuple(core),
                 tuple(pooled),
+                kept_names,
             )
         )
         # A company's names and products stand for it alike in each of its pledges.

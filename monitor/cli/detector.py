@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import click
 from monitor.cli.app import App, pass_app
 from monitor.evaluation.corpus import CorpusError
 from monitor.evaluation.learning import (
+    NAMES_MIN_CORPORA,
     LabelledSet,
+    common_names_fit,
     cross_validate,
     dropped,
     fit_model,
@@ -166,6 +169,33 @@ def fit_semantic_command(corpora: tuple[Path, ...], output: Path) -> None:
     model = semantic_model_from(fit_semantic(data, cv.penalties, rows=rows), cv)
     output.write_text(model.to_json() + "\n", encoding="utf-8")
     click.echo(f"wrote {model.version} to {output}")
+
+
+@detector.command("fit-names")
+@click.argument(
+    "corpora", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path)
+)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the list to FILE (the shipped one is pledges/fitted/names.json).",
+)
+def fit_names(corpora: tuple[Path, ...], output: Path) -> None:
+    """List the words and names that reports in labelled CORPORA of several fields use:
+    a name from a pledge's own text on this list never stands in for its company."""
+    try:
+        names = common_names_fit(corpora)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    body = {
+        "made_by": "pledgewatch detector fit-names",
+        "min_corpora": NAMES_MIN_CORPORA,
+        "corpora": [p.resolve().name for p in corpora],
+        "names": names,
+    }
+    output.write_text(json.dumps(body, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    click.echo(f"wrote {len(names)} common words and names from {len(corpora)} corpora to {output}")
 
 
 def _current(app: App) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,8 @@ from pledges.kindwords import KindWords, article_terms, fit_kind_words
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, fit_logistic, kind_from
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
+from pledges.textmatch import fold
+from pledges.vocabulary import text_names
 
 L2 = 10.0
 # The kind model starts from the hand rule (KIND_PRIOR) and has under two hundred
@@ -198,6 +201,40 @@ def review_rows(
 
 
 HAND = hand_model(DEFAULT_WEIGHTS, HAND_VERSION)
+# A word or name in reports of this many corpora (fields) tells no company apart.
+NAMES_MIN_CORPORA = 3
+
+
+def common_names_fit(corpora: Iterable[Path], min_corpora: int = NAMES_MIN_CORPORA) -> list[str]:
+    """Words, and names (with the shorter names inside them), that the reports of at
+    least `min_corpora` corpora use, and everyday words (written in lower case in the
+    reports of two corpora): too common to stand in for one pledge's company."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    lower: dict[str, set[str]] = defaultdict(set)
+    for corpus in corpora:
+        name = corpus.resolve().name
+        files = sorted(p for p in (corpus / "feeds").glob("*") if p.is_file())
+        if not files:
+            raise CorpusError(f"{corpus / 'feeds'}: no feed files")
+        for f in files:
+            for e in parse(f.read_bytes(), url=str(f)).entries:
+                terms = set(fold(f"{e.title} {e.text}")[0].split())
+                for found in (*text_names(e.title), *text_names(e.text)):
+                    words = found.split()
+                    terms.update(
+                        " ".join(words[i:j])
+                        for i in range(len(words))
+                        for j in range(i + 2, min(len(words), i + 4) + 1)
+                    )
+                for t in terms:
+                    seen[t].add(name)
+                for w in _LOWER_CASE.findall(f"{e.title} {e.text}"):
+                    lower[w].add(name)
+    common = {t for t, where in seen.items() if len(where) >= min_corpora}
+    return sorted(common | {w for w, where in lower.items() if len(where) >= 2})
+
+
+_LOWER_CASE = re.compile(r"\b[a-z]{3,}\b")
 
 
 def kind_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords:

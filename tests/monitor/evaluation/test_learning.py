@@ -18,6 +18,7 @@ from monitor.evaluation.learning import (
     LabelledSet,
     Row,
     apply,
+    common_names_fit,
     cross_validate,
     dropped,
     fit_model,
@@ -35,6 +36,7 @@ from pledges.fitted import shipped_model
 from pledges.kindwords import FEATURE as WORDS_FEATURE
 from pledges.kindwords import KindWords, article_terms
 from pledges.store import sync_catalogue
+from pledges.vocabulary import load_common_names
 
 REPO = Path(__file__).resolve().parents[3]
 HOLDOUT_2 = REPO / "eval" / "holdout-2"
@@ -219,3 +221,52 @@ def test_a_fitted_model_carries_its_vocabulary_and_is_named_by_it() -> None:
     assert KindWords.from_dict(with_words.meta["kind_words"]).weights["scraps"] > 0
     assert "kind_words" not in without.meta
     assert model_version(with_words) != model_version(without)
+
+
+def _corpus(root: Path, name: str, *items: tuple[str, str]) -> Path:
+    feeds = root / name / "feeds"
+    feeds.mkdir(parents=True)
+    body = "".join(
+        f"<item><title>{t}</title><link>https://example.org/{name}/{n}</link>"
+        f"<description>{d}</description></item>"
+        for n, (t, d) in enumerate(items)
+    )
+    (feeds / "a.xml").write_text(
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{body}</channel></rss>',
+        encoding="utf-8",
+    )
+    return root / name
+
+
+def test_common_names_are_those_reports_of_several_corpora_use(tmp_path: Path) -> None:
+    a = _corpus(
+        tmp_path, "a", ("Works at Kelmarsh halted", "The European Union said the plant shut.")
+    )
+    b = _corpus(
+        tmp_path, "b", ("Port of Arbroath fined", "The European Union said the port broke rules.")
+    )
+    c = _corpus(tmp_path, "c", ("Bank fined", "Regulators in the European Union fined it."))
+    names = set(common_names_fit([a, b, c], min_corpora=3))
+    assert {"european union", "european", "union", "the"} <= names
+    # Written in lower case in two corpora: an everyday word, whatever min_corpora says.
+    assert "said" in names
+    assert not {"kelmarsh", "arbroath", "plant", "port"} & names
+
+
+def test_fit_names_writes_the_list_the_detector_reads(tmp_path: Path) -> None:
+    out = tmp_path / "names.json"
+    args = ["detector", "fit-names", str(HOLDOUT_2), str(HOLDOUT_3), "--output", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text(encoding="utf-8"))
+    assert body["corpora"] == ["holdout-2", "holdout-3"]
+    assert load_common_names(out) == frozenset(body["names"]) >= {"the", "said"}
+
+
+def test_fit_names_of_a_folder_without_feeds_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "feeds").mkdir()
+    out = tmp_path / "names.json"
+    result = CliRunner().invoke(cli, ["detector", "fit-names", str(tmp_path), "--output", str(out)])
+    assert result.exit_code != 0
+    assert "no feed files" in result.output
+    assert not out.exists()
