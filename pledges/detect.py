@@ -10,6 +10,7 @@ on the catalogue size.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from pledges.article import MAX_TEXT, Article, locate
 from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
+from pledges.kindwords import CLIP as WORDS_CLIP
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import KindWords
+from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
 from pledges.model import LinearModel, ModelError, kind_from
 from pledges.models import PledgeIn
@@ -72,7 +74,14 @@ class Detector:
         self.model = model
         self.weights = weights
         self._semantic = semantic
-        self._kind_words = _kind_words(model)
+        self._kind_words = _words(model, "kind_words")
+        self._report_words = _words(model, "report_words")
+        # How far the report reading can move a candidate's score (it is clipped).
+        self._words_reach = (
+            abs(model.weights.get(REPORT_FEATURE, 0.0)) * WORDS_CLIP
+            if self._report_words is not None
+            else 0.0
+        )
         self._by_company: dict[int, list[int]] = defaultdict(list)
         for i, p in enumerate(compiled.pledges):
             self._by_company[p.company].append(i)
@@ -151,19 +160,29 @@ class Detector:
         # How the article reads, rollback or breach: the same for every pledge it ties.
         reading = (layer.index.model, layer.index.kind_logit(vector)) if layer else None
         model = self.model
-        # The words only decide kinds, so they are read once a candidate is flagged.
+        # The article's words are read only when some candidate could reach the threshold
+        # with them (most ties cannot, whatever the words say).
+        cutoff = math.log(model.threshold / (1.0 - model.threshold)) - self._words_reach
+        hopeful = [c for c in found if model.raw(c.features) >= cutoff]
+        terms = None
+        if hopeful and self._report_words is not None:
+            terms = article_terms(title or "", text or "")
+            report = self._report_words.reading(terms)
+            for c in hopeful:
+                c.features[REPORT_FEATURE] = report
+        # The kind and the reasons need the words only once a candidate is flagged.
         wording: dict[str, tuple[str, ...]] | None = None
-        for c in found:
+        for c in hopeful:
             score = model.score(c.features)
             if score < model.threshold:
                 continue
             if wording is None:
-                wording = self._wording(found, title or "", text or "")
+                wording = self._wording(hopeful, title or "", text or "", terms)
             kind = reading[0].kind_of(c.kind_features, reading[1]) if reading else None
             kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
             pid = self._cat.pledges[c.pledge].spec.id
-            reasons = c.reasons + wording.get(kind, ())
+            reasons = c.reasons + wording.get("report", ()) + wording.get(kind, ())
             findings.append(
                 Finding(pid, kind, round(score, 3), reasons, ev, c.response, model.version)
             )
@@ -206,20 +225,33 @@ class Detector:
             )
         ]
 
-    def _wording(self, found: list[Candidate], title: str, text: str) -> dict[str, tuple[str, ...]]:
+    def _wording(
+        self, found: list[Candidate], title: str, text: str, terms: frozenset[str] | None
+    ) -> dict[str, tuple[str, ...]]:
         """Give every candidate the kind model's reading of the article's own words, and
-        return the reason to show for each kind (the terms that leaned that way)."""
-        words = self._kind_words
-        if words is None or not found:
+        return the reasons to show: under "report", the terms that read as a report of a
+        breach or rollback, and for each kind, the terms that leaned that way."""
+        report_words, kind_words = self._report_words, self._kind_words
+        if not found or (report_words is None and kind_words is None):
             return {}
-        value, rollback, breach = words.read(title, text)
-        for c in found:
-            c.kind_features[WORDS_FEATURE] = value
+        if terms is None:
+            terms = article_terms(title, text)
         out: dict[str, tuple[str, ...]] = {}
-        if rollback:
-            out["rollback"] = (f"its wording leans to a rollback: {', '.join(rollback)}",)
-        if breach:
-            out["breach"] = (f"its wording leans to a breach: {', '.join(breach)}",)
+        if report_words is not None:
+            reporting, _ = report_words.leaning(terms)
+            if reporting:
+                out["report"] = (
+                    f"its wording reads like a report of a breach or rollback: "
+                    f"{', '.join(reporting)}",
+                )
+        if kind_words is not None:
+            value, rollback, breach = kind_words.read_terms(terms)
+            for c in found:
+                c.kind_features[WORDS_FEATURE] = value
+            if rollback:
+                out["rollback"] = (f"its wording leans to a rollback: {', '.join(rollback)}",)
+            if breach:
+                out["breach"] = (f"its wording leans to a breach: {', '.join(breach)}",)
         return out
 
     def _kind(self, c: Candidate) -> str:
@@ -259,12 +291,12 @@ class Detector:
         return out
 
 
-def _kind_words(model: LinearModel) -> KindWords | None:
-    """The model's vocabulary for reading an article's words, if it has a usable one."""
-    if "kind_words" not in model.meta:
+def _words(model: LinearModel, name: str) -> KindWords | None:
+    """The model's vocabulary `name` for reading an article's words, if it has a usable one."""
+    if name not in model.meta:
         return None
     try:
-        return KindWords.from_dict(model.meta["kind_words"])
+        return KindWords.from_dict(model.meta[name], name)
     except ModelError:
         return None
 

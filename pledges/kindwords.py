@@ -24,6 +24,9 @@ from typing import Any
 from pledges.model import ModelError, is_number, sigmoid
 
 FEATURE = "words_kind"
+# The same kind of model, fitted to tell an article that reports a breach or rollback of
+# any pledge from coverage, is a feature of the flag model.
+REPORT_FEATURE = "words_report"
 # Characters of the body read after the headline: a feed summary's worth, which is what
 # the corpora hold, so a long article is read the way the weights were learned.
 ARTICLE_CHARS = 1_200
@@ -74,9 +77,12 @@ class KindWords:
         return rollback, breach
 
     def read(self, title: str, text: str) -> tuple[float, list[str], list[str]]:
-        """`reading` and `leaning` of an article's headline and opening, its terms met
-        with the vocabulary once."""
-        known = self._vocab.intersection(article_terms(title, text))
+        """`reading` and `leaning` of an article's headline and opening."""
+        return self.read_terms(article_terms(title, text))
+
+    def read_terms(self, terms: Iterable[str]) -> tuple[float, list[str], list[str]]:
+        """`reading` and `leaning` of an article's terms, met with the vocabulary once."""
+        known = self._vocab.intersection(terms)
         return (self.reading(known), *self.leaning(known))
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,17 +92,18 @@ class KindWords:
         }
 
     @classmethod
-    def from_dict(cls, data: object) -> KindWords:
-        """From a model file's `kind_words`; a ModelError says what is wrong."""
+    def from_dict(cls, data: object, name: str = "kind_words") -> KindWords:
+        """From a model file's `kind_words` (or the field `name`); a ModelError says what
+        is wrong."""
         if not isinstance(data, dict):
-            raise ModelError("field 'kind_words': must be an object")
+            raise ModelError(f"field '{name}': must be an object")
         weights = data.get("weights")
         if not isinstance(weights, dict) or not all(
             isinstance(k, str) and is_number(v) for k, v in weights.items()
         ):
-            raise ModelError("field 'kind_words.weights': must map terms to numbers")
+            raise ModelError(f"field '{name}.weights': must map terms to numbers")
         if not is_number(data.get("bias")):
-            raise ModelError("field 'kind_words.bias': missing or not a number")
+            raise ModelError(f"field '{name}.bias': missing or not a number")
         return cls(float(data["bias"]), {k: float(v) for k, v in weights.items()})
 
 
@@ -157,4 +164,4 @@ def fit_kind_words(
     return KindWords(bias, {t: v for t, v in zip(vocab, w, strict=True) if abs(v) >= 1e-3})
 
 
-__all__ = ["FEATURE", "KindWords", "article_terms", "fit_kind_words"]
+__all__ = ["FEATURE", "REPORT_FEATURE", "KindWords", "article_terms", "fit_kind_words"]

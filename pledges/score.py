@@ -88,6 +88,10 @@ FEATURES = (
     "company_described",
     "breach_said",
     "company_by_name",
+    "no_signal",
+    # How much the article's own words read like a report of a breach or rollback
+    # (`pledges.kindwords`), when the model has learned a vocabulary for it.
+    "words_report",
 )
 # Features that tell a breach from a rollback once a candidate is flagged.
 KIND_FEATURES = (
@@ -132,10 +136,15 @@ LOOSE_STRENGTH = 0.7
 DERIVED_STRENGTH = 0.5
 
 
+# The hand weights never flag a tie without a breach or rollback word.
+HAND_NO_SIGNAL = -50.0
+
+
 def hand_model(w: Weights, version: str) -> LinearModel:
     """The hand-set weights of `Weights` as a model over `FEATURES`."""
     names = {f.name for f in fields(Weights)}
     weights = {f: float(getattr(w, f)) for f in FEATURES if f in names}
+    weights["no_signal"] = HAND_NO_SIGNAL
     return LinearModel(version, weights, -w.bias, w.threshold, {"made_by": "hand"})
 
 
@@ -631,9 +640,16 @@ def candidate(
         or enforcement
     )
     if not (signal or (conduct and scope & window)):
-        if not wide and art.has_title and 0 in company:
-            return candidate(cat, art, pi, pub, w, wide=True)
-        return None  # a topical match without any breach or rollback signal is no flag
+        if wide:
+            return None
+        if art.has_title and 0 in company:
+            away = candidate(cat, art, pi, pub, w, wide=True)
+            if away is not None:
+                return away
+        # A tie with no breach or rollback word: only a model that reads the article's
+        # words (`words_report`) can tell a report told in other words from coverage.
+        x["no_signal"] = 1.0
+        reasons.append("no breach or rollback word near the tie")
 
     resumed_n = min(len(resumed), w.reverse_cap)
     persisting_n = min(len(persisting), w.reverse_cap)

@@ -20,10 +20,11 @@ from monitor.evaluation.learning import (
     kind_words_fit,
     load_corpora,
     model_version,
+    report_words_fit,
     review_rows,
     reviewed_flags,
     store_model,
-    with_kind_words,
+    with_word_readings,
 )
 from monitor.evaluation.semantic import (
     cross_validate_semantic,
@@ -54,9 +55,10 @@ def show(app: App) -> None:
         click.echo(f"fitted on {', '.join(meta['corpora'])} and {meta.get('reviews', 0)} reviews")
     for name, weight in sorted(model.weights.items(), key=lambda kv: -abs(kv[1])):
         click.echo(f"  {name:26s} {weight:+.3f}")
-    words = meta.get("kind_words")
-    if isinstance(words, dict) and isinstance(words.get("weights"), dict):
-        click.echo(f"kind model reads the article's words: {len(words['weights'])} terms learned")
+    for key, what in (("report_words", "flag model"), ("kind_words", "kind model")):
+        words = meta.get(key)
+        if isinstance(words, dict) and isinstance(words.get("weights"), dict):
+            click.echo(f"{what} reads the article's words: {len(words['weights'])} terms learned")
     if not app.settings.detect.semantic:
         click.echo("semantic layer: off ([detect] semantic = false)")
         return
@@ -100,7 +102,7 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
             if reviewed:
                 reviews = review_rows(load_detector(session), reviewed)
     data.extend(reviews)
-    data = with_kind_words(data)
+    data = with_word_readings(data)
     if not data.rows:
         raise click.ClickException("nothing to learn from: give labelled corpora or review flags")
     current = None if output else _current(app)
@@ -119,7 +121,13 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
         "reviews": len(reviews.rows),
         "cv": after.as_dict(),
     }
-    model = fit_model(data.rows, "pending", meta, kind_words=kind_words_fit(data))
+    model = fit_model(
+        data.rows,
+        "pending",
+        meta,
+        kind_words=kind_words_fit(data),
+        report_words=report_words_fit(data),
+    )
     model = replace(model, version=model_version(model))
     if output is not None:
         output.write_text(model.to_json() + "\n", encoding="utf-8")
@@ -155,7 +163,7 @@ def fit_semantic_command(corpora: tuple[Path, ...], output: Path) -> None:
     except EncoderUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        rows = with_kind_words(load_corpora(corpora))
+        rows = with_word_readings(load_corpora(corpora))
         data = embed_corpora(encoder, corpora)
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc

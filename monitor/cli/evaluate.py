@@ -19,7 +19,7 @@ from monitor.evaluation.learning import (
     apply,
     cross_validate,
     load_corpora,
-    with_kind_words,
+    with_word_readings,
 )
 from monitor.evaluation.semantic import cross_validate_semantic, embed_corpora
 from pledges.encoder import INSTALL_HINT
@@ -115,7 +115,7 @@ def _semantic() -> Semantic:
 
 
 def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None) -> None:
-    data = with_kind_words(load_corpora(corpora))
+    data = with_word_readings(load_corpora(corpora))
     shipped = shipped_model()
     # key -> (label, figures); keys are stable for JSON readers, labels name the models.
     named = {

@@ -29,7 +29,7 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import KindWords, article_terms, fit_kind_words
+from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms, fit_kind_words
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, fit_logistic, kind_from
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
@@ -201,6 +201,9 @@ def review_rows(
 
 
 HAND = hand_model(DEFAULT_WEIGHTS, HAND_VERSION)
+# The fitted flag model starts from the hand weights, except that a tie without any
+# breach or rollback word (which the hand weights never flag) starts from nothing.
+FLAG_PRIOR = {k: v for k, v in HAND.weights.items() if k != "no_signal"}
 # A word or name in reports of this many corpora (fields) tells no company apart.
 NAMES_MIN_CORPORA = 3
 
@@ -253,19 +256,38 @@ def kind_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords:
     )
 
 
-def with_kind_words(data: LabelledSet) -> LabelledSet:
-    """The set with each row's article read by a words model fitted without the row's
-    source (stacking: the kind model learns how far to trust a reading made on articles
-    the words model has not seen, as it will be when it scans)."""
-    reading: dict[tuple[str, str], float] = {}
+def report_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords:
+    """The reading of whether an article reports a breach or rollback of any pledge at
+    all, fitted on every labelled article of the set (but those of `exclude`): a report
+    when the labels (or a confirmed flag) expect a flag on it, coverage otherwise."""
+    reports = {(source, link) for source, link, _ in data.expected}
+    keys = sorted(k for k in data.articles if k[0] != exclude)
+    return fit_kind_words(
+        [data.articles[k] for k in keys], [k in reports for k in keys], [k[0] for k in keys]
+    )
+
+
+def with_word_readings(data: LabelledSet) -> LabelledSet:
+    """The set with each row's article read by words models fitted without the row's
+    source, for the kind (`words_kind`) and for being a report at all (`words_report`):
+    stacking, so the models learn how far to trust a reading made on articles the words
+    models have not seen, as they will be when the detector scans."""
+    kind: dict[tuple[str, str], float] = {}
+    report: dict[tuple[str, str], float] = {}
     for source in sorted({r.source for r in data.rows}):
-        words = kind_words_fit(data, exclude=source)
+        kind_words = kind_words_fit(data, exclude=source)
+        report_words = report_words_fit(data, exclude=source)
         for r in data.rows:
-            if r.source == source and (source, r.link) not in reading:
+            if r.source == source and (source, r.link) not in kind:
                 terms = data.articles.get((source, r.link), frozenset())
-                reading[(source, r.link)] = words.reading(terms)
+                kind[(source, r.link)] = kind_words.reading(terms)
+                report[(source, r.link)] = report_words.reading(terms)
     rows = [
-        replace(r, kind_features={**r.kind_features, WORDS_FEATURE: reading[(r.source, r.link)]})
+        replace(
+            r,
+            features={**r.features, REPORT_FEATURE: report[(r.source, r.link)]},
+            kind_features={**r.kind_features, WORDS_FEATURE: kind[(r.source, r.link)]},
+        )
         for r in data.rows
     ]
     return LabelledSet(rows, dict(data.expected), list(data.sources), dict(data.articles))
@@ -277,15 +299,17 @@ def fit_model(
     meta: dict[str, Any] | None = None,
     l2: float = L2,
     kind_words: KindWords | None = None,
+    report_words: KindWords | None = None,
 ) -> LinearModel:
     """A flag model (from the hand weights) and a kind model (rollback against breach),
-    with `kind_words`, the vocabulary that reads an article's words for the kind model."""
+    with the vocabularies that read an article's words for them: `report_words` (a
+    report at all) and `kind_words` (rollback or breach)."""
     weights, bias = fit_logistic(
         [r.features for r in rows],
         [r.label for r in rows],
         features=FEATURES,
         l2=l2,
-        prior=HAND.weights,
+        prior=FLAG_PRIOR,
         prior_bias=HAND.bias,
     )
     positives = [r for r in rows if r.label and r.expected_kind in ("breach", "rollback")]
@@ -301,6 +325,8 @@ def fit_model(
     info["kind"] = {"bias": kind_bias, "weights": kind_weights}
     if kind_words is not None:
         info["kind_words"] = kind_words.to_dict()
+    if report_words is not None:
+        info["report_words"] = report_words.to_dict()
     info["rows"] = len(rows)
     info["positives"] = len(positives)
     return LinearModel(version, weights, bias, 0.5, info)
@@ -392,10 +418,11 @@ __all__ = [
     "cross_validate",
     "fit_model",
     "kind_words_fit",
+    "report_words_fit",
     "load_corpora",
     "lopo_flags",
     "review_rows",
-    "with_kind_words",
+    "with_word_readings",
 ]
 
 
@@ -443,6 +470,7 @@ def model_version(model: LinearModel) -> str:
             model.bias,
             model.meta.get("kind"),
             *([model.meta["kind_words"]] if "kind_words" in model.meta else []),
+            *([model.meta["report_words"]] if "report_words" in model.meta else []),
         ]
     )
     return "fitted-" + hashlib.sha256(body.encode()).hexdigest()[:8]

@@ -45,10 +45,11 @@ def shipped_model() -> LinearModel:
 
 
 def _parsed(text: str) -> LinearModel:
-    """A model file's model, its vocabulary for the kind model checked too."""
+    """A model file's model, its vocabularies for reading an article's words checked too."""
     model = LinearModel.from_json(text)
-    if "kind_words" in model.meta:
-        KindWords.from_dict(model.meta["kind_words"])
+    for name in ("kind_words", "report_words"):
+        if name in model.meta:
+            KindWords.from_dict(model.meta[name], name)
     return model
 
 

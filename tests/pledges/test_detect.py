@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from pledges.detect import Detector
+from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.models import PledgeIn
 
 
@@ -242,9 +243,9 @@ RUSSIA_EXIT = pledge(
             "still going on despite the pledge",
         ),
         (
-            "BurgerCo to reopen restaurants in Russia after exit",
-            "BurgerCo plans to resume trading and return its Russian restaurants to the "
-            "market, reversing its pledge to leave the country.",
+            "BurgerCo reopens restaurants in Russia despite exit pledge",
+            "BurgerCo has resumed trading in Russia and reopened its restaurants there, "
+            "reversing the promise it made to leave the country.",
             "rollback",
             "resumption language",
         ),
@@ -510,7 +511,8 @@ def test_a_signal_away_from_the_tie_does_not_count_without_the_company_in_the_he
         "Amazon is weighing facial recognition for its cameras. Engineers met last week. "
         "Staff asked for more time. Amazon critics said it broke its promise on privacy.",
     )
-    assert detector.candidates(*text, day("2024-06-01")) == []
+    [c] = detector.candidates(*text, day("2024-06-01"))
+    assert "breach" not in c.features and c.features["no_signal"] == 1.0
 
 
 def test_a_company_quitting_a_pledged_membership_is_a_rollback_signal() -> None:
@@ -574,12 +576,16 @@ def test_enforcement_words_the_company_says_itself_do_not_tell_the_kind() -> Non
     assert "enforcement" not in quiet.kind_features
 
 
-def test_a_topical_story_without_enforcement_or_other_signal_is_no_candidate() -> None:
-    assert not Detector.compile([LOCATION]).candidates(
+def test_a_topical_story_without_any_signal_is_only_a_tie_the_hand_weights_never_flag() -> None:
+    story = (
         "Carrierco explains how location data powers its maps",
         "Carrierco said location data helps it plan the network.",
-        day("2024-04-29"),
     )
+    [c] = Detector.compile([LOCATION]).candidates(*story, day("2024-04-29"))
+    assert c.features["no_signal"] == 1.0 and "enforcement" not in c.features
+    assert "no breach or rollback word near the tie" in c.reasons
+    hand = Detector.compile([LOCATION], weights=DEFAULT_WEIGHTS)
+    assert hand.scan(*story, day("2024-04-29")) == []
 
 
 def test_giving_up_the_pledges_subject_reads_as_the_pledge_described(detector: Detector) -> None:
@@ -949,4 +955,5 @@ def test_a_year_past_the_pledges_own_due_year_told_as_a_slip_is_a_later_date() -
     [c] = detector.candidates("LaunchCo maiden flight now expected in 2022", "", day("2020-10-01"))
     assert c.features["later_date"] == 1.0
     # A later year without any word of a slip is no moved date ("a 2022 test campaign").
-    assert detector.candidates("LaunchCo maiden flight done; 2022 tests next", "", None) == []
+    [done] = detector.candidates("LaunchCo maiden flight done; 2022 tests next", "", None)
+    assert "later_date" not in done.features

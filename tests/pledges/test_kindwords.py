@@ -1,4 +1,5 @@
-"""The kind model's reading of an article's words: learned, bounded, explained, checked."""
+"""The models' readings of an article's words (rollback or breach; a report at all):
+learned, bounded, explained, checked."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from pledges.kindwords import (
     ARTICLE_CHARS,
     CLIP,
     FEATURE,
+    REPORT_FEATURE,
     KindWords,
     article_terms,
     fit_kind_words,
 )
 from pledges.model import LinearModel, ModelError
 from pledges.models import PledgeIn
-from pledges.score import KIND_FEATURES
+from pledges.score import FEATURES, KIND_FEATURES
 
 ROLLBACK = "Company scraps its promise and quietly drops the plan"
 BREACH = "Regulator fines the company after inspectors found violations"
@@ -152,3 +154,48 @@ def test_reading_an_article_in_one_pass_agrees_with_reading_its_terms() -> None:
     value, leans_rollback, leans_breach = words.read(title, text)
     assert value == pytest.approx(words.reading(terms))
     assert (leans_rollback, leans_breach) == words.leaning(terms)
+
+
+def _reporting(words: KindWords) -> Detector:
+    """Scores a tie by the article's report reading alone (no cue needed)."""
+    model = LinearModel(
+        "fitted-report",
+        {"tie_sentence": 1.0, REPORT_FEATURE: 2.0},
+        -1.5,
+        0.5,
+        {"report_words": words.to_dict()},
+    )
+    return Detector.compile([AMAZON], model=model)
+
+
+QUIET = (
+    "Officers in Leeds put Amazon facial recognition to work",
+    "Officers ran Amazon facial recognition on footage of the march last spring, a council "
+    "paper shows.",
+)
+
+
+def test_a_tie_without_any_cue_is_flagged_when_its_words_read_as_a_report() -> None:
+    reads_as_report = KindWords(0.0, {"paper shows": 2.0, "officers": 0.5})
+    (finding,) = _reporting(reads_as_report).scan(*QUIET, None)
+    assert "no breach or rollback word near the tie" in finding.reasons
+    assert (
+        "its wording reads like a report of a breach or rollback: paper shows, officers"
+        in finding.reasons
+    )
+    assert _reporting(KindWords(0.0, {"paper shows": -2.0})).scan(*QUIET, None) == []
+
+
+def test_a_damaged_report_vocabulary_falls_back_to_the_shipped_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = LinearModel("fitted-x", {"breach": 1.0}, 0.0, 0.5, {"report_words": {"weights": {}}})
+    path = tmp_path / "model.json"
+    path.write_text(bad.to_json(), encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert load_model(path) == shipped_model()
+    assert "report_words.bias" in caplog.text
+
+
+def test_the_report_reading_is_a_flag_feature() -> None:
+    assert REPORT_FEATURE in FEATURES

@@ -70,7 +70,9 @@ def test_the_first_story_line_after_the_summary_is_the_breach(demo: dict[str, An
     assert "breach" in " ".join(lines[1:glance])  # the summary counts it
     stories = [ln for ln in lines[glance + 1 :] if re.match(r"(BREACH|ROLLBACK) ", ln)]
     # The score belongs to the detector's model; the order and the story are the point.
-    assert re.match(r"BREACH    0\.\d\d Amazon: Ex-AWS employee alleges", stories[0]), stories[0]
+    # Either report of the founding case (the claim, or Amazon denying it) leads the story.
+    founding = r"BREACH    0\.\d\d Amazon: (Ex-AWS employee alleges|Amazon denies breaking)"
+    assert re.match(founding, stories[0]), stories[0]
     assert all(ln.startswith("ROLLBACK") for ln in stories[1:])
     # Each line links to its flag page, on a line of its own.
     assert re.fullmatch(rf" +{re.escape(BASE_URL)}/flags/\d+", lines[lines.index(stories[0]) + 1])

@@ -24,7 +24,8 @@ from monitor.evaluation.learning import (
     fit_model,
     kind_words_fit,
     model_version,
-    with_kind_words,
+    report_words_fit,
+    with_word_readings,
 )
 from monitor.flags.detection import active_model, load_detector
 from monitor.flags.review import review_flag
@@ -34,7 +35,7 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.fitted import shipped_model
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import KindWords, article_terms
+from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms
 from pledges.store import sync_catalogue
 from pledges.vocabulary import load_common_names
 
@@ -203,7 +204,7 @@ def _words_set() -> LabelledSet:
 
 def test_each_row_reads_its_words_with_a_vocabulary_fitted_without_its_corpus() -> None:
     data = _words_set()
-    stacked = with_kind_words(data)
+    stacked = with_word_readings(data)
     reading = {r.link: r.kind_features[WORDS_FEATURE] for r in stacked.rows}
     assert reading["a-rollback"] > 0 > reading["a-breach"]
     # a's reports are read by a vocabulary fitted without them: there "axes" is left in
@@ -214,13 +215,28 @@ def test_each_row_reads_its_words_with_a_vocabulary_fitted_without_its_corpus() 
     assert data.rows[0].kind_features == {"legal": 1.0}  # the input set is left as it was
 
 
+def test_an_article_reads_as_a_report_when_the_labels_expect_a_flag_on_it() -> None:
+    data = _words_set()
+    for source in "abcd":  # coverage: no flag expected on it
+        data.articles[(source, f"{source}-coverage")] = article_terms("Firm welcomed plan", "")
+    words = report_words_fit(data)
+    assert words.weights["welcomed"] < 0 < words.weights["firm fined"]
+    stacked = with_word_readings(data)
+    without_a = report_words_fit(data, exclude="a")
+    [row] = [r for r in stacked.rows if r.link == "a-breach"]
+    assert row.features[REPORT_FEATURE] == without_a.reading(data.articles[("a", "a-breach")])
+
+
 def test_a_fitted_model_carries_its_vocabulary_and_is_named_by_it() -> None:
-    data = with_kind_words(_words_set())
+    data = with_word_readings(_words_set())
     with_words = fit_model(data.rows, "x", kind_words=kind_words_fit(data))
     without = fit_model(data.rows, "x")
     assert KindWords.from_dict(with_words.meta["kind_words"]).weights["scraps"] > 0
     assert "kind_words" not in without.meta
     assert model_version(with_words) != model_version(without)
+    reporting = fit_model(data.rows, "x", report_words=report_words_fit(data))
+    assert "report_words" in reporting.meta
+    assert model_version(reporting) != model_version(without)
 
 
 def _corpus(root: Path, name: str, *items: tuple[str, str]) -> Path:
