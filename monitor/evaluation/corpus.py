@@ -173,6 +173,14 @@ def score(labels: list[dict[str, Any]], flags: Iterable[Predicted]) -> EvalRepor
     return report
 
 
+def feed_files(corpus: Path) -> list[Path]:
+    """The corpus's feed files, in name order; a CorpusError when it has none."""
+    files = sorted(p for p in (corpus / "feeds").glob("*") if p.is_file())
+    if not files:
+        raise CorpusError(f"{corpus / 'feeds'}: no feed files")
+    return files
+
+
 def run_eval(
     corpus: Path, model: LinearModel | None = None, semantic: SemanticModel | None = None
 ) -> EvalReport:
@@ -185,9 +193,7 @@ def run_eval(
         raise CorpusError(f"{corpus}: no such folder")
     labels = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
-    feed_files = sorted(str(p) for p in (corpus / "feeds").glob("*") if p.is_file())
-    if not feed_files:
-        raise CorpusError(f"{corpus / 'feeds'}: no feed files")
+    files = [str(p) for p in feed_files(corpus)]
     with tempfile.TemporaryDirectory(prefix="pledgewatch-eval-") as tmp:
         db = open_database(f"sqlite:///{tmp}/eval.db")
         try:
@@ -201,7 +207,7 @@ def run_eval(
                             created_at=datetime.now(UTC),
                         )
                     )
-            ingest_files(db=db, paths=feed_files, semantic=semantic is not None)
+            ingest_files(db=db, paths=files, semantic=semantic is not None)
             with db.session() as session:
                 rows = session.exec(
                     select(Flag, Article)
@@ -232,4 +238,4 @@ def report_json(report: EvalReport) -> str:
     return json.dumps(report.as_dict(), indent=2)
 
 
-__all__ = ["Counts", "CorpusError", "EvalReport", "Predicted", "run_eval", "score"]
+__all__ = ["Counts", "CorpusError", "EvalReport", "Predicted", "feed_files", "run_eval", "score"]

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from feeds.models import Article
 from feeds.parse import parse
-from monitor.evaluation.corpus import CorpusError, Counts, load_labels
+from monitor.evaluation.corpus import CorpusError, Counts, feed_files, load_labels
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
@@ -134,9 +134,7 @@ def corpus_rows(corpus: Path) -> LabelledSet:
         raise CorpusError(f"{corpus}: no such folder")
     labels = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
-    files = sorted(p for p in (corpus / "feeds").glob("*") if p.is_file())
-    if not files:
-        raise CorpusError(f"{corpus / 'feeds'}: no feed files")
+    files = feed_files(corpus)
     detector = Detector.compile(pledges)
     name = corpus.resolve().name
     out = LabelledSet(sources=[name])
@@ -216,10 +214,7 @@ def common_names_fit(corpora: Iterable[Path], min_corpora: int = NAMES_MIN_CORPO
     lower: dict[str, set[str]] = defaultdict(set)
     for corpus in corpora:
         name = corpus.resolve().name
-        files = sorted(p for p in (corpus / "feeds").glob("*") if p.is_file())
-        if not files:
-            raise CorpusError(f"{corpus / 'feeds'}: no feed files")
-        for f in files:
+        for f in feed_files(corpus):
             for e in parse(f.read_bytes(), url=str(f)).entries:
                 terms = set(fold(f"{e.title} {e.text}")[0].split())
                 for found in (*text_names(e.title), *text_names(e.text)):
