@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from pledges.lexicon import COMPANY_NOUNS, NEGATION
-from pledges.textmatch import Hit, fold, split_sentences
+from pledges.textmatch import Hit, Matcher, collapse, fold_spaced, split_sentences
 from pledges.vocabulary import Compiled
 
 MAX_TEXT = 1_000_000
@@ -60,10 +60,12 @@ def common(a: Collection[int], b: set[int]) -> Iterable[int]:
     return [x for x in b if x in a]
 
 
-def negation(before: list[str], word: str) -> bool:
-    """A negating word; the "t" of a folded "don't" only after its "n" ("at t" is AT&T)."""
+def negation(words: list[str], i: int) -> bool:
+    """Whether `words[i]` negates; the "t" of a folded "don't" only after its "n" ("at t"
+    is AT&T)."""
+    word = words[i]
     if word == "t":
-        return bool(before) and before[-1].endswith("n")
+        return i > 0 and words[i - 1].endswith("n")
     return word in NEGATION
 
 
@@ -79,24 +81,46 @@ def negated(folded: str, hit: Hit) -> bool:
     start = hit.fpos - 60
     words = folded[start if start > 0 else 0 : hit.fpos].split()
     last = len(words)
-    if any(negation(words[:i], words[i]) for i in range(max(last - 3, 0), last)):
-        return True
-    if (
-        last > 1
-        and words[-1] == "from"
-        and any(w.startswith(_KEEPING_FROM) for w in words[max(last - 6, 0) : last - 1])
-    ):
-        return True
+    near = max(last - 3, 0)
+    # Plain loops: this runs for every cue word of every article that names a company.
+    for i in range(near, last):
+        if negation(words, i):
+            return True
+    if last > 1 and words[-1] == "from":
+        for w in words[max(last - 6, 0) : last - 1]:
+            if w.startswith(_KEEPING_FROM):
+                return True
     # "forbids its use", "bans the sale": the thing named is what is kept from happening.
-    if any(w.startswith(_FORBIDDING) for w in words[max(last - 3, 0) : last]):
-        return True
+    for w in words[near:last]:
+        if w.startswith(_FORBIDDING):
+            return True
     after = folded[hit.fpos : hit.fpos + 80].split()
     n = len(folded[hit.fpos : hit.fend].split()) if hit.fend else 1
     return len(after) > n and after[n] in ("no", "nothing", "none")
 
 
-_COMPANY_NOUN = re.compile(r"\b(?:\w*maker|" + "|".join(COMPANY_NOUNS) + r")\b")
+_COMPANY_NOUN = re.compile(r"\b(?:" + "|".join(COMPANY_NOUNS) + r")\b")
+_MAKER = re.compile(r"maker\b")  # any word ending in "maker" (carmaker, chipmaker)
 _WORD_START = re.compile(r"[A-Za-z]+")
+
+
+# The same nouns as an automaton over folded text: a headline with none of them (most)
+# is ruled out without the regular expressions.
+_NOUNS = Matcher(COMPANY_NOUNS)
+
+
+def _may_describe(spaced_title: str) -> bool:
+    return _NOUNS.any(spaced_title) or "maker" in spaced_title
+
+
+def _as_nouns(text: str) -> str:
+    return text.lower().replace("-", " ").replace("\u2019s", "")
+
+
+def _names_a_company_noun(lowered: str) -> bool:
+    # Two searches are faster than one with a leading "\w*maker" alternative, which
+    # backtracks at every word.
+    return bool(_COMPANY_NOUN.search(lowered) or ("maker" in lowered and _MAKER.search(lowered)))
 
 
 def describes_company(title: str) -> bool:
@@ -107,12 +131,12 @@ def describes_company(title: str) -> bool:
     such as EV are not names)."""
     if not title:
         return False
+    # Most headlines hold no company noun at all: one search over the whole headline
+    # (the same words the per-token search below sees) rules them out.
+    if not _names_a_company_noun(_as_nouns(title)):
+        return False
     tokens = title.split()
-    nouns = [
-        i
-        for i, token in enumerate(tokens)
-        if _COMPANY_NOUN.search(token.lower().replace("-", " ").replace("\u2019s", ""))
-    ]
+    nouns = [i for i, token in enumerate(tokens) if _names_a_company_noun(_as_nouns(token))]
     if not nouns:
         return False
     modifiers = {j for i in nouns for j in range(max(i - MODIFIER_REACH, 0), i)}
@@ -135,30 +159,38 @@ def locate(
     title = " ".join(title[:2_000].split())
     text = text[:MAX_TEXT]
     doc = f"{title}\n{text}" if title else text
-    folded, offsets = fold(doc)
-    # Most articles name no catalogue company: one cheap pass, and one over the headline
-    # for a company it describes instead of naming.
-    named = cat.gate.any(folded)
-    if not named and not describes_company(title):
+    spaced = fold_spaced(doc)
+    # Most articles name no catalogue company: one cheap pass (for a word of each name,
+    # before the text is folded completely), and one over the headline for a company it
+    # describes instead of naming.
+    describes = _may_describe(spaced[: len(title) + 2]) and describes_company(title)
+    if cat.pregate is not None and not describes and not cat.pregate.any(spaced):
         return None
-    hits = cat.matcher.find(folded, offsets)
+    folded, offsets = collapse(spaced, len(doc))
+    named = cat.gate.any(folded)
+    if not named and not describes:
+        return None
+    # Whether the article concerns the catalogue is decided on the distinct terms alone;
+    # offsets into the original text are mapped only for an article that does.
+    matches = cat.matcher.find_folded(folded)
     terms = cat.terms
-    companies = {c for h in hits for t in (terms[h.term],) for c in (*t.companies, *t.products)}
-    by_name = {pi for h in hits for pi in terms[h.term].names}
+    present = [terms[i] for i in {m[0] for m in matches}]
+    companies = {c for t in present for c in (*t.companies, *t.products)}
+    by_name = {pi for t in present for pi in t.names}
     described: set[int] = set()
-    if not companies and (not named or describes_company(title)):
+    if not companies and (not named or describes):
         # Only a subject phrase few pledges share can tell whose company is meant.
-        named_subject = {pi for h in hits for pi in terms[h.term].subjects}
+        named_subject = {pi for t in present for pi in t.subjects}
         if named_subject and len(named_subject) <= DESCRIBED_MAX:
             companies = described = {cat.pledges[pi].company for pi in named_subject}
     if not companies and not by_name:
         return None
     wanted = {pi for c in companies for pi in by_company.get(c, ())} | by_name
     if not any(
-        common(t.subjects, wanted) or common(t.words, wanted) or t.products
-        for t in (terms[h.term] for h in hits)
+        common(t.subjects, wanted) or common(t.words, wanted) or t.products for t in present
     ):
         return None  # the company is named in passing: none of its pledges' subjects
+    hits = cat.matcher.hits(matches, offsets)
     shift = len(title) + 1 if title else 0
     sentences = ([(0, len(title))] if title else []) + [
         (a + shift, b + shift) for a, b in split_sentences(text)

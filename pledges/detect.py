@@ -165,11 +165,13 @@ class Detector:
         cutoff = math.log(model.threshold / (1.0 - model.threshold)) - self._words_reach
         hopeful = [c for c in found if model.raw(c.features) >= cutoff]
         terms = None
+        # The report reading, and the terms that read as a report (for reasons).
+        report: tuple[float, list[str], list[str]] | None = None
         if hopeful and self._report_words is not None:
             terms = article_terms(title or "", text or "")
-            report = self._report_words.reading(terms)
+            report = self._report_words.read_terms(terms)
             for c in hopeful:
-                c.features[REPORT_FEATURE] = report
+                c.features[REPORT_FEATURE] = report[0]
         # The kind and the reasons need the words only once a candidate is flagged.
         wording: dict[str, tuple[str, ...]] | None = None
         for c in hopeful:
@@ -177,7 +179,7 @@ class Detector:
             if score < model.threshold:
                 continue
             if wording is None:
-                wording = self._wording(hopeful, title or "", text or "", terms)
+                wording = self._wording(hopeful, title or "", text or "", terms, report)
             kind = reading[0].kind_of(c.kind_features, reading[1]) if reading else None
             kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
@@ -226,19 +228,25 @@ class Detector:
         ]
 
     def _wording(
-        self, found: list[Candidate], title: str, text: str, terms: frozenset[str] | None
+        self,
+        found: list[Candidate],
+        title: str,
+        text: str,
+        terms: frozenset[str] | None,
+        report: tuple[float, list[str], list[str]] | None,
     ) -> dict[str, tuple[str, ...]]:
         """Give every candidate the kind model's reading of the article's own words, and
         return the reasons to show: under "report", the terms that read as a report of a
-        breach or rollback, and for each kind, the terms that leaned that way."""
-        report_words, kind_words = self._report_words, self._kind_words
-        if not found or (report_words is None and kind_words is None):
+        breach or rollback (from `report`, the report reading), and for each kind, the
+        terms that leaned that way."""
+        kind_words = self._kind_words
+        if not found or (report is None and kind_words is None):
             return {}
         if terms is None:
             terms = article_terms(title, text)
         out: dict[str, tuple[str, ...]] = {}
-        if report_words is not None:
-            reporting, _ = report_words.leaning(terms)
+        if report is not None:
+            reporting = report[1]
             if reporting:
                 out["report"] = (
                     f"its wording reads like a report of a breach or rollback: "

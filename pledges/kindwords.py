@@ -63,18 +63,11 @@ class KindWords:
         object.__setattr__(self, "_vocab", frozenset(self.weights))
 
     def reading(self, terms: Iterable[str]) -> float:
-        w = self.weights
-        # fsum is exact, so the set's order (which varies between runs) cannot move the
-        # last bit, and a refit stays byte for byte the same.
-        raw = self.bias + math.fsum(w[t] for t in self._vocab.intersection(terms))
-        return max(-CLIP, min(CLIP, raw))
+        return self._value(self._vocab.intersection(terms))
 
     def leaning(self, terms: Iterable[str], n: int = 3) -> tuple[list[str], list[str]]:
         """The article's terms that lean most to a rollback and to a breach (for reasons)."""
-        scored = sorted((self.weights[t], t) for t in self._vocab.intersection(terms))
-        rollback = [t for v, t in reversed(scored[-n:]) if v > 0]
-        breach = [t for v, t in scored[:n] if v < 0]
-        return rollback, breach
+        return self._lean(self._vocab.intersection(terms), n)
 
     def read(self, title: str, text: str) -> tuple[float, list[str], list[str]]:
         """`reading` and `leaning` of an article's headline and opening."""
@@ -83,7 +76,19 @@ class KindWords:
     def read_terms(self, terms: Iterable[str]) -> tuple[float, list[str], list[str]]:
         """`reading` and `leaning` of an article's terms, met with the vocabulary once."""
         known = self._vocab.intersection(terms)
-        return (self.reading(known), *self.leaning(known))
+        return (self._value(known), *self._lean(known, 3))
+
+    def _value(self, known: frozenset[str]) -> float:
+        # fsum is exact, so the set's order (which varies between runs) cannot move the
+        # last bit, and a refit stays byte for byte the same.
+        raw = self.bias + math.fsum(map(self.weights.__getitem__, known))
+        return max(-CLIP, min(CLIP, raw))
+
+    def _lean(self, known: frozenset[str], n: int) -> tuple[list[str], list[str]]:
+        w = self.weights
+        # By weight, ties by term: two sorts in C, no tuple per term.
+        ranked = sorted(sorted(known), key=w.__getitem__)
+        return [t for t in reversed(ranked[-n:]) if w[t] > 0], [t for t in ranked[:n] if w[t] < 0]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,8 +12,8 @@ import re
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -78,6 +78,20 @@ class Offsets:
         orig = i + (self._shifts[k - 1] if k else 0) - 1
         return 0 if orig < 0 else (orig if orig < self._limit else self._limit)
 
+    def spans(self, folded: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Original (start, end) of each folded (first, last) character pair, in one loop
+        (a scan maps dozens of hits; one call per position cost more than the mapping)."""
+        breaks = self._breaks if self._breaks is not None else self._build()
+        shifts, limit = self._shifts, self._limit
+        out = []
+        for first, last in folded:
+            k = bisect_right(breaks, first)
+            a = first + (shifts[k - 1] if k else 0) - 1
+            k = bisect_right(breaks, last)
+            b = last + (shifts[k - 1] if k else 0) - 1
+            out.append((0 if a < 0 else min(a, limit), (0 if b < 0 else min(b, limit)) + 1))
+        return out
+
 
 def fold(text: str) -> tuple[str, Offsets]:
     """Canonical form of `text` (padded with spaces) and a map back to its offsets.
@@ -85,6 +99,12 @@ def fold(text: str) -> tuple[str, Offsets]:
     Each character folds to exactly one (so positions only move where runs of spaces
     collapse), which keeps folding a few C-level passes instead of a Python loop.
     """
+    return collapse(fold_spaced(text), len(text))
+
+
+def fold_spaced(text: str) -> str:
+    """`text` folded character by character, padded, its runs of spaces left as they are:
+    whole words can be looked up in it already (`Matcher.any`), phrases not yet."""
     table = _ASCII_TABLE
     if not text.isascii():
         table = dict(_ASCII_TABLE)
@@ -95,8 +115,15 @@ def fold(text: str) -> tuple[str, Offsets]:
                 if folded_ch is None:
                     folded_ch = _CHAR_CACHE.setdefault(code, _fold_char(ch))
                 table[code] = folded_ch
-    padded = " " + text.translate(table) + " "
-    return _SPACES.sub(" ", padded), Offsets(padded, len(text))
+    return " " + text.translate(table) + " "
+
+
+def collapse(padded: str, length: int) -> tuple[str, Offsets]:
+    """`fold` of a text of `length` characters from its `fold_spaced` form."""
+    # Only letters, digits and spaces are left: collapsing runs of spaces is a split
+    # and a join (faster than a regular expression over the whole text).
+    body = " ".join(padded.split())
+    return (f" {body} " if body else " "), Offsets(padded, length)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -111,7 +138,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     start = 0
     for m in _SENTENCE_END.finditer(text):
         end = m.start() + len(m.group(1) or "")
-        if _ABBREV.search(text[max(start, m.start() - 6) : m.start()]):
+        dot = m.start() - 1  # an abbreviation ends in a period, not in "!", "?" or a break
+        if text[dot : dot + 1] == "." and _ABBREV.search(text[max(start, dot - 5) : dot + 1]):
             continue
         if text[start:end].strip():
             spans.append((start, end))
@@ -244,9 +272,11 @@ def _inflected(folded: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class Hit:
-    """A matched term: original-text offsets and the payload index of the term."""
+class Hit(NamedTuple):
+    """A matched term: original-text offsets and the payload index of the term.
+
+    A named tuple: an article's scan makes dozens, and a tuple builds several times
+    faster than a frozen dataclass."""
 
     start: int
     end: int
@@ -299,9 +329,14 @@ class Matcher:
 
     def find(self, folded: str, offsets: Offsets) -> list[Hit]:
         """Hits in a folded text (from `fold`), as offsets into the original text."""
+        return self.hits(self.find_folded(folded), offsets)
+
+    def find_folded(self, folded: str) -> list[tuple[int, int, int]]:
+        """Whole-word matches as (term, folded start, folded end): enough to decide
+        whether an article concerns the catalogue before mapping anything back."""
         if not self.terms:
             return []
-        hits: list[Hit] = []
+        found: list[tuple[int, int, int]] = []
         for end, (idx, length) in self._auto.iter(folded):
             start = end - length + 1  # index of the leading space
             tail_start = end + 1
@@ -314,7 +349,16 @@ class Matcher:
                 len(tail) > 1 and tail[0] == folded[end] and tail[1:] in ("ed", "ing", "er")
             ):
                 continue
-            o_start = offsets[start + 1]
-            o_end = offsets[tail_end - 1] + 1
-            hits.append(Hit(o_start, o_end, idx, start + 1, tail_end))
-        return hits
+            found.append((idx, start + 1, tail_end))
+        return found
+
+    @staticmethod
+    def hits(found: list[tuple[int, int, int]], offsets: Offsets) -> list[Hit]:
+        """`find_folded`'s matches with their offsets in the original text."""
+        if not found:
+            return []
+        spans = offsets.spans([(a, b - 1) for _, a, b in found])
+        return [
+            Hit(o_start, o_end, idx, a, b)
+            for (idx, a, b), (o_start, o_end) in zip(found, spans, strict=True)
+        ]

@@ -13,7 +13,7 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property, lru_cache
@@ -189,6 +189,16 @@ class Compiled:
     gate: Matcher
     matcher: Matcher
     terms: list[Term]
+    # The longest word of each gate term: found in text whose spaces are not yet
+    # collapsed, it turns most articles away before they are folded completely.
+    pregate: Matcher | None = None
+
+
+def _rarest_words(terms: Sequence[str]) -> set[str]:
+    """One word of each term, the one fewest terms share, then the longest ("Acme Group
+    Holdings" by "acme"): any text naming the term has it, and few others do."""
+    shared = Counter(w for t in terms for w in set(t.split()))
+    return {min(t.split(), key=lambda w: (shared[w], -len(w), w)) for t in terms if t.split()}
 
 
 def kind_feature(kind: PledgeKind) -> str:
@@ -462,6 +472,11 @@ def text_names(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 12)
+def _short_names(text: str) -> tuple[str, ...]:
+    return tuple(text_names(text))
+
+
 def _possessive(word: str) -> str:
     return word[:-2] if word.endswith(("'s", "\u2019s")) else word
 
@@ -507,7 +522,9 @@ def pledge_names(
     ]
     out: dict[str, str] = {}
     for origin, text in sources:
-        for name in text_names(text):
+        # A scope or product reads the same in each of the company's pledges.
+        found = text_names(text) if origin in ("title", "statement") else _short_names(text)
+        for name in found:
             if len(out) >= NAMES_MAX:
                 return list(out.items())
             if name in out or name in common or len(name) < 4 or not name[0].isalpha():
@@ -709,6 +726,7 @@ def compile_catalogue(pledges: Iterable[PledgeIn]) -> Compiled:
                 t.cues.add(kind)
 
     gate = Matcher(gate_terms)
+    pregate = Matcher(_rarest_words(gate.terms))
     matcher = Matcher(vocab.by_term)
     terms = [vocab.by_term[t] for t in matcher.terms]
-    return Compiled(compiled, gate, matcher, terms)
+    return Compiled(compiled, gate, matcher, terms, pregate)
