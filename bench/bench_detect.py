@@ -5,8 +5,9 @@
 - ingest: `pledgewatch ingest` of 10,000 items with a 10,000-pledge catalogue takes at
   most 1.3x the time it takes with a 10-pledge catalogue. The big catalogue's fixed
   cost (reading it from the database and compiling it) runs while the parse workers
-  parse; what remains is that cost's share of the cores and the scans the writer does
-  itself (a catalogue that big is not shipped to the workers).
+  parse; what remains is that cost's share of the cores (a catalogue that big is not
+  shipped to the workers: workers forked once it is compiled scan, also what the first
+  workers parsed without it).
 
 Each figure is the best of three runs per side, taken in turns.
 """

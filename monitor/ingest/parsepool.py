@@ -48,7 +48,8 @@ WINDOW_COMPILING = 8
 # Catalogues bigger than this are not sent to workers. A 10,000-pledge detector pickles
 # to 21 MB: 0.7 s to pickle for each worker and 1.0 s to unpickle in each, where scanning
 # 10,000 items in one process takes 0.3 s. Where workers fork, new ones forked once it is
-# compiled hold it already and scan the files not yet begun; the writer scans the rest.
+# compiled hold it already: they scan the files not yet begun, and those the first
+# workers parsed without it (sent back to them); the writer scans only what is left.
 MAX_SHIPPED_PLEDGES = 2_000
 
 
@@ -171,6 +172,13 @@ def _work(paths: Sequence[str]) -> list[Scanned]:
     return _scan_all(parsed, _worker_detector(), now)
 
 
+def _scan_parsed(parsed: list[Scanned]) -> list[dict[str, tuple[datetime, list[Finding]]]]:
+    """Scan files another worker parsed before the catalogue was compiled (what goes
+    back is the findings alone, not the entries again)."""
+    scanned = _scan_all(parsed, _worker_detector(), _worker["now"])
+    return [s.scans for s in scanned]
+
+
 def _scan_all(parsed: list[Scanned], detector: Detector | None, now: datetime) -> list[Scanned]:
     if detector is not None:
         for res in parsed:
@@ -206,6 +214,11 @@ class ParsePool:
         self._tasks = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
         # Each task with its future (None: to be read in this process).
         self._in_flight: deque[tuple[Sequence[str], Future[list[Scanned]] | None]] = deque()
+        # Workers forked holding a catalogue too big to ship, and the tasks the first
+        # workers parse without it: their results are handed to the new ones to scan.
+        self._scanner: ProcessPoolExecutor | None = None
+        self._unscanned: set[Future[list[Scanned]]] = set()
+        self._rescans: dict[Future[list[Scanned]], tuple[list[Scanned], Future[Any]]] = {}
         self._executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=ctx,
@@ -266,7 +279,8 @@ class ParsePool:
         """Go on with new workers forked from here, which have the catalogue for nothing.
 
         Tasks the old workers have not begun move to the new ones; the old workers
-        finish theirs unscanned, and exit.
+        finish theirs unscanned, and exit, and what they parsed goes to the new ones to
+        scan (`_hand_over`).
         """
         try:
             fresh = ProcessPoolExecutor(
@@ -282,10 +296,16 @@ class ParsePool:
         except (BrokenProcessPool, RuntimeError, OSError) as exc:  # fork failed
             log.warning("scanning workers unavailable (%s); the writer scans", exc)
             return
+        # Tasks the first workers had begun stay theirs, and come back unscanned.
+        self._unscanned = {
+            future
+            for (_, future), (_, before) in zip(moved, self._in_flight, strict=True)
+            if future is not None and future is before
+        }
         self._in_flight = deque(moved)
         self._executor.shutdown(wait=False)
         self._retired.append(self._executor)
-        self._executor = fresh
+        self._executor = self._scanner = fresh
 
     def catalogue_size(self, pledges: int) -> None:
         """Say how big the catalogue being compiled is, before it is compiled.
@@ -302,12 +322,38 @@ class ParsePool:
     def results(self) -> Iterator[Scanned]:
         """Scanned files in input order."""
         while self._in_flight:
+            self._hand_over()
             task, future = self._in_flight.popleft()
             done = self._result(task, future)
             self._submit()
             yield from done
 
+    def _hand_over(self) -> None:
+        """Send files parsed without the catalogue to the workers that hold it, as soon as
+        they are back: scanned there, in parallel, not one by one by the writer."""
+        if self._scanner is None or self._here or not self._unscanned:
+            return
+        for _, future in self._in_flight:
+            if future is None or future not in self._unscanned or not future.done():
+                continue
+            self._unscanned.discard(future)
+            try:
+                parsed = future.result()
+                self._rescans[future] = (parsed, self._scanner.submit(_scan_parsed, parsed))
+            except (BrokenProcessPool, CancelledError, RuntimeError, OSError):
+                continue  # read or scanned by the writer when its turn comes
+
     def _result(self, task: Sequence[str], future: Future[list[Scanned]] | None) -> list[Scanned]:
+        self._unscanned.discard(future)
+        rescan = self._rescans.pop(future, None) if future is not None else None
+        if rescan is not None:
+            parsed, scanning = rescan
+            try:
+                for item, scans in zip(parsed, scanning.result(), strict=True):
+                    item.scans = scans
+            except (BrokenProcessPool, CancelledError) as exc:
+                self._give_up_workers(exc)  # the writer scans what is left unscanned
+            return parsed
         # After a failure, results already back are kept; the rest are not waited for.
         if future is not None and (not self._here or future.done()):
             try:

@@ -9,6 +9,7 @@ leaves whole batches behind that a re-run completes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -220,6 +221,7 @@ def ingest_files(
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_stage: Callable[[Stage], None] | None = None,
     semantic: bool = False,
+    freeze_catalogue: bool = False,
 ) -> IngestReport:
     """Parse local feed files once, store new articles and flag them; bad files are reported.
 
@@ -227,7 +229,8 @@ def ingest_files(
     while it runs. `max_bytes` caps what a gzip file may decompress to. `on_stage` hears
     each file's parsing and scanning (by entries) when files are parsed in this process,
     and each batch's write. `semantic` turns the semantic layer on when no `detector`
-    is given.
+    is given. `freeze_catalogue` puts the catalogue it loads out of the cyclic
+    collector's reach (`gc.freeze`), for a process that ends with this ingest.
     """
     now = now or datetime.now(UTC)
     workers = default_workers() if workers is None else workers
@@ -244,6 +247,10 @@ def ingest_files(
                 if pool is not None:
                     pool.catalogue_size(count_pledges(session))
                 detector = load_detector(session, semantic)
+            if freeze_catalogue:
+                # The collector need not walk the catalogue's objects again and again (a
+                # 10,000-pledge one holds hundreds of thousands).
+                gc.freeze()
         if pool is not None:
             pool.send_detector(detector)
             scanned: Iterator[Scanned] = pool.results()

@@ -189,7 +189,7 @@ def test_worker_processes_store_exactly_what_a_single_process_stores(
     results = {}
     # 0: one process; 2: workers parse and scan; 1: what a catalogue too big to send to
     # the workers gets (workers parse on while it compiles, workers forked once it is
-    # compiled parse and scan, the writer scans what the first ones parsed).
+    # compiled parse and scan, and scan what the first ones parsed).
     for workers in (0, 2, 1):
         if workers == 1:
             monkeypatch.setattr(monitor.ingest.parsepool, "MAX_SHIPPED_PLEDGES", 0)
@@ -239,6 +239,36 @@ def test_workers_told_the_catalogue_is_too_big_to_ship_parse_on_without_it(
     assert not reader.is_alive(), "the workers waited for a catalogue that never came"
     assert [d.source for d in done] == paths
     assert all(d.feed is not None and d.feed.entries and not d.scans for d in done)
+
+
+def test_files_parsed_before_a_big_catalogue_compiled_are_scanned_by_the_workers(
+    generated: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.ingest.parsepool
+    from monitor.ingest.parsepool import ParsePool
+    from pledges.detect import Detector
+
+    monkeypatch.setattr(monitor.ingest.parsepool, "MAX_SHIPPED_PLEDGES", 0)
+    detector = Detector.compile(load_catalogue(shipped_catalogue()))
+    paths = [str(p) for p in generated]
+    with ParsePool(paths, now=datetime.now(UTC), workers=2) as pool:
+        pool.catalogue_size(detector.size)
+        # The first workers parse every file while the writer is still "compiling".
+        first = [f for _, f in pool._in_flight if f is not None]
+        deadline = time.monotonic() + 60
+        while not all(f.done() for f in first) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pool.send_detector(detector)
+        done = list(pool.results())
+    assert [d.source for d in done] == paths
+    # Every entry comes back scanned, as the writer would have scanned it.
+    for d in done:
+        assert d.feed is not None
+        assert set(d.scans) == {e.content_hash for e in d.feed.entries}
+        for e in d.feed.entries:
+            published, findings = d.scans[e.content_hash]
+            assert findings == detector.scan(e.title, e.text, published)
+    assert any(findings for d in done for _, findings in d.scans.values())
 
 
 def test_kill_9_in_the_middle_then_the_same_ingest_leaves_no_duplicates_and_no_gaps(
