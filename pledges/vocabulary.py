@@ -47,7 +47,7 @@ from pledges.lexicon import (
     WITHDRAW,
 )
 from pledges.models import CompanyIn, PledgeIn, PledgeKind
-from pledges.textmatch import Matcher, fold, fold_term
+from pledges.textmatch import Matcher, fold, fold_spaced, fold_term
 
 CUE_KINDS: dict[str, tuple[str, ...]] = {
     "breach": BREACH,
@@ -138,7 +138,7 @@ class CompiledPledge:
     @cached_property
     def prohibitive(self) -> bool:
         """The pledge is a promise not to do something (so doing it again undoes it)."""
-        return bool(PROHIBITION_WORDS & set(fold(self.spec.title)[0].split()))
+        return bool(PROHIBITION_WORDS & set(fold_spaced(self.spec.title).split()))
 
     @cached_property
     def kind_feature(self) -> str:
@@ -304,7 +304,7 @@ def derived_words(spec: PledgeIn, exclude: Collection[str]) -> list[tuple[str, s
     for origin, text in (("title", spec.title[:2_000]), ("statement", statement)):
         # Not fold_term: each pledge's text is folded once, so caching it would only push
         # the catalogue's shared terms out of that cache.
-        for word in fold(text)[0].split()[:DERIVED_SCAN]:
+        for word in fold_spaced(text).split()[:DERIVED_SCAN]:
             if len(out) >= DERIVED_MAX:
                 return list(out.items())
             if (
@@ -509,7 +509,7 @@ def pledge_names(
     where it came from; not the company's own names, general or cue words, words the
     pledge also writes in lower case, nor names that reports of many fields use."""
     statement = spec.statement[:NAMES_SCAN]
-    lower = set(_LOWER_WORD.findall(f"{spec.title[:2_000]} {statement}"))
+    lower: set[str] | None = None  # the words written in lower case, read when needed
     title_words = spec.title.split()
     title_case = len(title_words) >= 3 and sum(
         w[:1].isupper() for w in title_words
@@ -530,8 +530,13 @@ def pledge_names(
             if name in out or name in common or len(name) < 4 or not name[0].isalpha():
                 continue
             words = name.split()
-            if len(words) == 1 and (name in _NOT_OWN or name in company_words or name in lower):
-                continue
+            if len(words) == 1:
+                if name in _NOT_OWN or name in company_words:
+                    continue
+                if lower is None:
+                    lower = set(_LOWER_WORD.findall(f"{spec.title[:2_000]} {statement}"))
+                if name in lower:
+                    continue
             # "Carbon Neutral Plan", "Scunthorpe Steel": a name of everyday or company words
             # alone says no more than those words do.
             if all(w in company_words or w in _NOT_OWN or w in common for w in words):

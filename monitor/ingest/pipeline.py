@@ -48,6 +48,7 @@ from monitor.ingest.parsepool import (
 )
 from monitor.store.db import Database, as_utc
 from monitor.store.models import Flag
+from pledges.bulk import collector_paused
 from pledges.detect import Detector, Finding
 from pledges.store import count_pledges
 
@@ -243,14 +244,15 @@ def ingest_files(
             )
         database = db() if callable(db) else db
         if detector is None:
-            with database.session() as session:
+            with database.session() as session, collector_paused():
                 if pool is not None:
                     pool.catalogue_size(count_pledges(session))
                 detector = load_detector(session, semantic)
-            if freeze_catalogue:
-                # The collector need not walk the catalogue's objects again and again (a
-                # 10,000-pledge one holds hundreds of thousands).
-                gc.freeze()
+                if freeze_catalogue:
+                    # Frozen before the collector is back on, so that it never walks the
+                    # catalogue's objects (a 10,000-pledge one holds hundreds of
+                    # thousands; each walk takes a tenth of a second).
+                    gc.freeze()
         if pool is not None:
             pool.send_detector(detector)
             scanned: Iterator[Scanned] = pool.results()
