@@ -957,3 +957,37 @@ def test_a_year_past_the_pledges_own_due_year_told_as_a_slip_is_a_later_date() -
     # A later year without any word of a slip is no moved date ("a 2022 test campaign").
     [done] = detector.candidates("LaunchCo maiden flight done; 2022 tests next", "", None)
     assert "later_date" not in done.features
+
+
+def test_a_name_split_by_punctuation_and_lines_still_reaches_the_detector() -> None:
+    # Articles are turned away before their text is folded completely, on one word of
+    # each name; the name's other words and what stands between them must not matter.
+    detector = Detector.compile([pledge(company={"name": "Johnson & Johnson Holdings"})])
+    for name in ("Johnson & Johnson Holdings", "JOHNSON  &\n  JOHNSON   HOLDINGS"):
+        title = f"{name} breaks its facial recognition moratorium"
+        text = f"Police used {name}'s facial recognition despite the moratorium, a tribunal heard."
+        [c] = detector.candidates(title, text, day("2024-06-06"))
+        assert detector.pledge_id(c.pledge) == "amazon-rekognition-police-moratorium"
+        assert c.features.get("tie_sentence")
+
+
+def test_every_article_naming_a_catalogue_company_passes_the_first_cheap_check() -> None:
+    import tempfile
+    from pathlib import Path
+
+    from bench.catalogue_gen import catalogue
+    from bench.feedgen import write_feeds
+    from feeds.parse import parse
+    from pledges.textmatch import fold, fold_spaced
+
+    cat = Detector.compile(catalogue(2_000))._cat
+    assert cat.pregate is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_feeds(Path(tmp), 20, 50)
+        docs = [f"{e.title}\n{e.text}" for p in files for e in parse(p.read_bytes()).entries]
+    named = [d for d in docs if cat.gate.any(fold(d)[0])]
+    assert named, "the generated feeds name catalogue companies"
+    assert all(cat.pregate.any(fold_spaced(d)) for d in named)
+    # ... and it turns most of the others away.
+    others = [d for d in docs if not cat.gate.any(fold(d)[0])]
+    assert sum(cat.pregate.any(fold_spaced(d)) for d in others) < len(others) / 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pledges.textmatch import Matcher, fold, split_sentences
+from pledges.textmatch import Matcher, collapse, fold, fold_spaced, split_sentences
 
 
 def found(terms: list[str], text: str) -> list[str]:
@@ -56,3 +56,42 @@ def test_sentences_split_on_ends_but_not_abbreviations() -> None:
 def test_text_in_other_scripts_does_not_break_matching() -> None:
     text = "亚马逊 Amazon الشرطة police 警察"
     assert found(["Amazon", "police"], text) == ["Amazon", "police"]
+
+
+TEXTS = [
+    "",
+    "   ",
+    "Amazon",
+    "  Über—Police   use of «face matching»!\n\nNew line.",
+    "AT&T and Johnson & Johnson, (again)   and  again...",
+    "亚马逊 Amazon الشرطة police 警察",
+]
+
+
+def test_folding_in_two_steps_is_folding_in_one() -> None:
+    for text in TEXTS:
+        spaced = fold_spaced(text)
+        assert len(spaced) == len(text) + 2  # one character for one, and the padding
+        assert collapse(spaced, len(text))[0] == fold(text)[0]
+
+
+def test_offsets_map_spans_as_they_map_single_positions() -> None:
+    for text in TEXTS:
+        folded, offsets = fold(text)
+        pairs = [(a, b) for a in range(len(folded)) for b in (a, len(folded) - 1)]
+        assert offsets.spans(pairs) == [(offsets[a], offsets[b] + 1) for a, b in pairs]
+
+
+def test_matches_found_before_mapping_are_the_hits_after_it() -> None:
+    m = Matcher(["police", "face matching", "amazon"])
+    for text in TEXTS:
+        folded, offsets = fold(text)
+        found = m.find_folded(folded)
+        assert m.hits(found, offsets) == m.find(folded, offsets)
+        assert [h.term for h in m.find(folded, offsets)] == [i for i, _, _ in found]
+
+
+def test_a_word_is_found_whether_or_not_spaces_were_collapsed() -> None:
+    m = Matcher(["johnson", "police"])
+    for text in ["Johnson & Johnson said", "the police, (again)", "POLICE!"]:
+        assert m.any(fold_spaced(text)) == m.any(fold(text)[0]) is True
