@@ -99,28 +99,15 @@ def negated(folded: str, hit: Hit) -> bool:
     return len(after) > n and after[n] in ("no", "nothing", "none")
 
 
-_COMPANY_NOUN = re.compile(r"\b(?:" + "|".join(COMPANY_NOUNS) + r")\b")
-_MAKER = re.compile(r"maker\b")  # any word ending in "maker" (carmaker, chipmaker)
+_COMPANY_NOUN = re.compile(r"\b(?:\w*maker|" + "|".join(COMPANY_NOUNS) + r")\b")
 _WORD_START = re.compile(r"[A-Za-z]+")
-
-
 # The same nouns as an automaton over folded text: a headline with none of them (most)
-# is ruled out without the regular expressions.
+# is ruled out before `describes_company` reads it word by word.
 _NOUNS = Matcher(COMPANY_NOUNS)
 
 
 def _may_describe(spaced_title: str) -> bool:
     return _NOUNS.any(spaced_title) or "maker" in spaced_title
-
-
-def _as_nouns(text: str) -> str:
-    return text.lower().replace("-", " ").replace("\u2019s", "")
-
-
-def _names_a_company_noun(lowered: str) -> bool:
-    # Two searches are faster than one with a leading "\w*maker" alternative, which
-    # backtracks at every word.
-    return bool(_COMPANY_NOUN.search(lowered) or ("maker" in lowered and _MAKER.search(lowered)))
 
 
 def describes_company(title: str) -> bool:
@@ -131,12 +118,12 @@ def describes_company(title: str) -> bool:
     such as EV are not names)."""
     if not title:
         return False
-    # Most headlines hold no company noun at all: one search over the whole headline
-    # (the same words the per-token search below sees) rules them out.
-    if not _names_a_company_noun(_as_nouns(title)):
-        return False
     tokens = title.split()
-    nouns = [i for i, token in enumerate(tokens) if _names_a_company_noun(_as_nouns(token))]
+    nouns = [
+        i
+        for i, token in enumerate(tokens)
+        if _COMPANY_NOUN.search(token.lower().replace("-", " ").replace("\u2019s", ""))
+    ]
     if not nouns:
         return False
     modifiers = {j for i in nouns for j in range(max(i - MODIFIER_REACH, 0), i)}
@@ -164,7 +151,7 @@ def locate(
     # before the text is folded completely), and one over the headline for a company it
     # describes instead of naming.
     describes = _may_describe(spaced[: len(title) + 2]) and describes_company(title)
-    if cat.pregate is not None and not describes and not cat.pregate.any(spaced):
+    if not describes and not cat.pregate.any(spaced):
         return None
     folded, offsets = collapse(spaced, len(doc))
     named = cat.gate.any(folded)

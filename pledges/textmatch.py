@@ -72,12 +72,6 @@ class Offsets:
         self._breaks = breaks
         return breaks
 
-    def __getitem__(self, i: int) -> int:
-        breaks = self._breaks if self._breaks is not None else self._build()
-        k = bisect_right(breaks, i)
-        orig = i + (self._shifts[k - 1] if k else 0) - 1
-        return 0 if orig < 0 else (orig if orig < self._limit else self._limit)
-
     def spans(self, folded: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Original (start, end) of each folded (first, last) character pair, in one loop
         (a scan maps dozens of hits; one call per position cost more than the mapping)."""

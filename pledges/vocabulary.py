@@ -189,9 +189,9 @@ class Compiled:
     gate: Matcher
     matcher: Matcher
     terms: list[Term]
-    # The longest word of each gate term: found in text whose spaces are not yet
+    # The rarest word of each gate term: found in text whose spaces are not yet
     # collapsed, it turns most articles away before they are folded completely.
-    pregate: Matcher | None = None
+    pregate: Matcher
 
 
 def _rarest_words(terms: Sequence[str]) -> set[str]:
@@ -473,7 +473,7 @@ def text_names(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1 << 12)
-def _short_names(text: str) -> tuple[str, ...]:
+def _text_names_cached(text: str) -> tuple[str, ...]:
     return tuple(text_names(text))
 
 
@@ -523,7 +523,7 @@ def pledge_names(
     out: dict[str, str] = {}
     for origin, text in sources:
         # A scope or product reads the same in each of the company's pledges.
-        found = text_names(text) if origin in ("title", "statement") else _short_names(text)
+        found = text_names(text) if origin in ("title", "statement") else _text_names_cached(text)
         for name in found:
             if len(out) >= NAMES_MAX:
                 return list(out.items())

@@ -214,9 +214,8 @@ class ParsePool:
         self._tasks = iter([paths[i : i + chunk] for i in range(0, len(paths), chunk)])
         # Each task with its future (None: to be read in this process).
         self._in_flight: deque[tuple[Sequence[str], Future[list[Scanned]] | None]] = deque()
-        # Workers forked holding a catalogue too big to ship, and the tasks the first
-        # workers parse without it: their results are handed to the new ones to scan.
-        self._scanner: ProcessPoolExecutor | None = None
+        # Tasks the first workers parse without a catalogue too big to ship: their results
+        # are handed to the workers forked holding it (the executor by then) to scan.
         self._unscanned: set[Future[list[Scanned]]] = set()
         self._rescans: dict[Future[list[Scanned]], tuple[list[Scanned], Future[Any]]] = {}
         self._executor = ProcessPoolExecutor(
@@ -305,7 +304,7 @@ class ParsePool:
         self._in_flight = deque(moved)
         self._executor.shutdown(wait=False)
         self._retired.append(self._executor)
-        self._executor = self._scanner = fresh
+        self._executor = fresh
 
     def catalogue_size(self, pledges: int) -> None:
         """Say how big the catalogue being compiled is, before it is compiled.
@@ -331,7 +330,7 @@ class ParsePool:
     def _hand_over(self) -> None:
         """Send files parsed without the catalogue to the workers that hold it, as soon as
         they are back: scanned there, in parallel, not one by one by the writer."""
-        if self._scanner is None or self._here or not self._unscanned:
+        if self._here or not self._unscanned:
             return
         for _, future in self._in_flight:
             if future is None or future not in self._unscanned or not future.done():
@@ -339,7 +338,7 @@ class ParsePool:
             self._unscanned.discard(future)
             try:
                 parsed = future.result()
-                self._rescans[future] = (parsed, self._scanner.submit(_scan_parsed, parsed))
+                self._rescans[future] = (parsed, self._executor.submit(_scan_parsed, parsed))
             except (BrokenProcessPool, CancelledError, RuntimeError, OSError):
                 continue  # read or scanned by the writer when its turn comes
 
