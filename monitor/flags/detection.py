@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, delete, select
 
 from feeds.models import Article
+from monitor.store.db import as_utc
 from monitor.store.models import DetectorModel, Flag, PledgeVector
 from pledges.detect import Detector, Finding
 from pledges.fitted import load_semantic, model_from_text
@@ -22,6 +23,9 @@ from pledges.semantic import DIM, Semantic, pledge_text, vector_key
 from pledges.store import active_pledges
 
 log = logging.getLogger(__name__)
+# Scans made ahead of the store (in worker processes): content hash -> the publication
+# time the scan assumed, and its findings.
+Scans = dict[str, tuple[datetime, list[Finding]]]
 _FLAGS: Table = Flag.__table__  # type: ignore[attr-defined]
 
 
@@ -184,6 +188,26 @@ def apply_findings(
     return changes
 
 
+def findings_for(
+    detector: Detector,
+    scans: Mapping[str, tuple[datetime, list[Finding]]],
+    *,
+    title: str,
+    text: str,
+    digest: str,
+    published: datetime | None,
+) -> list[Finding]:
+    """An article's findings: scanned ahead where that scan still applies, else now.
+
+    A scan ahead applies to the same content (`digest`) dated the same; a stored date
+    that differs from what the scan assumed (an undated entry) is scanned again.
+    """
+    scan = scans.get(digest)
+    if scan is not None and scan[0] == published:
+        return scan[1]
+    return detector.scan(title, text, published)
+
+
 def detect_articles(
     *,
     session: Session,
@@ -191,10 +215,12 @@ def detect_articles(
     articles: Sequence[Article],
     now: datetime | None = None,
     fresh: Collection[int] = (),
+    scans: Mapping[str, tuple[datetime, list[Finding]]] | None = None,
 ) -> FlagChanges:
     """Scan articles and add their flags, with one query for the existing flags.
 
     `fresh` names articles inserted in this transaction: they have no flags to look up.
+    `scans` holds findings scanned ahead (see `findings_for`).
     New flags are added to the session, not flushed (`assign_incidents` inserts them
     together with their incidents).
     """
@@ -210,7 +236,14 @@ def detect_articles(
             existing.setdefault(f.article_id, []).append(f)
     for art in articles:
         assert art.id is not None
-        findings = detector.scan(art.title, art.text, art.published_at)
+        findings = findings_for(
+            detector,
+            scans or {},
+            title=art.title,
+            text=art.text,
+            digest=art.content_hash,
+            published=as_utc(art.published_at),
+        )
         if not findings and art.id not in existing:
             continue
         changes.merge(

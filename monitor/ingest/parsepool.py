@@ -31,7 +31,8 @@ from feeds.errors import FeedError
 from feeds.parse import ParsedFeed, parse
 from feeds.parseworker import exit_with_parent
 from localfiles import LocalFileError, read_local_file
-from pledges.detect import Detector, Finding
+from monitor.flags.detection import Scans
+from pledges.detect import Detector
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Scanned:
     feed: ParsedFeed | None = None
     error: str | None = None
     # content hash -> the publication time the scan assumed, and its findings.
-    scans: dict[str, tuple[datetime, list[Finding]]] = field(default_factory=dict)
+    scans: Scans = field(default_factory=dict)
 
 
 def read_source(path_or_url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -172,7 +173,7 @@ def _work(paths: Sequence[str]) -> list[Scanned]:
     return _scan_all(parsed, _worker_detector(), now)
 
 
-def _scan_parsed(parsed: list[Scanned]) -> list[dict[str, tuple[datetime, list[Finding]]]]:
+def _scan_parsed(parsed: list[Scanned]) -> list[Scans]:
     """Scan files another worker parsed before the catalogue was compiled (what goes
     back is the findings alone, not the entries again)."""
     scanned = _scan_all(parsed, _worker_detector(), _worker["now"])

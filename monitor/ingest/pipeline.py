@@ -33,8 +33,10 @@ from feeds.store import (
 )
 from monitor.flags.detection import (
     FlagChanges,
+    Scans,
     apply_findings,
     detect_articles,
+    findings_for,
     insert_flags,
     load_detector,
 )
@@ -138,11 +140,13 @@ def store_sources(
     items: Sequence[SourceEntries],
     feeds: Sequence[Feed],
     now: datetime,
+    scans: Scans | None = None,
 ) -> tuple[list[UpsertResult], FlagChanges]:
     """Store several sources' entries, flag what changed and group the new flags.
 
     `feeds` are polled rows to write back, one per item in order (or none at all); their
     ids become the items' `feed_id`. A fixed number of statements however many items.
+    `scans`: entries already scanned (in a poll's parse workers), by content hash.
     """
     if feeds:
         ids = merge_polled_feeds(session, feeds)
@@ -152,7 +156,7 @@ def store_sources(
     changed = list({id(a): a for r in stored for a in r.changed}.values())
     fresh = {a.id for r in stored for a in r.new if a.id is not None}
     changes = detect_articles(
-        session=session, detector=detector, articles=changed, now=now, fresh=fresh
+        session=session, detector=detector, articles=changed, now=now, fresh=fresh, scans=scans
     )
     assign_incidents(
         session=session,
@@ -351,7 +355,7 @@ def _write_batch(
     results: list[SourceResult] = []
     items: list[SourceEntries] = []
     stored_results: list[SourceResult] = []
-    scans: dict[str, tuple[datetime, list[Finding]]] = {}
+    scans: Scans = {}
     for item in batch:
         res = SourceResult(source=item.source, error=item.error)
         results.append(res)
@@ -411,7 +415,7 @@ def _flag(
     session: Session,
     detector: Detector,
     stored: Sequence[UpsertResult],
-    scans: dict[str, tuple[datetime, list[Finding]]],
+    scans: Scans,
     now: datetime,
 ) -> FlagChanges:
     """Flags for new and changed articles, from the workers' scans where they still apply."""
@@ -421,16 +425,16 @@ def _flag(
     if detector.size == 0 or not (new_ids or updated):
         return changes
 
-    def findings_for(title: str, text: str, digest: str, published: datetime) -> list[Finding]:
-        scan = scans.get(digest)
-        if scan is not None and scan[0] == published:
-            return scan[1]
-        # No scan, or the stored date differs from what the worker assumed: scan here.
-        return detector.scan(title, text, published)
-
     flagged: dict[int, list[Finding]] = {}
     for article_id, e in new_ids:
-        found = findings_for(e.title, e.text, e.content_hash, e.published or now)
+        found = findings_for(
+            detector,
+            scans,
+            title=e.title,
+            text=e.text,
+            digest=e.content_hash,
+            published=e.published or now,
+        )
         if found:
             flagged[article_id] = found
     if flagged:
@@ -450,7 +454,14 @@ def _flag(
     for art in updated:
         assert art.id is not None
         published = as_utc(art.published_at) or now
-        found = findings_for(art.title, art.text, art.content_hash, published)
+        found = findings_for(
+            detector,
+            scans,
+            title=art.title,
+            text=art.text,
+            digest=art.content_hash,
+            published=published,
+        )
         if not found and art.id not in existing:
             continue
         changes.merge(

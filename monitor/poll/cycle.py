@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -43,7 +45,7 @@ from feeds.models import Feed
 from feeds.parse import ParsedFeed, parse
 from feeds.redact import redact_text, redact_url
 from monitor.config import Settings
-from monitor.flags.detection import load_detector
+from monitor.flags.detection import Scans, load_detector
 from monitor.poll.claims import (
     claim_feeds,
     claim_share,
@@ -52,9 +54,16 @@ from monitor.poll.claims import (
     renew_leases,
 )
 from monitor.poll.report import FeedPollResult, PollReport
+from monitor.poll.scanning import ShippedDetector, parse_and_scan, ship, shippable
 from monitor.poll.settings import fetch_options, health_policy
 from monitor.poll.store import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
-from monitor.poll.workers import PROCESS_POOL_MIN_FEEDS, parse_pool, parse_threads, warm
+from monitor.poll.workers import (
+    PROCESS_POOL_MIN_FEEDS,
+    parse_pool,
+    parse_threads,
+    scans_ahead,
+    warm,
+)
 from monitor.poll.writer import Batcher, DbWriter
 from monitor.store.db import Database
 from pledges.detect import Detector
@@ -106,6 +115,10 @@ class _Poll:
         self.stores: Batcher[StoreJob, Stored] | None = None
         # Claimed feeds not yet written back: their leases are renewed while they wait.
         self.held: set[int] = set()
+        # The detector on its way to the parse workers (monitor.poll.scanning), started
+        # by the first feed polled for the first time, and the directory it is kept in.
+        self._shipping: asyncio.Task[ShippedDetector | None] | None = None
+        self._ship_dir: str | None = None
 
     def now(self) -> datetime:
         return self.fixed_now or datetime.now(UTC)
@@ -116,6 +129,9 @@ class _Poll:
             # Every parse has returned by now; the workers' exit (a third of a second of
             # interpreter teardown here) need not hold up the poll's answer.
             self.parser.shutdown(wait=False)
+        if self._ship_dir is not None:
+            # After the writer's last call: the shipment is written on its thread.
+            shutil.rmtree(self._ship_dir, ignore_errors=True)
 
     async def run(self, *, limit: int | None, feed_ids: Sequence[int] | None) -> PollReport:
         report = PollReport(owner=self.owner)
@@ -269,7 +285,33 @@ class _Poll:
         self._log(res)
         return res
 
-    async def _parse(self, fetched: FetchResult, now: datetime) -> ParsedFeed:
+    def _shipped(self) -> ShippedDetector | None:
+        """The detector as shipped to the parse workers, once there; until then (or when
+        it stays with the writer) None, and the writer scans."""
+        if self._shipping is None:
+            self._shipping = asyncio.create_task(self._ship())
+            return None
+        return self._shipping.result() if self._shipping.done() else None
+
+    async def _ship(self) -> ShippedDetector | None:
+        try:
+            detector = await self.writer.call(self._loaded_detector)
+            if not shippable(detector):
+                return None
+            self._ship_dir = tempfile.mkdtemp(prefix="pledgewatch-scan-")
+            return await self.writer.call(ship, detector, self._ship_dir)
+        except Exception as exc:  # the writer scans, and reports a detector that fails
+            log.warning("detector not shipped to the parse workers: %s", exc)
+            return None
+
+    async def _parse(
+        self, fetched: FetchResult, now: datetime, first_poll: bool
+    ) -> tuple[ParsedFeed, Scans]:
+        """Parse a body off the event loop; a feed's first poll is scanned there too.
+
+        A first poll has only new entries: its worker scans them (monitor.poll.scanning)
+        instead of the writer thread, when the parse runs in a daemon's kept workers.
+        """
         if self.parser is None:
             self.parser = self.parse_executor(self.claimed)
         loop = asyncio.get_running_loop()
@@ -277,8 +319,21 @@ class _Poll:
             parse, fetched.content, url=fetched.final_url, headers=fetched.headers, now=now
         )
         pool = self.parser
+        shipped = self._shipped() if first_poll and scans_ahead(pool) else None
         try:
-            return await loop.run_in_executor(pool, job)
+            if shipped is not None:
+                return await loop.run_in_executor(
+                    pool,
+                    functools.partial(
+                        parse_and_scan,
+                        fetched.content,
+                        url=fetched.final_url,
+                        headers=fetched.headers,
+                        now=now,
+                        shipped=shipped,
+                    ),
+                )
+            return await loop.run_in_executor(pool, job), {}
         except (BrokenProcessPool, RuntimeError) as exc:
             if isinstance(pool, ThreadPoolExecutor) or isinstance(exc, RecursionError):
                 raise
@@ -289,14 +344,14 @@ class _Poll:
                 self.parser = parse_threads()
                 pool.shutdown(wait=False, cancel_futures=True)
             assert self.parser is not None
-            return await loop.run_in_executor(self.parser, job)
+            return await loop.run_in_executor(self.parser, job), {}
 
     async def _store(
         self, feed: Feed, claimed: dict[str, Any], fetched: FetchResult, res: FeedPollResult
     ) -> None:
         now = self.now()
         try:
-            parsed = await self._parse(fetched, now)
+            parsed, scans = await self._parse(fetched, now, feed.last_success_at is None)
         except FeedError as exc:
             await self._fail(claimed, res, exc.kind, str(exc), status=fetched.status)
             return
@@ -329,7 +384,14 @@ class _Poll:
         assert self.stores is not None
         try:
             stored = await self.stores.submit(
-                StoreJob(feed=feed, entries=parsed.entries, source=source, outlet=outlet, now=now)
+                StoreJob(
+                    feed=feed,
+                    entries=parsed.entries,
+                    source=source,
+                    outlet=outlet,
+                    now=now,
+                    scans=scans,
+                )
             )
         except Exception as exc:
             # Rolled back with the articles: the row keeps its old validators and URL.

@@ -11,12 +11,13 @@ by itself is recorded as failed (and keeps its old ETag).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from feeds.models import Feed
 from feeds.parse import Entry
 from feeds.store import SourceEntries
+from monitor.flags.detection import Scans
 from monitor.ingest.pipeline import store_sources
 from monitor.store.db import Database
 from pledges.detect import Detector
@@ -35,6 +36,8 @@ class StoreJob:
     source: str
     outlet: str
     now: datetime
+    # Entries a parse worker scanned already (a feed's first poll), by content hash.
+    scans: Scans = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +55,9 @@ def store_one(db: Database, detector: Detector, job: StoreJob) -> Stored:
 def store_many(db: Database, detector: Detector, jobs: Sequence[StoreJob]) -> list[Stored]:
     """Store several feeds in one transaction; results in the order of `jobs`."""
     items = [SourceEntries(job.entries, job.source, job.outlet, now=job.now) for job in jobs]
+    scans: Scans = {}
+    for job in jobs:
+        scans.update(job.scans)
     with db.write() as session:
         upserted, changes = store_sources(
             session=session,
@@ -59,6 +65,7 @@ def store_many(db: Database, detector: Detector, jobs: Sequence[StoreJob]) -> li
             items=items,
             feeds=[job.feed for job in jobs],
             now=max(job.now for job in jobs),
+            scans=scans,
         )
     results = [Stored(len(u.new), len(u.updated)) for u in upserted]
     # A flag counts for the feed that first brought its article in (or changed it).

@@ -22,6 +22,7 @@ from typing import ParamSpec, TypeVar
 
 from feeds.parseworker import exit_with_parent, warm_up
 from monitor.ingest.parsepool import default_workers
+from monitor.poll import scanning
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,22 @@ def parse_pool(feeds: int) -> Executor:
     return _process_pool() if _wants_processes(feeds) else parse_threads()
 
 
-def warm(pool: Executor) -> list[Future[None]]:
+def warm(pool: Executor, task: Callable[[], None] = warm_up) -> list[Future[None]]:
     """Start a pool's workers now, before the first body arrives; a future per worker.
 
     (A spawn pool starts a worker for a task only when none is idle: one task each.)
     """
-    return [pool.submit(warm_up) for _ in range(_workers())]
+    return [pool.submit(task) for _ in range(_workers())]
+
+
+def scans_ahead(pool: Executor) -> bool:
+    """Whether a poll's first-time feeds are scanned in `pool`'s workers.
+
+    Only in workers kept for a daemon's life: they import the detector's modules once.
+    The workers of a one-off poll would each pay that (about half a second of CPU),
+    more than the scans take off the writer in a poll of a few hundred feeds.
+    """
+    return isinstance(pool, _Lent)
 
 
 class _Lent(Executor):
@@ -133,7 +144,7 @@ class ParseWorkers:
         if not _wants_processes(feeds):
             return []
         try:
-            return warm(self._live_pool())
+            return warm(self._live_pool(), scanning.warm_up)
         except (BrokenProcessPool, RuntimeError, OSError) as exc:
             # Not fatal: each poll tries again, and parses in threads if workers fail.
             log.warning("parse workers could not start (%s)", exc)

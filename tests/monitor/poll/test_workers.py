@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from feeds.models import Article
 from monitor.ingest.parsepool import default_workers
+from monitor.poll import scanning
 from monitor.poll.cycle import poll_due_feeds
-from monitor.poll.workers import PROCESS_POOL_MIN_FEEDS, ParseWorkers
-from monitor.store.db import Database
+from monitor.poll.workers import PROCESS_POOL_MIN_FEEDS, ParseWorkers, parse_threads
+from monitor.store.db import Database, open_database
+from monitor.store.models import Flag
+from pledges.catalogue import load_catalogue, shipped_catalogue
+from pledges.store import sync_catalogue
 from tests.feeds.feedserver import FeedServer, Reply, simple_feed
 from tests.monitor.poll.test_cycle import count_articles, poll_settings, subscribe
+
+REPO = Path(__file__).resolve().parents[3]
 
 needs_two_cores = pytest.mark.skipif(default_workers() < 2, reason="parse workers need 2 cores")
 
@@ -93,3 +104,64 @@ def test_workers_that_died_are_replaced_on_the_next_poll() -> None:
     finally:
         workers.close(wait=True)
     assert all(gone(pid, within=0.5) for pid in after)
+
+
+def _holds_a_detector(seconds: float) -> bool:
+    time.sleep(seconds)
+    return scanning._held is not None
+
+
+def _flags(db: Database) -> list[tuple[Any, ...]]:
+    with db.session() as session:
+        rows = session.exec(select(Flag, Article.key).join(Article)).all()
+    return sorted(
+        (key, f.pledge_id, f.kind, f.score, f.reasons, f.evidence, f.active) for f, key in rows
+    )
+
+
+@needs_two_cores
+def test_a_first_poll_is_scanned_in_the_kept_workers_with_the_flags_the_writer_raises(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    news = [
+        (REPO / "examples" / "feeds" / name).read_bytes()
+        for name in ("tech-policy-weekly.xml", "business-daily.xml", "climate-desk.xml")
+    ]
+    n = PROCESS_POOL_MIN_FEEDS + 4
+    bodies = [simple_feed(f"s{i}", 2) for i in range(n - len(news))]
+    urls = [feed_server.route(f"/s{i}", Reply(body=b)) for i, b in enumerate(bodies)]
+    # The news comes late: by then the first bodies have had the detector shipped.
+    urls += [feed_server.route(f"/n{i}", Reply(body=b, delay=0.5)) for i, b in enumerate(news)]
+    shipments = tmp_path / "shipments"
+    shipments.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shipments))
+    now = datetime.now(UTC)
+
+    def poll(name: str, executor: Any) -> Database:
+        db = open_database(f"sqlite:///{tmp_path / name}")
+        with db.write() as session:
+            sync_catalogue(session=session, pledges=load_catalogue(shipped_catalogue()))
+        subscribe(db, *urls)
+        report = poll_due_feeds(db=db, settings=poll_settings(), now=now, parse_executor=executor)
+        assert not report.failed and report.flags > 0
+        return db
+
+    def threads(_feeds: int) -> Executor:
+        return parse_threads()
+
+    workers = ParseWorkers()
+    try:
+        for ready in workers.start(n):
+            ready.result(timeout=60)
+        in_workers = poll("workers.db", workers)
+        pool = workers(PROCESS_POOL_MIN_FEEDS)
+        held = [pool.submit(_holds_a_detector, 0.2) for _ in range(8)]
+        assert any(f.result(timeout=60) for f in held)
+    finally:
+        workers.close(wait=True)
+    by_writer = poll("writer.db", threads)
+    assert _flags(in_workers) == _flags(by_writer)
+    # The shipment was removed with the poll.
+    assert list(shipments.iterdir()) == []
+    in_workers.dispose()
+    by_writer.dispose()
