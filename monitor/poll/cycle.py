@@ -22,7 +22,6 @@ import asyncio
 import functools
 import logging
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,7 +53,13 @@ from monitor.poll.claims import (
     renew_leases,
 )
 from monitor.poll.report import FeedPollResult, PollReport
-from monitor.poll.scanning import ShippedDetector, parse_and_scan, ship, shippable
+from monitor.poll.scanning import (
+    ShippedDetector,
+    parse_and_scan,
+    ship,
+    shipment_directory,
+    shippable,
+)
 from monitor.poll.settings import fetch_options, health_policy
 from monitor.poll.store import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one
 from monitor.poll.workers import (
@@ -298,7 +303,7 @@ class _Poll:
             detector = await self.writer.call(self._loaded_detector)
             if not shippable(detector):
                 return None
-            self._ship_dir = tempfile.mkdtemp(prefix="pledgewatch-scan-")
+            self._ship_dir = shipment_directory()
             return await self.writer.call(ship, detector, self._ship_dir)
         except Exception as exc:  # the writer scans, and reports a detector that fails
             log.warning("detector not shipped to the parse workers: %s", exc)

@@ -15,6 +15,10 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
+import shutil
+import stat
+import tempfile
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +34,11 @@ log = logging.getLogger(__name__)
 # Bigger catalogues stay with the writer: shipping one costs more than the scans it saves
 # (a 10,000-pledge detector pickles to about 21 MB, a second to load in each worker).
 MAX_SHIPPED_PLEDGES = 2_000
+
+
+# A poll's shipment directory, named for the process that made it.
+PREFIX = "pledgewatch-scan-"
+_OWNED = re.compile(rf"{PREFIX}(\d+)-")
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,42 @@ def warm_up() -> None:
 def shippable(detector: Detector) -> bool:
     """Whether workers should scan with this detector (the semantic layer stays home)."""
     return 0 < detector.size <= MAX_SHIPPED_PLEDGES and detector.semantic_version is None
+
+
+def shipment_directory(parent: str | None = None) -> str:
+    """A new private directory for one poll's shipment (removed when the poll ends).
+
+    Directories left by pollers that died without removing theirs (a kill -9) are
+    removed first; a live poller's are left alone.
+    """
+    parent = parent or tempfile.gettempdir()
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        names = []
+    for name in names:
+        owned = _OWNED.match(name)
+        if owned is None or _alive(int(owned.group(1))):
+            continue
+        path = os.path.join(parent, name)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        # Only a real directory of this user (never a link, nor another user's).
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive, and not ours to judge
+        return True
+    return True
 
 
 def ship(detector: Detector, directory: str) -> ShippedDetector:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +13,7 @@ import pytest
 
 from feeds.parse import parse
 from monitor.flags.detection import findings_for
-from monitor.poll.scanning import parse_and_scan, ship, shippable
+from monitor.poll.scanning import PREFIX, parse_and_scan, ship, shipment_directory, shippable
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.detect import Detector
 
@@ -71,3 +74,25 @@ def test_a_scan_ahead_counts_only_for_the_date_it_assumed(detector: Detector) ->
 def test_only_a_small_lexical_catalogue_is_shipped(detector: Detector) -> None:
     assert shippable(detector)
     assert not shippable(Detector.compile([]))
+
+
+def test_a_shipment_left_by_a_dead_poller_is_removed_and_a_live_ones_kept(
+    tmp_path: Path,
+) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{PREFIX}{dead.pid}-x1"
+    stale.mkdir()
+    (stale / "detector-1.pickle").write_bytes(b"left by a kill -9")
+    live = tmp_path / f"{PREFIX}{os.getpid()}-x2"
+    live.mkdir()
+    unrelated = tmp_path / "something-else"
+    unrelated.mkdir()
+    # A link named like a dead poller's directory is not followed, nor removed.
+    lure = tmp_path / f"{PREFIX}{dead.pid}-x3"
+    lure.symlink_to(unrelated)
+    made = Path(shipment_directory(str(tmp_path)))
+    assert not stale.exists()
+    assert live.exists() and unrelated.exists() and lure.is_symlink()
+    assert made.name.startswith(f"{PREFIX}{os.getpid()}-")
+    assert made.stat().st_mode & 0o777 == 0o700
