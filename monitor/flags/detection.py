@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -190,7 +190,7 @@ def apply_findings(
 
 def findings_for(
     detector: Detector,
-    scans: Mapping[str, tuple[datetime, list[Finding]]],
+    scans: Scans,
     *,
     title: str,
     text: str,
@@ -215,7 +215,7 @@ def detect_articles(
     articles: Sequence[Article],
     now: datetime | None = None,
     fresh: Collection[int] = (),
-    scans: Mapping[str, tuple[datetime, list[Finding]]] | None = None,
+    scans: Scans | None = None,
 ) -> FlagChanges:
     """Scan articles and add their flags, with one query for the existing flags.
 
@@ -228,6 +228,7 @@ def detect_articles(
     if not articles or detector.size == 0:
         return changes
     fresh = set(fresh)
+    scans = scans or {}
     ids = [a.id for a in articles if a.id is not None and a.id not in fresh]
     existing: dict[int, list[Flag]] = {}
     for start in range(0, len(ids), 500):
@@ -238,7 +239,7 @@ def detect_articles(
         assert art.id is not None
         findings = findings_for(
             detector,
-            scans or {},
+            scans,
             title=art.title,
             text=art.text,
             digest=art.content_hash,

@@ -54,6 +54,12 @@ WINDOW_COMPILING = 8
 MAX_SHIPPED_PLEDGES = 2_000
 
 
+def shippable(detector: Detector) -> bool:
+    """Whether worker processes should scan with this detector: not one too big to ship,
+    nor one with the semantic layer (its encoder stays in the process that loaded it)."""
+    return 0 < detector.size <= MAX_SHIPPED_PLEDGES and detector.semantic_version is None
+
+
 @dataclass
 class Scanned:
     """One file, parsed and scanned (what a worker sends back)."""
@@ -267,9 +273,7 @@ class ParsePool:
         if not self._sent:
             self._sent = True
             self._detector = detector
-            if detector is not None and (
-                detector.size > MAX_SHIPPED_PLEDGES or detector.semantic_version is not None
-            ):
+            if detector is not None and not shippable(detector):
                 detector = None  # the writer scans what comes back unscanned
             if not self._here:
                 for _ in range(self._workers):

@@ -45,6 +45,7 @@ from feeds.parse import ParsedFeed, parse
 from feeds.redact import redact_text, redact_url
 from monitor.config import Settings
 from monitor.flags.detection import Scans, load_detector
+from monitor.ingest.parsepool import shippable
 from monitor.poll.claims import (
     claim_feeds,
     claim_share,
@@ -58,7 +59,6 @@ from monitor.poll.scanning import (
     parse_and_scan,
     ship,
     shipment_directory,
-    shippable,
 )
 from monitor.poll.settings import fetch_options, health_policy
 from monitor.poll.store import MAX_ENTRIES, MAX_FEEDS, Stored, StoreJob, store_many, store_one

@@ -31,11 +31,6 @@ from pledges.detect import Detector
 
 log = logging.getLogger(__name__)
 
-# Bigger catalogues stay with the writer: shipping one costs more than the scans it saves
-# (a 10,000-pledge detector pickles to about 21 MB, a second to load in each worker).
-MAX_SHIPPED_PLEDGES = 2_000
-
-
 # A poll's shipment directory, named for the process that made it.
 PREFIX = "pledgewatch-scan-"
 _OWNED = re.compile(rf"{PREFIX}(\d+)-")
@@ -52,11 +47,6 @@ class ShippedDetector:
 def warm_up() -> None:
     """A kept worker's first task: its imports (the parser's and the detector's, about
     half a second of CPU) happen now, at the daemon's start, not in its first poll."""
-
-
-def shippable(detector: Detector) -> bool:
-    """Whether workers should scan with this detector (the semantic layer stays home)."""
-    return 0 < detector.size <= MAX_SHIPPED_PLEDGES and detector.semantic_version is None
 
 
 def shipment_directory(parent: str | None = None) -> str:

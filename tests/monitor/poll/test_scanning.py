@@ -13,7 +13,8 @@ import pytest
 
 from feeds.parse import parse
 from monitor.flags.detection import findings_for
-from monitor.poll.scanning import PREFIX, parse_and_scan, ship, shipment_directory, shippable
+from monitor.ingest.parsepool import shippable
+from monitor.poll.scanning import PREFIX, parse_and_scan, ship, shipment_directory
 from pledges.catalogue import load_catalogue, shipped_catalogue
 from pledges.detect import Detector
 
