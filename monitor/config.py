@@ -105,7 +105,13 @@ class FeedSettings(_Section):
 
 
 class DetectSettings(_Section):
-    min_score: float = Field(0.5, ge=0, le=1, description="Findings below this are not flagged")
+    min_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Flag findings scoring at least this; unset: from the model's own "
+        "threshold (0.5 for fitted models; `eval --cv` shows what each score trades)",
+    )
     semantic: bool = Field(
         False,
         description="Also flag reports worded unlike the pledge (the semantic layer: "

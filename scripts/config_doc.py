@@ -41,7 +41,7 @@ def _type(info: FieldInfo) -> str:
     text = str(info.annotation).replace("typing.", "")
     if isinstance(info.annotation, type):
         text = info.annotation.__name__
-    text = text.replace("monitor.config.", "")
+    text = text.replace("monitor.config.", "").replace(" | None", ", optional")
     bounds = []
     for meta in info.metadata:
         for name, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
@@ -53,6 +53,8 @@ def _type(info: FieldInfo) -> str:
 
 def _default(info: FieldInfo) -> str:
     value: Any = info.get_default(call_default_factory=True)
+    if value is None:
+        return "(unset)"
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, str):

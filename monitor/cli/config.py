@@ -39,7 +39,9 @@ def to_toml(data: dict[str, dict[str, Any]]) -> str:
         }
         lines.append(f"[{section}]")
         for key, value in values.items():
-            if key not in tables:
+            if value is None:  # TOML has no null: an unset key is left out, named
+                lines.append(f"# {key} is unset")
+            elif key not in tables:
                 lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
         for key, rows in tables.items():

@@ -184,6 +184,7 @@ def ingest(app: App, inputs: tuple[str, ...], workers: int | None, batch_entries
                 max_bytes=app.settings.feeds.max_bytes,
                 on_stage=on_stage,
                 semantic=app.settings.detect.semantic,
+                min_score=app.settings.detect.min_score,
                 freeze_catalogue=True,  # the process ends with this ingest
             )
         except click.ClickException:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from monitor.cli.app import FORMATS, App, emit, parse_date, pass_app, to_json
-from monitor.flags.detection import active_model
+from monitor.flags.detection import active_model, flagging_from
 from monitor.flags.rescan import RescanError, RescanReport, count_articles_since, rescan
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
@@ -31,7 +31,8 @@ def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detec
     if missing:
         raise click.ClickException(f"no pledge with id {', '.join(missing)} in {folder}")
     with app.db.session() as session:
-        model = active_model(session)  # backtest with the model the database scores with
+        # Backtest with the model the database scores with, from the configured score.
+        model = flagging_from(active_model(session), app.settings.detect.min_score)
     layer = load_semantic() if app.settings.detect.semantic else None
     return Detector.compile(pledges, model=model, semantic=layer)
 
@@ -113,6 +114,7 @@ def rescan_(
                 detector=detector,
                 on_batch=on_batch,
                 semantic=app.settings.detect.semantic,
+                min_score=app.settings.detect.min_score,
             )
         except RescanError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -191,7 +191,8 @@ class Daemon:
     def _compile_detector(self) -> None:
         try:
             with self.db.session() as session:
-                self.detector = load_detector(session, self.settings.detect.semantic)
+                detect = self.settings.detect
+                self.detector = load_detector(session, detect.semantic, detect.min_score)
         except Exception as exc:
             # The poller compiles its own when given none; try again on the next reload.
             log.error("cannot compile the catalogue: %s", describe_error(exc))

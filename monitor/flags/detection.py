@@ -45,14 +45,30 @@ def active_model(session: Session) -> LinearModel:
     return model_from_text(row.model, f"detector model {row.id} ({row.version})")
 
 
-def load_detector(session: Session, semantic: bool = False) -> Detector:
-    """Compile the stored (non-retired) catalogue, scored by the database's model; with
-    `semantic`, the semantic layer too when it can run here (else a warning)."""
+def load_detector(
+    session: Session, semantic: bool = False, min_score: float | None = None
+) -> Detector:
+    """Compile the stored (non-retired) catalogue, scored by the database's model (flagging
+    from `min_score` when one is set); with `semantic`, the semantic layer too when it can
+    run here (else a warning)."""
     pledges = active_pledges(session)
     layer = load_semantic() if semantic else None
     if layer is not None:
         layer = with_stored_vectors(session, layer, pledges)
-    return Detector.compile(pledges, model=active_model(session), semantic=layer)
+    model = flagging_from(active_model(session), min_score)
+    return Detector.compile(pledges, model=model, semantic=layer)
+
+
+# A threshold of 0 or 1 has no log-odds; these flag everything and nothing alike.
+_LOWEST, _HIGHEST = 1e-6, 1.0 - 1e-6
+
+
+def flagging_from(model: LinearModel, min_score: float | None) -> LinearModel:
+    """`model` flagging findings that score at least `min_score` (`[detect] min_score`);
+    unset, from the model's own threshold (chosen for F1 when it was fitted)."""
+    if min_score is None:
+        return model
+    return replace(model, threshold=min(max(min_score, _LOWEST), _HIGHEST))
 
 
 # Keys looked up per query (an IN list of a 10,000-pledge catalogue would be one query

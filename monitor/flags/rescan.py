@@ -171,6 +171,7 @@ def rescan(
     now: datetime | None = None,
     on_batch: Callable[[RescanReport], None] | None = None,
     semantic: bool = False,
+    min_score: float | None = None,
 ) -> RescanReport:
     """Re-run detection over stored articles (all, or published since `since`).
 
@@ -190,7 +191,7 @@ def rescan(
                     f"no pledge with id {', '.join(missing)} (see `pledgewatch pledges list`)"
                 )
         if detector is None:
-            detector = load_detector(session, semantic)
+            detector = load_detector(session, semantic, min_score)
     report = RescanReport(dry_run=dry_run, pledge_ids=sorted(scope) if scope else None, since=since)
     after = 0
     while True:

@@ -226,6 +226,7 @@ def ingest_files(
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_stage: Callable[[Stage], None] | None = None,
     semantic: bool = False,
+    min_score: float | None = None,
     freeze_catalogue: bool = False,
 ) -> IngestReport:
     """Parse local feed files once, store new articles and flag them; bad files are reported.
@@ -233,9 +234,10 @@ def ingest_files(
     `db` may be a function that opens the database: worker processes then start parsing
     while it runs. `max_bytes` caps what a gzip file may decompress to. `on_stage` hears
     each file's parsing and scanning (by entries) when files are parsed in this process,
-    and each batch's write. `semantic` turns the semantic layer on when no `detector`
-    is given. `freeze_catalogue` puts the catalogue it loads out of the cyclic
-    collector's reach (`gc.freeze`), for a process that ends with this ingest.
+    and each batch's write. `semantic` turns the semantic layer on, and `min_score` sets
+    the score flags start from, when no `detector` is given. `freeze_catalogue` puts the
+    catalogue it loads out of the cyclic collector's reach (`gc.freeze`), for a process
+    that ends with this ingest.
     """
     now = now or datetime.now(UTC)
     workers = default_workers() if workers is None else workers
@@ -251,7 +253,7 @@ def ingest_files(
             with database.session() as session, collector_paused():
                 if pool is not None:
                     pool.catalogue_size(count_pledges(session))
-                detector = load_detector(session, semantic)
+                detector = load_detector(session, semantic, min_score)
                 if freeze_catalogue:
                     # Frozen before the collector is back on, so that it never walks the
                     # catalogue's objects (a 10,000-pledge one holds hundreds of

@@ -113,6 +113,7 @@ class _Poll:
         self.policy = health_policy(settings)
         self.lease_seconds = float(settings.daemon.lease_seconds)
         self.semantic = settings.detect.semantic
+        self.min_score = settings.detect.min_score
         self.writer = DbWriter(db)
         # Started on the first body to parse: a poll of 304s needs none.
         self.parser: Executor | None = None
@@ -250,7 +251,7 @@ class _Poll:
         """The detector, compiled on first use (on the writer thread): 304s need none."""
         if self.detector is None:
             with self.db.session() as session:
-                self.detector = load_detector(session, self.semantic)
+                self.detector = load_detector(session, self.semantic, self.min_score)
         return self.detector
 
     async def poll_feed(self, fetcher: Fetcher, feed: Feed) -> FeedPollResult:

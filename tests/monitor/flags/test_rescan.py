@@ -119,3 +119,26 @@ def test_an_unknown_pledge_id_is_refused(db: Database):
     load_sample(db)
     with pytest.raises(RescanError, match="no-such-pledge"):
         rescan(db=db, pledge_ids=["no-such-pledge"], dry_run=True)
+
+
+def test_a_configured_min_score_flags_only_findings_scoring_at_least_it(db: Database):
+    load_sample(db)
+    scores = sorted(score for _, score, active, *_ in _flags(db).values() if active)
+    assert len(scores) >= 4
+    # Halfway between two stored (rounded) scores, so rounding cannot decide.
+    i = next(i for i in range(len(scores) // 2, len(scores)) if scores[i] > scores[i - 1])
+    floor = (scores[i - 1] + scores[i]) / 2
+    report = rescan(db=db, min_score=floor)
+    kept = [score for _, score, active, *_ in _flags(db).values() if active]
+    assert sorted(kept) == [s for s in scores if s >= floor]
+    assert {c.action for c in report.changes} == {"deactivated"}
+    # Unset again, the model's own threshold brings the weaker flags back.
+    rescan(db=db)
+    assert sorted(s for _, s, active, *_ in _flags(db).values() if active) == scores
+
+
+def test_ingest_flags_from_the_configured_min_score(sqlite_db: Database):
+    with sqlite_db.write() as s:
+        sync_catalogue(session=s, pledges=load_catalogue(shipped_catalogue()))
+    ingest_files(db=sqlite_db, paths=[str(p) for p in SAMPLE_FEEDS], min_score=1.0)
+    assert not any(active for _, _, active, *_ in _flags(sqlite_db).values())
