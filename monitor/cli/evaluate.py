@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,8 +18,11 @@ from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_
 from monitor.evaluation.learning import (
     HAND,
     apply,
-    cross_validate,
+    by_min_score,
+    figures,
+    flags_at,
     load_corpora,
+    lopo_scores,
     with_word_readings,
 )
 from monitor.evaluation.semantic import cross_validate_semantic, embed_corpora
@@ -124,8 +128,10 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None)
             f"shipped model ({shipped.version}), in-sample",
             apply(shipped, data),
         ),
-        "leave_one_pledge_out": ("leave-one-pledge-out", cross_validate(data)),
     }
+    scored = lopo_scores(data)
+    named["leave_one_pledge_out"] = ("leave-one-pledge-out", figures(data, flags_at(scored)))
+    trade = by_min_score(data, scored)
     if layer is not None:
         cv = cross_validate_semantic(data, embed_corpora(layer.encoder, corpora))
         named["with_semantic"] = (
@@ -134,7 +140,13 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None)
             cv.combined,
         )
     if fmt == "json":
-        out_json = {k: {"label": label, **fig.as_dict()} for k, (label, fig) in named.items()}
+        out_json: dict[str, Any] = {
+            k: {"label": label, **fig.as_dict()} for k, (label, fig) in named.items()
+        }
+        out_json["leave_one_pledge_out_by_min_score"] = {
+            f"{m:g}": {k: v for k, v in fig.as_dict().items() if k != "per_source"}
+            for m, fig in trade.items()
+        }
         click.echo(json.dumps(out_json, indent=2))
         return
     out = console()
@@ -145,6 +157,13 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None)
     )
     for label, fig in named.values():
         out.print(f"{label:45s} {fig.summary()}", markup=False)
+    out.print(
+        "\n[bold]Leave-one-pledge-out by the score flags start from[/bold] "
+        "(\\[detect] min_score; the model's own is 0.5)"
+    )
+    for m, fig in trade.items():
+        mark = "  (as above)" if m == 0.5 else ""
+        out.print(f"  from {m:<5g} {fig.summary()}{mark}", markup=False)
     out.print("\n[bold]Leave-one-pledge-out per corpus[/bold]")
     for source, c in sorted(named["leave_one_pledge_out"][1].per_source.items()):
         out.print(

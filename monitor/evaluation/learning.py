@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -331,6 +332,11 @@ def predict(model: LinearModel, row: Row) -> str | None:
     """The kind the model flags the row as, or None when it is not flagged."""
     if model.score(row.features) < model.threshold:
         return None
+    return row_kind(model, row)
+
+
+def row_kind(model: LinearModel, row: Row) -> str:
+    """The kind the row would be flagged as: by the model's kind model, else the rule."""
     kind = model.meta.get("kind")
     if isinstance(kind, dict) and row.kind_features:
         return kind_from(kind, row.kind_features)
@@ -378,22 +384,54 @@ def cross_validate(
     return figures(data, lopo_flags(data, train, l2))
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A row scored by a model fitted without the row's pledge."""
+
+    key: tuple[str, str, str]  # (source, link, pledge)
+    raw: float  # log-odds of a flag
+    kind: str  # the kind it would be flagged as, whatever the cut
+
+
+def lopo_scores(
+    data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
+) -> list[Scored]:
+    """Every row's log-odds (and kind) by a model fitted without the row's pledge."""
+    out: list[Scored] = []
+    for pid in sorted({r.pledge_id for r in data.rows}):
+        fold = [r for r in data.rows if r.pledge_id != pid and (train is None or train(r))]
+        model = fit_model(fold, "cv", l2=l2)
+        for r in data.rows:
+            if r.pledge_id == pid:
+                raw = model.raw(r.features)
+                out.append(Scored((r.source, r.link, r.pledge_id), raw, row_kind(model, r)))
+    return out
+
+
+def flags_at(scored: Iterable[Scored], min_score: float = 0.5) -> dict[tuple[str, str, str], str]:
+    """The flags (source, link, pledge) -> kind of scored rows from `min_score` on."""
+    cut = math.log(min_score / (1.0 - min_score))
+    return {s.key: s.kind for s in scored if s.raw >= cut}
+
+
 def lopo_flags(
     data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
 ) -> dict[tuple[str, str, str], str]:
     """The flags (source, link, pledge) -> kind of leave-one-pledge-out scoring."""
-    pledges = sorted({r.pledge_id for r in data.rows})
-    flagged: dict[tuple[str, str, str], str] = {}
-    for pid in pledges:
-        fold = [r for r in data.rows if r.pledge_id != pid and (train is None or train(r))]
-        model = fit_model(fold, "cv", l2=l2)
-        for r in data.rows:
-            if r.pledge_id != pid:
-                continue
-            kind = predict(model, r)
-            if kind is not None:
-                flagged[(r.source, r.link, r.pledge_id)] = kind
-    return flagged
+    return flags_at(lopo_scores(data, train, l2))
+
+
+# Scores a user may flag from (`[detect] min_score`), for the trade `eval --cv` shows.
+MIN_SCORES = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
+
+
+def by_min_score(
+    data: LabelledSet, scored: Sequence[Scored], scores: Sequence[float] = MIN_SCORES
+) -> dict[float, Figures]:
+    """Leave-one-pledge-out figures were flags to start from each score: the model is
+    fitted for likelihood, so 0.5 is not where F1 or precision is best, and users weigh a
+    missed report against a wrong flag differently."""
+    return {m: figures(data, flags_at(scored, m)) for m in scores}
 
 
 def dropped(before: Figures, after: Figures) -> bool:
@@ -408,14 +446,18 @@ __all__ = [
     "Figures",
     "LabelledSet",
     "Row",
+    "Scored",
     "apply",
+    "by_min_score",
     "corpus_rows",
     "cross_validate",
+    "flags_at",
     "fit_model",
     "kind_words_fit",
     "report_words_fit",
     "load_corpora",
     "lopo_flags",
+    "lopo_scores",
     "review_rows",
     "with_word_readings",
 ]

@@ -14,14 +14,17 @@ from sqlmodel import select
 from monitor.cli import cli
 from monitor.evaluation.corpus import Counts
 from monitor.evaluation.learning import (
+    MIN_SCORES,
     Figures,
     LabelledSet,
     Row,
+    Scored,
     apply,
     common_names_fit,
     cross_validate,
     dropped,
     fit_model,
+    flags_at,
     kind_words_fit,
     model_version,
     report_words_fit,
@@ -64,12 +67,41 @@ def test_each_pledge_is_scored_by_a_model_that_never_saw_it() -> None:
     assert cross.counts.f1 < in_sample.counts.f1
 
 
+def test_flags_start_from_the_score_asked_for_and_from_even_odds_by_default() -> None:
+    scored = [Scored(("c", f"l{n}", "p"), raw, "breach") for n, raw in enumerate((-1, 0, 1))]
+    assert set(flags_at(scored)) == {("c", "l1", "p"), ("c", "l2", "p")}  # from 0.5
+    assert set(flags_at(scored, 0.7)) == {("c", "l2", "p")}  # log-odds 0.85
+    assert len(flags_at(scored, 0.25)) == 3  # log-odds -1.10
+
+
+def test_eval_cv_shows_what_each_min_score_would_trade() -> None:
+    args = ["eval", "--cv", str(HOLDOUT_2), str(HOLDOUT_3), "--format", "json"]
+    data = json.loads(CliRunner().invoke(cli, args).output)
+    trade = data["leave_one_pledge_out_by_min_score"]
+    assert list(trade) == [f"{m:g}" for m in MIN_SCORES]
+    cv = data["leave_one_pledge_out"]
+    assert {k: trade["0.5"][k] for k in ("tp", "fp", "fn")} == {
+        k: cv[k] for k in ("tp", "fp", "fn")
+    }
+    # A higher score flags a subset: never more right flags, never more wrong ones.
+    flagged = [(t["tp"], t["fp"]) for t in trade.values()]
+    assert all(a[0] >= b[0] and a[1] >= b[1] for a, b in zip(flagged, flagged[1:], strict=False))
+    assert flagged[0] != flagged[-1]
+    shown = CliRunner().invoke(cli, args[:-2]).output
+    assert "[detect] min_score" in shown and "from 0.3 " in shown
+
+
 def test_eval_cv_reports_leave_one_pledge_out_figures_over_several_corpora() -> None:
     args = ["eval", "--cv", str(HOLDOUT_2), str(HOLDOUT_3), "--format", "json"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert set(data) == {"hand_in_sample", "shipped_in_sample", "leave_one_pledge_out"}
+    assert set(data) == {
+        "hand_in_sample",
+        "shipped_in_sample",
+        "leave_one_pledge_out",
+        "leave_one_pledge_out_by_min_score",
+    }
     cv = data["leave_one_pledge_out"]
     assert set(cv) >= {"precision", "recall", "f1", "kind_accuracy", "per_source"}
     assert set(cv["per_source"]) == {"holdout-2", "holdout-3"}
