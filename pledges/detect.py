@@ -206,6 +206,9 @@ class Detector:
         match = layer.index.match(vector)
         if match is None or any(c.pledge == match.pledge for c in tied):
             return []
+        # A floor raised above the model's own (`[detect] min_score`) holds for these too.
+        if match.report < self.model.threshold:
+            return []
         spec = self._cat.pledges[match.pledge].spec
         pub = published.date() if isinstance(published, datetime) else published
         if pub is not None and pub < spec.made_on:

@@ -65,7 +65,8 @@ _LOWEST, _HIGHEST = 1e-6, 1.0 - 1e-6
 
 def flagging_from(model: LinearModel, min_score: float | None) -> LinearModel:
     """`model` flagging findings that score at least `min_score` (`[detect] min_score`);
-    unset, from the model's own threshold (chosen for F1 when it was fitted)."""
+    unset, from the model's own threshold. The semantic layer's flags keep their own rule
+    and are held to the floor only where it is higher."""
     if min_score is None:
         return model
     return replace(model, threshold=min(max(min_score, _LOWEST), _HIGHEST))

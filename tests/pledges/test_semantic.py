@@ -128,6 +128,15 @@ def test_a_report_worded_unlike_the_pledge_is_flagged_and_explained(
     assert finding.evidence[1].sentence == PARAPHRASE[1]
 
 
+def test_a_score_floor_above_the_models_holds_for_the_layers_flags(
+    real_encoder: Encoder,
+) -> None:
+    detector = semantic_detector(real_encoder, [EV, CAGE_FREE], min_similarity=0.5)
+    [finding] = detector.scan(*PARAPHRASE, date(2024, 9, 1))
+    strict = detector.with_model(replace(detector.model, threshold=finding.score + 0.001))
+    assert strict.scan(*PARAPHRASE, date(2024, 9, 1)) == []
+
+
 def test_the_layer_adds_nothing_to_a_pledge_the_lexical_detector_tied(
     real_encoder: Encoder,
 ) -> None:
