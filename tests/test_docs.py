@@ -52,14 +52,47 @@ def test_every_command_module_is_reachable_by_name() -> None:
     import monitor.cli as package
     from monitor.cli import LAZY_COMMANDS
 
-    registered = {(m, a) for m, a in LAZY_COMMANDS.values()}
+    registered = {(m, a) for m, a, _ in LAZY_COMMANDS.values()}
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"monitor.cli.{info.name}")
         for command in getattr(module, "COMMANDS", []):
             assert command.name in LAZY_COMMANDS, (info.name, command.name)
-            module_name, attr = LAZY_COMMANDS[command.name]
+            module_name, attr, _ = LAZY_COMMANDS[command.name]
             assert (module_name, attr) in registered
             assert getattr(importlib.import_module(f"monitor.cli.{module_name}"), attr) is command
+
+
+def test_the_command_list_says_what_each_command_says_of_itself() -> None:
+    """`pledgewatch --help` lists commands from the lazy table's summaries: each must be
+    what the command's own help would show."""
+    import click
+
+    from monitor.cli import LAZY_COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (_, _, summary) in LAZY_COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        summarised = click.Command(name, help=summary).get_short_help_str(1000)
+        assert summarised == command.get_short_help_str(1000), name
+
+
+def test_the_top_level_help_imports_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from click.testing import CliRunner; from monitor.cli import cli; "
+        "out = CliRunner().invoke(cli, ['--help']).output; "
+        "assert 'flags' in out and 'List, inspect and review flags' in out, out; "
+        "from monitor.cli import LAZY_COMMANDS; "
+        "loaded = {'monitor.cli.' + m for m, _, _ in LAZY_COMMANDS.values()} & set(sys.modules); "
+        "print(sorted(loaded))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
 
 
 def test_the_quickstart_has_exactly_the_two_commands() -> None:

@@ -19,30 +19,98 @@ from monitor.config import ConfigError, load_settings
 
 log = logging.getLogger(__name__)
 
-# Command name -> (module, attribute). Modules load only when their command runs, so a
-# quick `flags list` does not pay for importing the daemon, the API and the mailer.
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "articles": ("articles", "articles"),
-    "catalogue": ("catalogue", "catalogue"),
-    "companies": ("companies", "companies"),
-    "config": ("config", "config"),
-    "daemon": ("daemon", "daemon"),
-    "db": ("db", "db"),
-    "detector": ("detector", "detector"),
-    "digest": ("digest", "digest"),
-    "eval": ("evaluate", "evaluate"),
-    "export": ("export", "export_"),
-    "feeds": ("feeds", "feeds"),
-    "flags": ("flags", "flags"),
-    "ingest": ("ingest", "ingest"),
-    "maintain": ("daemon", "maintain_"),
-    "pledges": ("pledges", "pledges"),
-    "poll": ("poll", "poll"),
-    "rescan": ("rescan", "rescan_"),
-    "search": ("search", "search"),
-    "serve": ("serve", "serve"),
-    "status": ("daemon", "status"),
-    "token": ("token", "token"),
+# Command name -> (module, attribute, summary). Modules load only when their command
+# runs, so a quick `flags list` does not pay for importing the daemon, the API and the
+# mailer; the summaries (each command's first docstring sentence, kept equal by a test)
+# let `pledgewatch --help` list them without importing any.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "articles": ("articles", "articles", "Open stored articles (the ids that `search` prints)."),
+    "catalogue": (
+        "catalogue",
+        "catalogue",
+        "Validate, load and describe pledge catalogues (folders of YAML files).",
+    ),
+    "companies": (
+        "companies",
+        "companies",
+        "Query companies: their names, products, pledges and incidents.",
+    ),
+    "config": (
+        "config",
+        "config",
+        "Check the configuration (TOML file plus PLEDGEWATCH_* environment variables).",
+    ),
+    "daemon": (
+        "daemon",
+        "daemon",
+        "Run the scheduler: poll due feeds, send due digests, maintain the database.",
+    ),
+    "db": ("db", "db", "Database maintenance."),
+    "detector": (
+        "detector",
+        "detector",
+        "The model that scores candidate flags: show it, refit it.",
+    ),
+    "digest": (
+        "digest",
+        "digest",
+        "The weekly digest: preview it, send what is due, inspect the outbox.",
+    ),
+    "eval": (
+        "evaluate",
+        "evaluate",
+        "Sync each corpus's catalogue into a temporary database, ingest its feeds, score flags.",
+    ),
+    "export": (
+        "export",
+        "export_",
+        "Export every pledge, flag or article as CSV or JSON, streamed in batches.",
+    ),
+    "feeds": (
+        "feeds",
+        "feeds",
+        "Subscribe to feeds, import and export OPML, and see each feed's health.",
+    ),
+    "flags": (
+        "flags",
+        "flags",
+        "List, inspect and review flags (possible breaches and rollbacks).",
+    ),
+    "ingest": (
+        "ingest",
+        "ingest",
+        "Parse feed files (or the feed files under a directory: *.xml, *.rss, *.atom, "
+        "*.rdf, *.feed, gzipped or not, and any *.gz; or feed URLs) once, store new "
+        "articles, flag them and print a summary.",
+    ),
+    "maintain": (
+        "daemon",
+        "maintain_",
+        "Run maintenance once: prune old unflagged article text, optimise the database.",
+    ),
+    "pledges": ("pledges", "pledges", "Query the pledges in the database."),
+    "poll": (
+        "poll",
+        "poll",
+        "Fetch every due feed once (or the feeds named), store new articles and flag them.",
+    ),
+    "rescan": (
+        "rescan",
+        "rescan_",
+        "Re-run detection over stored articles after a catalogue or detector change.",
+    ),
+    "search": (
+        "search",
+        "search",
+        "Search stored articles (title and text) for WORDS, best match first.",
+    ),
+    "serve": ("serve", "serve", "Serve the API (/api/, /docs, /openapi.json) and the web pages."),
+    "status": (
+        "daemon",
+        "status",
+        "Daemons, jobs, failing feeds, flags to review, digests; exit 3 if no daemon is alive.",
+    ),
+    "token": ("token", "token", "Manage API tokens (stored hashed; shown once, when created)."),
 }
 
 
@@ -72,12 +140,28 @@ class LazyGroup(click.Group):
             log.debug("command failed", exc_info=True)
             raise click.ClickException(error_message(exc, app)) from exc
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the summaries: no command module is imported for it."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                # Shortened the way click shortens a command's own help.
+                summary = click.Command(name, help=LAZY_COMMANDS[name][2])
+                rows.append((name, summary.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
-            module_name, attr = LAZY_COMMANDS[cmd_name]
+            module_name, attr, _ = LAZY_COMMANDS[cmd_name]
             module = importlib.import_module(f"monitor.cli.{module_name}")
             command: click.Command = getattr(module, attr)
             self.add_command(command, cmd_name)
