@@ -141,20 +141,20 @@ class LazyGroup(click.Group):
             raise click.ClickException(error_message(exc, app)) from exc
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list from the summaries: no command module is imported for it."""
-        names = self.list_commands(ctx)
-        limit = formatter.width - 6 - max(map(len, names), default=0)
-        rows = []
-        for name in names:
+        """click's command list, with each command not loaded yet standing in by its
+        summary (shortened as click shortens help): `--help` imports no command module."""
+        commands = []
+        for name in self.list_commands(ctx):
             if name in self.commands:
-                rows.append((name, self.commands[name].get_short_help_str(limit)))
+                command = self.commands[name]
             else:
-                # Shortened the way click shortens a command's own help.
-                summary = click.Command(name, help=LAZY_COMMANDS[name][2])
-                rows.append((name, summary.get_short_help_str(limit)))
-        if rows:
+                command = click.Command(name, help=LAZY_COMMANDS[name][2])
+            if not command.hidden:
+                commands.append((name, command))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)
             with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in commands])
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
