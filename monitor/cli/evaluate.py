@@ -130,10 +130,11 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None)
         ),
     }
     scored = lopo_scores(data)
-    named["leave_one_pledge_out"] = ("leave-one-pledge-out", figures(data, flags_at(scored)))
+    lexical = flags_at(scored)
+    named["leave_one_pledge_out"] = ("leave-one-pledge-out", figures(data, lexical))
     trade = by_min_score(data, scored)
     if layer is not None:
-        cv = cross_validate_semantic(data, embed_corpora(layer.encoder, corpora))
+        cv = cross_validate_semantic(data, embed_corpora(layer.encoder, corpora), lexical)
         named["with_semantic"] = (
             f"leave-one-pledge-out + semantic layer left out by corpus "
             f"({cv.added_true} right, {cv.added_false} wrong added)",

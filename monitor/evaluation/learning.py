@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +31,7 @@ from pledges.detect import HAND_VERSION, Detector
 from pledges.kindwords import FEATURE as WORDS_FEATURE
 from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms, fit_kind_words
 from pledges.lexicon import DEFAULT_WEIGHTS
-from pledges.model import LinearModel, fit_logistic, kind_from
+from pledges.model import LinearModel, fit_logistic, kind_from, sigmoid
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
 from pledges.textmatch import fold
 from pledges.vocabulary import text_names
@@ -409,9 +408,9 @@ def lopo_scores(
 
 
 def flags_at(scored: Iterable[Scored], min_score: float = 0.5) -> dict[tuple[str, str, str], str]:
-    """The flags (source, link, pledge) -> kind of scored rows from `min_score` on."""
-    cut = math.log(min_score / (1.0 - min_score))
-    return {s.key: s.kind for s in scored if s.raw >= cut}
+    """The flags (source, link, pledge) -> kind of scored rows from `min_score` on (the
+    comparison `predict` makes with a model's threshold)."""
+    return {s.key: s.kind for s in scored if sigmoid(s.raw) >= min_score}
 
 
 def lopo_flags(

@@ -263,12 +263,17 @@ class SemanticFigures:
     penalties: tuple[float, float]
 
 
-def cross_validate_semantic(rows: LabelledSet, data: Embedded) -> SemanticFigures:
-    """Lexical leave-one-pledge-out flags, plus the layer's flags on each corpus from
-    classifiers fitted without that corpus (penalties chosen once on all corpora)."""
+def cross_validate_semantic(
+    rows: LabelledSet,
+    data: Embedded,
+    lexical: dict[tuple[str, str, str], str] | None = None,
+) -> SemanticFigures:
+    """Lexical leave-one-pledge-out flags (`lexical`, when the caller has them already),
+    plus the layer's flags on each corpus from classifiers fitted without that corpus
+    (penalties chosen once on all corpora)."""
     import numpy as np
 
-    lexical = lopo_flags(rows)
+    lexical = lopo_flags(rows) if lexical is None else lexical
     groups = np.array([i.source for i in data.items])
     report = np.array([float(i.report) for i in data.items])
     rollback = np.array([float(i.rollback) for i in data.items])
