@@ -165,6 +165,29 @@ def test_detector_fit_learns_from_reviews_and_switches_only_when_figures_hold(
     assert "kind model reads the article's words:" in shown.output
 
 
+def test_detector_fit_from_corpora_alone_writes_a_model_a_user_can_eval_with(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "model.json"
+    args = ["detector", "fit", "--no-reviews", str(HOLDOUT_2), str(HOLDOUT_3), "--output", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    # Without reviews the two recipes are one: a single leave-one-pledge-out run is reported.
+    assert "corpora only:" in result.output
+    assert "corpora and reviews: the same (no reviews to add)" in result.output
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert (
+        written["version"].startswith("fitted-") and f"wrote {written['version']}" in result.output
+    )
+    assert written["meta"]["reviews"] == 0
+    assert written["meta"]["corpora"] == ["holdout-2", "holdout-3"]
+    scored = CliRunner().invoke(
+        cli, ["eval", "--model", str(out), str(HOLDOUT_3), "--format", "json"]
+    )
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.output)["model"] == written["version"]
+
+
 def test_a_model_is_switched_only_when_f1_and_kind_accuracy_hold() -> None:
     def fig(tp: int, fp: int, fn: int, kind_agree: int) -> Figures:
         return Figures(Counts(tp, fp, fn), kind_agree, tp)
