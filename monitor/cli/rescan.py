@@ -12,12 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from monitor.cli.app import FORMATS, App, emit, parse_date, pass_app, to_json
-from monitor.flags.detection import active_model, flagging_from
+from monitor.flags.detection import load_detector
 from monitor.flags.rescan import RescanError, RescanReport, count_articles_since, rescan
 from pledges.catalogue import load_catalogue
 from pledges.detect import Detector
 from pledges.errors import CatalogueError
-from pledges.fitted import load_semantic
 
 
 def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detector:
@@ -31,10 +30,10 @@ def _detector_from(folder: Path, pledge_ids: tuple[str, ...], app: App) -> Detec
     if missing:
         raise click.ClickException(f"no pledge with id {', '.join(missing)} in {folder}")
     with app.db.session() as session:
-        # Backtest with the model the database scores with, from the configured score.
-        model = flagging_from(active_model(session), app.settings.detect.min_score)
-    layer = load_semantic() if app.settings.detect.semantic else None
-    return Detector.compile(pledges, model=model, semantic=layer)
+        # Backtest as the database would detect: its model, floor and semantic layer.
+        return load_detector(
+            session, app.settings.detect.semantic, app.settings.detect.min_score, pledges
+        )
 
 
 RESCAN_EXAMPLES = """\b

