@@ -321,7 +321,7 @@ def entry_key(
 
 def _update_seconds(feed: Any) -> int | None:
     ttl = str(feed.get("ttl", "") or "").strip()
-    if ttl.isdigit() and 0 < int(ttl) < 100_000:
+    if ttl.isascii() and ttl.isdigit() and 0 < int(ttl) < 100_000:
         return int(ttl) * 60
     period = str(feed.get("sy_updateperiod", "") or "").strip().lower()
     per = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000,
@@ -329,7 +329,7 @@ def _update_seconds(feed: Any) -> int | None:
     if per is None:
         return None
     freq = str(feed.get("sy_updatefrequency", "1") or "1").strip()
-    n = int(freq) if freq.isdigit() and 0 < int(freq) < 100_000 else 1
+    n = int(freq) if freq.isascii() and freq.isdigit() and 0 < int(freq) < 100_000 else 1
     return per // n
 
 

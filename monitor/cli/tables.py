@@ -47,7 +47,7 @@ class Col:
 def terminal_width() -> int:
     """COLUMNS when set, the terminal's width on a terminal, else a wide page for pipes."""
     env = os.environ.get("COLUMNS", "")
-    if env.isdigit() and int(env) > 0:
+    if env.isascii() and env.isdigit() and int(env) > 0:
         return int(env)
     if sys.stdout.isatty():
         return shutil.get_terminal_size((80, 24)).columns

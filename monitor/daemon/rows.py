@@ -29,7 +29,7 @@ def beat(db: Database, *, owner: str, settings: Settings, started: bool = False)
             row = DaemonHeartbeat(
                 id=owner,
                 hostname=host,
-                pid=int(pid) if pid.isdigit() else 0,
+                pid=int(pid) if pid.isascii() and pid.isdigit() else 0,
                 started_at=now,
                 seen_at=now,
             )

@@ -62,7 +62,8 @@ def list_companies(session: Session, *, include_retired: bool = False) -> list[d
 
 def find_company(session: Session, key: str | int) -> Company | None:
     """A company by id, or by name or alias (case-insensitive)."""
-    if isinstance(key, int) or key.isdigit():
+    # ASCII digits only: "³" is a digit to str.isdigit but not to int().
+    if isinstance(key, int) or key.isascii() and key.isdigit():
         return session.get(Company, int(key))
     found = matching_companies(session, key)
     return found[0] if found else None

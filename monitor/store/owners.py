@@ -62,7 +62,7 @@ class OwnerName:
 
 def parse_owner(owner: str) -> OwnerName:
     parts = owner.split(":", 2)
-    pid = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    pid = int(parts[1]) if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() else None
     tail = parts[2] if len(parts) > 2 else ""
     return OwnerName(host=parts[0], pid=pid, scope=tail.rpartition("@")[2] if "@" in tail else "")
 

@@ -15,7 +15,7 @@ from monitor.query.flags import list_flags
 
 def _int(value: str) -> int | None:
     value = value.strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def flash_from(request: Request) -> dict[str, Any] | None:

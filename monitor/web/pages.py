@@ -71,9 +71,11 @@ def _quote(value: str) -> str:
 
 
 def _int(value: str | None, default: int | None = None) -> int | None:
-    if value is None or not value.strip().isdigit() or len(value.strip()) > 9:
+    # ASCII digits only: "³" is a digit to str.isdigit but not to int().
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return default
-    return int(value.strip())
+    return int(text)
 
 
 def _date(value: str | None) -> date | None:

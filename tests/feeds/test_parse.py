@@ -603,6 +603,9 @@ def test_fifty_thousand_entries_are_bounded_by_the_default_cap() -> None:
 def test_the_feed_gives_its_own_polling_hint() -> None:
     body = utf8_feed().replace("<title>T</title>", "<title>T</title><ttl>90</ttl>")
     assert parse(body.encode(), now=NOW).update_seconds == 5400
+    # Digits only int() reads: a superscript "³" is no hint, not a crash.
+    odd = utf8_feed().replace("<title>T</title>", "<title>T</title><ttl>\u00b3</ttl>")
+    assert parse(odd.encode(), now=NOW).update_seconds is None
 
 
 def untitled_rss(items: str) -> bytes:
