@@ -74,11 +74,7 @@ def company(
 ) -> dict[str, Any]:
     """One company: aliases, products, pledges and latest incidents."""
     key = clean(company) or ""
-    data = (
-        get_company(session, key)
-        if key and (not (key.isascii() and key.isdigit()) or len(key) < 10)
-        else None
-    )
+    data = get_company(session, key) if key else None
     if data is None:
         raise HTTPException(404, f"no company {company!r}")
     return data

@@ -62,8 +62,9 @@ def list_companies(session: Session, *, include_retired: bool = False) -> list[d
 
 def find_company(session: Session, key: str | int) -> Company | None:
     """A company by id, or by name or alias (case-insensitive)."""
-    # ASCII digits only: "³" is a digit to str.isdigit but not to int().
-    if isinstance(key, int) or key.isascii() and key.isdigit():
+    # An id is ASCII digits ("³" is a digit to str.isdigit but not to int()) short enough
+    # for any database's integer; a longer number is looked up as a name (and not found).
+    if isinstance(key, int) or key.isascii() and key.isdigit() and len(key) < 10:
         return session.get(Company, int(key))
     found = matching_companies(session, key)
     return found[0] if found else None

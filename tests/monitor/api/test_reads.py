@@ -66,6 +66,7 @@ def test_details_of_pledges_companies_flags_and_incidents(api_readonly: Live):
         "/api/incidents/999999",
         "/api/companies/Nobody",
         "/api/companies/99999",
+        "/api/companies/" + "9" * 20,  # too long for an integer id
         "/api/companies/\u00b3",  # a digit to str.isdigit, not to int()
         "/api/feeds/42",
         "/api/nowhere",

@@ -86,6 +86,9 @@ def test_companies_list_and_show(run):
     assert data["name"] == "Amazon" and AMAZON in {p["id"] for p in data["pledges"]}
     assert "Rekognition" in run("companies", "show", "Amazon").output
     assert run("companies", "show", "Nobody", ok=False).exit_code == 1
+    # An id too long for the database's integer is no company, not an overflow.
+    too_long = run("companies", "show", "9" * 20, ok=False)
+    assert too_long.exit_code == 1 and "no company" in too_long.output
 
 
 def test_search_outputs_json_and_csv(run):
