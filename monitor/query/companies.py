@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from monitor.query.filters import matching_companies
+from monitor.query.filters import matching_companies, row_id
 from monitor.query.pledges import STORY_COUNTS, flag_counts, pledge_row, story_counts
 from monitor.query.timeline import IncidentFilter, count_incidents, list_incidents
 from monitor.store.models import Incident
@@ -62,10 +62,11 @@ def list_companies(session: Session, *, include_retired: bool = False) -> list[d
 
 def find_company(session: Session, key: str | int) -> Company | None:
     """A company by id, or by name or alias (case-insensitive)."""
-    # An id is ASCII digits ("³" is a digit to str.isdigit but not to int()) short enough
-    # for any database's integer; a longer number is looked up as a name (and not found).
-    if isinstance(key, int) or key.isascii() and key.isdigit() and len(key) < 10:
-        return session.get(Company, int(key))
+    if isinstance(key, int):
+        return session.get(Company, key)
+    # A number too long for an id is looked up as a name (and not found).
+    if (cid := row_id(key)) is not None:
+        return session.get(Company, cid)
     found = matching_companies(session, key)
     return found[0] if found else None
 

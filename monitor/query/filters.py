@@ -90,6 +90,12 @@ def end_of_day(d: date) -> datetime | None:
     return start_of_day(d + timedelta(days=1))
 
 
+def row_id(text: str) -> int | None:
+    """The row id a text names: ASCII digits ("³" is a digit to str.isdigit but not to
+    int()), at most nine, so it fits any database's integer; None for anything else."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
 def matching_companies(session: Session, name: str) -> list[Company]:
     needle = " ".join(name.split()).casefold()
     return [

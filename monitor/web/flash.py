@@ -9,20 +9,15 @@ from fastapi import Request
 from sqlmodel import Session
 
 from monitor.flags.review import DECISIONS
-from monitor.query.filters import FlagFilter
+from monitor.query.filters import FlagFilter, row_id
 from monitor.query.flags import list_flags
-
-
-def _int(value: str) -> int | None:
-    value = value.strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
 def flash_from(request: Request) -> dict[str, Any] | None:
     """What the last decision did, from the redirect's parameters (for Undo)."""
     q = request.query_params
     done = q.get("done", "")
-    ids = [_int(i) for i in q.get("flags", "").split(",")]
+    ids = [row_id(i.strip()) for i in q.get("flags", "").split(",")]
     was = q.get("was", "").split(",")
     if done not in (*DECISIONS, "undone") or not ids or None in ids or len(was) != len(ids):
         return None

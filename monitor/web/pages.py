@@ -18,7 +18,7 @@ from monitor.flags.review import (
 )
 from monitor.query.articles import get_article
 from monitor.query.companies import get_company, list_companies
-from monitor.query.filters import UnknownFilterValue
+from monitor.query.filters import UnknownFilterValue, row_id
 from monitor.query.flags import get_flag
 from monitor.query.pledges import get_pledge, list_pledges
 from monitor.query.search import count_articles, search_articles
@@ -71,11 +71,8 @@ def _quote(value: str) -> str:
 
 
 def _int(value: str | None, default: int | None = None) -> int | None:
-    # ASCII digits only: "³" is a digit to str.isdigit but not to int().
-    text = (value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        return default
-    return int(text)
+    n = row_id((value or "").strip())
+    return default if n is None else n
 
 
 def _date(value: str | None) -> date | None:
