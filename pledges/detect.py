@@ -22,7 +22,7 @@ from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
 from pledges.kindwords import CLIP as WORDS_CLIP
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms
+from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms, shown
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
 from pledges.model import LinearModel, ModelError, kind_from
 from pledges.models import PledgeIn
@@ -253,16 +253,17 @@ class Detector:
             if reporting:
                 out["report"] = (
                     f"its wording reads like a report of a breach or rollback: "
-                    f"{', '.join(reporting)}",
+                    f"{', '.join(map(shown, reporting))}",
                 )
         if kind_words is not None:
             value, rollback, breach = kind_words.read_terms(terms)
             for c in found:
                 c.kind_features[WORDS_FEATURE] = value
             if rollback:
-                out["rollback"] = (f"its wording leans to a rollback: {', '.join(rollback)}",)
+                leaning = ", ".join(map(shown, rollback))
+                out["rollback"] = (f"its wording leans to a rollback: {leaning}",)
             if breach:
-                out["breach"] = (f"its wording leans to a breach: {', '.join(breach)}",)
+                out["breach"] = (f"its wording leans to a breach: {', '.join(map(shown, breach))}",)
         return out
 
     def _kind(self, c: Candidate) -> str:

@@ -36,18 +36,58 @@ L2 = 3.0
 # A term is learned only when this many labelled reports hold it, from as many sources.
 MIN_ARTICLES = 3
 MIN_SOURCES = 3
-_WORD = re.compile(r"[a-z][a-z'-]+")
+# A word, or a mark that ends a clause (and with it a negation's reach).
+_TOKEN = re.compile(r"[a-z][a-z'-]+|[.;:!?,]")
+# Words that negate what follows them in their clause ("found no violation").
+NEGATORS = frozenset(
+    "not no never without nor neither cannot can't don't doesn't didn't isn't wasn't "
+    "aren't weren't hasn't haven't hadn't won't wouldn't couldn't shouldn't".split()
+)
+# How many words after a negator it reaches, at most.
+NEGATION_REACH = 3
+NOT = "not_"
 
 
 def _words(title: str, text: str) -> list[str]:
-    raw = f"{title or ''} {(text or '')[:ARTICLE_CHARS]}".lower().replace("\u2019", "'")
-    return _WORD.findall(raw)
+    """The words of the headline and the body's opening, a word a negator reaches marked
+    `not_` (so "no violation" is not read as "violation")."""
+    raw = f"{title or ''}. {(text or '')[:ARTICLE_CHARS]}".lower().replace("\u2019", "'")
+    tokens = _TOKEN.findall(raw)
+    if NEGATORS.isdisjoint(tokens):
+        return [t for t in tokens if len(t) > 1]
+    out: list[str] = []
+    reach = 0
+    for token in tokens:
+        if len(token) == 1:
+            reach = 0
+        elif token in NEGATORS:
+            out.append(token)
+            reach = NEGATION_REACH
+        elif reach:
+            out.append(NOT + token)
+            reach -= 1
+        else:
+            out.append(token)
+    return out
 
 
 def article_terms(title: str, text: str) -> frozenset[str]:
     """Lower-case words and adjacent word pairs of the headline and the body's opening."""
     words = _words(title, text)
     return frozenset(words).union(map(" ".join, zip(words, words[1:], strict=False)))
+
+
+def shown(term: str) -> str:
+    """A term as a reason names it: "not allege" for `not_allege`, "no violation" for
+    `no not_violation` (the negator already says so)."""
+    out: list[str] = []
+    for word in term.split():
+        if word.startswith(NOT):
+            word = word.removeprefix(NOT)
+            if not out or out[-1] not in NEGATORS:
+                out.append("not")
+        out.append(word)
+    return " ".join(out)
 
 
 @dataclass(frozen=True)
@@ -169,4 +209,11 @@ def fit_kind_words(
     return KindWords(bias, {t: v for t, v in zip(vocab, w, strict=True) if abs(v) >= 1e-3})
 
 
-__all__ = ["FEATURE", "REPORT_FEATURE", "KindWords", "article_terms", "fit_kind_words"]
+__all__ = [
+    "FEATURE",
+    "REPORT_FEATURE",
+    "KindWords",
+    "article_terms",
+    "fit_kind_words",
+    "shown",
+]

@@ -18,6 +18,7 @@ from pledges.kindwords import (
     KindWords,
     article_terms,
     fit_kind_words,
+    shown,
 )
 from pledges.model import LinearModel, ModelError
 from pledges.models import PledgeIn
@@ -44,6 +45,29 @@ def test_terms_are_lower_case_words_and_word_pairs_of_headline_and_opening() -> 
     )
     assert {"brewer", "scraps", "pledge", "brewer scraps", "scraps pledge", "it's"} <= terms
     assert "late" not in terms  # only the opening of a long body is read
+
+
+def test_a_word_a_negator_reaches_is_read_as_its_negation() -> None:
+    terms = article_terms("Audit finds no violation", "Inspectors did not find any breach.")
+    assert {"not_violation", "not_find", "not_any", "not_breach"} <= terms
+    assert not {"violation", "find", "breach"} & terms
+    assert "no not_violation" in terms  # the pair keeps the negator itself
+
+
+def test_a_negation_reaches_three_words_and_ends_with_its_clause() -> None:
+    terms = article_terms("", "It did not say whether the fine stands; regulators fined it.")
+    assert {"not_say", "not_whether", "not_the", "fine", "fined"} <= terms
+    assert not {"not_fine", "not_fined", "not_regulators"} & terms
+    # The headline is a clause of its own.
+    assert "breach" in article_terms("Brewer says no", "breach of its promise")
+
+
+@pytest.mark.parametrize(
+    ("term", "reason"),
+    [("not_allege", "not allege"), ("no not_violation", "no violation"), ("fined", "fined")],
+)
+def test_a_reason_names_a_negated_term_in_words(term: str, reason: str) -> None:
+    assert shown(term) == reason
 
 
 def test_fit_learns_which_words_tell_a_rollback_from_a_breach_and_is_reproducible() -> None:
