@@ -60,6 +60,11 @@ class _SemanticLayer:
     index: SemanticIndex
 
 
+def _listed(terms: list[str]) -> str:
+    """Terms of a words reading as a reason lists them (negated ones in words)."""
+    return ", ".join(map(shown, terms))
+
+
 class Detector:
     """A compiled catalogue and a model; `scan` is pure and safe to call from many threads."""
 
@@ -248,22 +253,18 @@ class Detector:
         if terms is None:
             terms = article_terms(title, text)
         out: dict[str, tuple[str, ...]] = {}
-        if report is not None:
-            reporting = report[1]
-            if reporting:
-                out["report"] = (
-                    f"its wording reads like a report of a breach or rollback: "
-                    f"{', '.join(map(shown, reporting))}",
-                )
+        if report is not None and report[1]:
+            out["report"] = (
+                f"its wording reads like a report of a breach or rollback: {_listed(report[1])}",
+            )
         if kind_words is not None:
             value, rollback, breach = kind_words.read_terms(terms)
             for c in found:
                 c.kind_features[WORDS_FEATURE] = value
             if rollback:
-                leaning = ", ".join(map(shown, rollback))
-                out["rollback"] = (f"its wording leans to a rollback: {leaning}",)
+                out["rollback"] = (f"its wording leans to a rollback: {_listed(rollback)}",)
             if breach:
-                out["breach"] = (f"its wording leans to a breach: {', '.join(map(shown, breach))}",)
+                out["breach"] = (f"its wording leans to a breach: {_listed(breach)}",)
         return out
 
     def _kind(self, c: Candidate) -> str:
