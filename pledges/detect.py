@@ -22,7 +22,15 @@ from pledges.bulk import collector_paused
 from pledges.fitted import shipped_model
 from pledges.kindwords import CLIP as WORDS_CLIP
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms, shown
+from pledges.kindwords import (
+    REPORT_FEATURE,
+    REPORT_READING,
+    KindWords,
+    article_terms,
+    pledge_topic,
+    shown,
+    without_topic,
+)
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
 from pledges.model import LinearModel, ModelError, kind_from
 from pledges.models import PledgeIn
@@ -81,6 +89,9 @@ class Detector:
         self._semantic = semantic
         self._kind_words = _words(model, "kind_words")
         self._report_words = _words(model, "report_words")
+        self._without_topic = model.meta.get("report_reading") == REPORT_READING
+        # Each pledge's topic words, made when first needed (most pledges never are).
+        self._topics: dict[int, frozenset[str]] = {}
         # How far the report reading can move a candidate's score (it is clipped).
         self._words_reach = (
             abs(model.weights.get(REPORT_FEATURE, 0.0)) * WORDS_CLIP
@@ -142,6 +153,16 @@ class Detector:
     def pledge_id(self, pi: int) -> str:
         return self._cat.pledges[pi].spec.id
 
+    def topic(self, pledges: Iterable[int]) -> frozenset[str]:
+        """The words of these pledges' own texts (`pledge_topic`), together."""
+        out: set[str] = set()
+        for pi in pledges:
+            words = self._topics.get(pi)
+            if words is None:
+                words = self._topics[pi] = pledge_topic(self._cat.pledges[pi].spec)
+            out |= words
+        return frozenset(out)
+
     def candidates(
         self, title: str, text: str, published: datetime | date | None
     ) -> list[Candidate]:
@@ -174,7 +195,11 @@ class Detector:
         report: tuple[float, list[str], list[str]] | None = None
         if hopeful and self._report_words is not None:
             terms = article_terms(title or "", text or "")
-            report = self._report_words.read_terms(terms)
+            seen = terms
+            if self._without_topic:
+                # What reads as a report, apart from the words of the pledges weighed.
+                seen = without_topic(terms, self.topic(c.pledge for c in hopeful))
+            report = self._report_words.read_terms(seen)
             for c in hopeful:
                 c.features[REPORT_FEATURE] = report[0]
         # The kind and the reasons need the words only once a candidate is flagged.

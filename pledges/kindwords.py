@@ -22,11 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pledges.model import ModelError, is_number, sigmoid
+from pledges.models import PledgeIn
 
 FEATURE = "words_kind"
 # The same kind of model, fitted to tell an article that reports a breach or rollback of
 # any pledge from coverage, is a feature of the flag model.
 REPORT_FEATURE = "words_report"
+# How a model's report vocabulary reads an article, in its file (`report_reading`): without
+# the topic of the pledges weighed (`without_topic`). A model without it reads every term.
+REPORT_READING = "without-topic"
 # Characters of the body read after the headline: a feed summary's worth, which is what
 # the corpora hold, so a long article is read the way the weights were learned.
 ARTICLE_CHARS = 1_200
@@ -46,6 +50,22 @@ NEGATORS = frozenset(
 # How many words after a negator it reaches, at most.
 NEGATION_REACH = 3
 NOT = "not_"
+# Words that carry no topic and no act: the report reading learns only from the others, so
+# what it weighs (and names in a flag's reasons) is what a report says, not its grammar.
+FUNCTION_WORDS = NEGATORS | frozenset(
+    """a about above across after again against all almost also although am among an and
+    another any anyone anything are around as at be because been before being below
+    between both but by can could did do does doing done down during each either else
+    even ever every few for from further had has have having he her here hers herself him
+    himself his how however i if in into is it its itself just least less like many may
+    me might more most much must my myself neither now of off often on once one only or
+    other others our ours ourselves out over own per quite rather same several shall she
+    should since so some such than that the their theirs them themselves then there
+    these they this those though through thus to too under until up upon us very via was
+    we were what whatever when where whether which while who whom whose why will with
+    within would yet you your yours yourself it's that's there's he's she's they're
+    we're i'm let's""".split()
+)
 
 
 def _words(title: str, text: str) -> list[str]:
@@ -75,6 +95,46 @@ def article_terms(title: str, text: str) -> frozenset[str]:
     """Lower-case words and adjacent word pairs of the headline and the body's opening."""
     words = _words(title, text)
     return frozenset(words).union(map(" ".join, zip(words, words[1:], strict=False)))
+
+
+def is_content(term: str) -> bool:
+    """Whether every word of a term (a negated one too) is more than a function word."""
+    return all(w.removeprefix(NOT) not in FUNCTION_WORDS for w in term.split())
+
+
+def topic_words(texts: Iterable[str]) -> frozenset[str]:
+    """The words of a pledge's own texts (company, title, statement, subject, scope)."""
+    return frozenset(
+        t
+        for text in texts
+        for t in _TOKEN.findall(text.lower().replace("\u2019", "'"))
+        if len(t) > 1
+    )
+
+
+def pledge_topic(spec: PledgeIn) -> frozenset[str]:
+    """`topic_words` of a pledge."""
+    company = spec.company
+    return topic_words(
+        (
+            company.name,
+            *company.aliases,
+            *company.products,
+            spec.title,
+            spec.statement,
+            *spec.subject,
+            *spec.scope,
+        )
+    )
+
+
+def without_topic(terms: frozenset[str], topic: frozenset[str]) -> frozenset[str]:
+    """An article's terms less those made only of the topic's words (negated or not): a
+    report reading that must not learn a pledge's own subject as a sign of coverage, nor
+    of a report, since every pledge a user adds brings a subject of its own."""
+    if not topic:
+        return terms
+    return frozenset(t for t in terms if not all(w.removeprefix(NOT) in topic for w in t.split()))
 
 
 def shown(term: str) -> str:
@@ -158,9 +218,11 @@ def fit_kind_words(
     sources: Sequence[str],
     l2: float = L2,
     sweeps: int = 60,
+    content_only: bool = False,
 ) -> KindWords:
     """Fit on labelled reports: each article's terms, whether it reports a rollback (else
-    a breach), and where it comes from (a corpus, or the review log)."""
+    a breach), and where it comes from (a corpus, or the review log). With `content_only`
+    the vocabulary leaves out terms with a function word (`is_content`)."""
     n = len(articles)
     if n == 0:
         return KindWords()
@@ -171,7 +233,11 @@ def fit_kind_words(
             seen[t].add(i)
             where[t].add(source)
     vocab = sorted(
-        t for t, ids in seen.items() if len(ids) >= MIN_ARTICLES and len(where[t]) >= MIN_SOURCES
+        t
+        for t, ids in seen.items()
+        if len(ids) >= MIN_ARTICLES
+        and len(where[t]) >= MIN_SOURCES
+        and (not content_only or is_content(t))
     )
     columns = [sorted(seen[t]) for t in vocab]
     y = [1.0 if r else 0.0 for r in rollback]
@@ -212,8 +278,13 @@ def fit_kind_words(
 __all__ = [
     "FEATURE",
     "REPORT_FEATURE",
+    "REPORT_READING",
     "KindWords",
     "article_terms",
     "fit_kind_words",
+    "is_content",
+    "pledge_topic",
     "shown",
+    "topic_words",
+    "without_topic",
 ]

@@ -29,7 +29,14 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms, fit_kind_words
+from pledges.kindwords import (
+    REPORT_FEATURE,
+    REPORT_READING,
+    KindWords,
+    article_terms,
+    fit_kind_words,
+    without_topic,
+)
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, fit_logistic, kind_from, sigmoid
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
@@ -92,12 +99,20 @@ class LabelledSet:
     sources: list[str] = field(default_factory=list)
     # (source, link) -> the article's terms, for the kind model's reading of its words.
     articles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    # (source, link) -> the words of the pledges the article ties (`pledge_topic`), which
+    # the report reading leaves out; every pledge of its corpus when it ties none.
+    topics: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     def extend(self, other: LabelledSet) -> None:
         self.rows += other.rows
         self.expected.update(other.expected)
         self.sources += other.sources
         self.articles.update(other.articles)
+        self.topics.update(other.topics)
+
+    def report_terms(self, key: tuple[str, str]) -> frozenset[str]:
+        """The article's terms as the report reading sees them: without its topic."""
+        return without_topic(self.articles.get(key, frozenset()), self.topics.get(key, frozenset()))
 
 
 @dataclass
@@ -138,6 +153,7 @@ def corpus_rows(corpus: Path) -> LabelledSet:
     detector = Detector.compile(pledges)
     name = corpus.resolve().name
     out = LabelledSet(sources=[name])
+    every = detector.topic(range(detector.size))
     for item in labels:
         for exp in item.get("expected", []):
             out.expected[(name, item["link"], exp["pledge"])] = exp.get("kind", "")
@@ -145,7 +161,9 @@ def corpus_rows(corpus: Path) -> LabelledSet:
         for e in parse(f.read_bytes(), url=str(f)).entries:
             link = e.link or ""
             out.articles[(name, link)] = article_terms(e.title, e.text)
-            for c in detector.candidates(e.title, e.text, e.published):
+            found = detector.candidates(e.title, e.text, e.published)
+            out.topics[(name, link)] = detector.topic(c.pledge for c in found) if found else every
+            for c in found:
                 pid = detector.pledge_id(c.pledge)
                 kind = out.expected.get((name, link, pid))
                 out.rows.append(
@@ -180,7 +198,9 @@ def review_rows(
         if confirmed:
             out.expected[("reviews", link, pledge_id)] = kind
         out.articles[("reviews", link)] = article_terms(title, text)
-        for c in detector.candidates(title, text, published):
+        found = detector.candidates(title, text, published)
+        out.topics[("reviews", link)] = detector.topic(c.pledge for c in found)
+        for c in found:
             if detector.pledge_id(c.pledge) != pledge_id:
                 continue
             out.rows.append(
@@ -258,7 +278,10 @@ def report_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords
     reports = {(source, link) for source, link, _ in data.expected}
     keys = sorted(k for k in data.articles if k[0] != exclude)
     return fit_kind_words(
-        [data.articles[k] for k in keys], [k in reports for k in keys], [k[0] for k in keys]
+        [data.report_terms(k) for k in keys],
+        [k in reports for k in keys],
+        [k[0] for k in keys],
+        content_only=True,
     )
 
 
@@ -276,7 +299,7 @@ def with_word_readings(data: LabelledSet) -> LabelledSet:
             if r.source == source and (source, r.link) not in kind:
                 terms = data.articles.get((source, r.link), frozenset())
                 kind[(source, r.link)] = kind_words.reading(terms)
-                report[(source, r.link)] = report_words.reading(terms)
+                report[(source, r.link)] = report_words.reading(data.report_terms((source, r.link)))
     rows = [
         replace(
             r,
@@ -285,7 +308,9 @@ def with_word_readings(data: LabelledSet) -> LabelledSet:
         )
         for r in data.rows
     ]
-    return LabelledSet(rows, dict(data.expected), list(data.sources), dict(data.articles))
+    return LabelledSet(
+        rows, dict(data.expected), list(data.sources), dict(data.articles), dict(data.topics)
+    )
 
 
 def fit_model(
@@ -322,6 +347,7 @@ def fit_model(
         info["kind_words"] = kind_words.to_dict()
     if report_words is not None:
         info["report_words"] = report_words.to_dict()
+        info["report_reading"] = REPORT_READING
     info["rows"] = len(rows)
     info["positives"] = len(positives)
     return LinearModel(version, weights, bias, 0.5, info)
@@ -507,6 +533,8 @@ def model_version(model: LinearModel) -> str:
             model.meta.get("kind"),
             *([model.meta["kind_words"]] if "kind_words" in model.meta else []),
             *([model.meta["report_words"]] if "report_words" in model.meta else []),
+            # Only a model whose report reading leaves out the topic names how it reads.
+            *([model.meta["report_reading"]] if "report_reading" in model.meta else []),
         ]
     )
     return "fitted-" + hashlib.sha256(body.encode()).hexdigest()[:8]

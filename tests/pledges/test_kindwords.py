@@ -15,10 +15,14 @@ from pledges.kindwords import (
     CLIP,
     FEATURE,
     REPORT_FEATURE,
+    REPORT_READING,
     KindWords,
     article_terms,
     fit_kind_words,
+    is_content,
+    pledge_topic,
     shown,
+    without_topic,
 )
 from pledges.model import LinearModel, ModelError
 from pledges.models import PledgeIn
@@ -76,6 +80,49 @@ def test_fit_learns_which_words_tell_a_rollback_from_a_breach_and_is_reproducibl
     assert words.weights["scraps"] > 0 > words.weights["fines"]
     assert words.reading(article_terms(ROLLBACK, "")) > 0 > words.reading(article_terms(BREACH, ""))
     assert fit_kind_words(articles, rollback, sources) == words
+
+
+@pytest.mark.parametrize(
+    ("term", "content"),
+    [
+        ("scraps", True),
+        ("quietly drops", True),
+        ("not_violation", True),  # what a negator reaches is read for what it is
+        ("no not_violation", False),
+        ("that", False),
+        ("only that", False),
+        ("claims that", False),
+    ],
+)
+def test_a_content_term_holds_no_function_word(term: str, content: bool) -> None:
+    assert is_content(term) is content
+
+
+def test_a_vocabulary_can_be_kept_to_content_terms() -> None:
+    articles, rollback, sources = _reports()
+    everything = fit_kind_words(articles, rollback, sources)
+    content = fit_kind_words(articles, rollback, sources, content_only=True)
+    assert {"its", "scraps its"} <= set(everything.weights)
+    assert not {"its", "scraps its", "the", "after"} & set(content.weights)
+    assert {"scraps", "quietly drops", "fines"} <= set(content.weights)
+
+
+def test_a_pledges_topic_is_the_words_of_its_own_texts() -> None:
+    topic = pledge_topic(AMAZON)
+    assert {"amazon", "rekognition", "moratorium", "facial", "recognition", "police"} <= topic
+    assert {"paused", "service"} <= topic  # from the statement
+    assert "breach" not in topic
+
+
+def test_a_term_made_only_of_topic_words_is_left_out_of_the_reading() -> None:
+    terms = article_terms(
+        "Amazon facial recognition used by police despite pause", "No police use was found."
+    )
+    seen = without_topic(terms, pledge_topic(AMAZON))
+    assert {"facial recognition", "amazon", "police", "not_police", "not_police not_use"} & terms
+    assert not {"facial recognition", "amazon", "police", "not_police", "facial"} & seen
+    assert {"despite", "despite pause", "by police"} <= seen  # one word of its own is enough
+    assert without_topic(terms, frozenset()) == terms
 
 
 def test_a_word_from_too_few_sources_is_not_learned() -> None:
@@ -208,6 +255,22 @@ def test_a_tie_without_any_cue_is_flagged_when_its_words_read_as_a_report() -> N
         in finding.reasons
     )
     assert _reporting(KindWords(0.0, {"paper shows": -2.0})).scan(*QUIET, None) == []
+
+
+def test_a_report_reading_fitted_without_topic_ignores_the_pledges_own_words() -> None:
+    # "facial recognition" is the pledge's own subject: a model whose report vocabulary
+    # was fitted without topics must not read it, one fitted before them still does.
+    words = KindWords(0.0, {"facial recognition": 3.0, "paper shows": 0.1})
+    model = LinearModel(
+        "fitted-report",
+        {"tie_sentence": 1.0, REPORT_FEATURE: 2.0},
+        -1.5,
+        0.5,
+        {"report_words": words.to_dict(), "report_reading": REPORT_READING},
+    )
+    assert Detector.compile([AMAZON], model=model).scan(*QUIET, None) == []
+    (finding,) = _reporting(words).scan(*QUIET, None)
+    assert "report of a breach or rollback: facial recognition, paper shows" in str(finding.reasons)
 
 
 def test_a_damaged_report_vocabulary_falls_back_to_the_shipped_model(

@@ -21,6 +21,7 @@ from monitor.evaluation.learning import (
     Scored,
     apply,
     common_names_fit,
+    corpus_rows,
     cross_validate,
     dropped,
     fit_model,
@@ -38,7 +39,7 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.fitted import shipped_model
 from pledges.kindwords import FEATURE as WORDS_FEATURE
-from pledges.kindwords import REPORT_FEATURE, KindWords, article_terms
+from pledges.kindwords import REPORT_FEATURE, REPORT_READING, KindWords, article_terms
 from pledges.store import sync_catalogue
 from pledges.vocabulary import load_common_names
 
@@ -282,6 +283,44 @@ def test_an_article_reads_as_a_report_when_the_labels_expect_a_flag_on_it() -> N
     assert row.features[REPORT_FEATURE] == without_a.reading(data.articles[("a", "a-breach")])
 
 
+def test_the_report_reading_learns_nothing_from_the_pledges_own_words() -> None:
+    data = _words_set()
+    for source in "abcd":
+        data.articles[(source, f"{source}-coverage")] = article_terms("Firm welcomed goal", "")
+    for key in data.articles:
+        data.topics[key] = frozenset({"firm", "goal"})
+    words = report_words_fit(data)
+    assert words.weights["fined"] > 0 > words.weights["welcomed"]
+    assert not {t for t in words.weights if set(t.split()) <= {"firm", "goal"}}
+    assert not {"its", "scraps its"} & set(words.weights)  # content words only
+    [row] = [r for r in with_word_readings(data).rows if r.link == "a-breach"]
+    without_a = report_words_fit(data, exclude="a")
+    assert row.features[REPORT_FEATURE] == without_a.reading(data.report_terms(("a", "a-breach")))
+
+
+def test_a_corpus_article_is_read_without_the_topic_of_the_pledges_it_ties(
+    tmp_path: Path,
+) -> None:
+    corpus = _corpus(
+        tmp_path,
+        "c",
+        ("Leeds police used Amazon Rekognition", "Officers ran facial recognition on footage."),
+        ("Bakery opens in Leeds", "A new bakery opened on Monday."),
+    )
+    catalogue = corpus / "catalogue"
+    catalogue.mkdir()
+    for name in ("amazon-rekognition-police-moratorium", "carlsberg-russia-exit"):
+        path = REPO / "pledges" / "catalogue" / f"{name}.yaml"
+        catalogue.joinpath(path.name).write_bytes(path.read_bytes())
+    (corpus / "labels.json").write_text('{"as_of": "2026-12-06", "items": []}', encoding="utf-8")
+    data = corpus_rows(corpus)
+    tied = data.topics[("c", "https://example.org/c/0")]
+    untied = data.topics[("c", "https://example.org/c/1")]
+    assert {"amazon", "rekognition", "facial", "recognition"} <= tied < untied
+    assert "facial recognition" not in data.report_terms(("c", "https://example.org/c/0"))
+    assert "facial recognition" in data.articles[("c", "https://example.org/c/0")]
+
+
 def test_a_fitted_model_carries_its_vocabulary_and_is_named_by_it() -> None:
     data = with_word_readings(_words_set())
     with_words = fit_model(data.rows, "x", kind_words=kind_words_fit(data))
@@ -291,6 +330,7 @@ def test_a_fitted_model_carries_its_vocabulary_and_is_named_by_it() -> None:
     assert model_version(with_words) != model_version(without)
     reporting = fit_model(data.rows, "x", report_words=report_words_fit(data))
     assert "report_words" in reporting.meta
+    assert reporting.meta["report_reading"] == REPORT_READING
     assert model_version(reporting) != model_version(without)
 
 
