@@ -165,16 +165,9 @@ class KindWords:
     def reading(self, terms: Iterable[str]) -> float:
         return self._value(self._vocab.intersection(terms))
 
-    def leaning(self, terms: Iterable[str], n: int = 3) -> tuple[list[str], list[str]]:
-        """The article's terms that lean most to a rollback and to a breach (for reasons)."""
-        return self._lean(self._vocab.intersection(terms), n)
-
-    def read(self, title: str, text: str) -> tuple[float, list[str], list[str]]:
-        """`reading` and `leaning` of an article's headline and opening."""
-        return self.read_terms(article_terms(title, text))
-
     def read_terms(self, terms: Iterable[str]) -> tuple[float, list[str], list[str]]:
-        """`reading` and `leaning` of an article's terms, met with the vocabulary once."""
+        """`reading` of an article's terms and the three that lean most to a rollback and
+        to a breach (for reasons), met with the vocabulary once."""
         known = self._vocab.intersection(terms)
         return (self._value(known), *self._lean(known, 3))
 
