@@ -143,8 +143,11 @@ def fit_logistic(
     for _ in range(iterations):
         grad = [0.0] * n
         hess = [[0.0] * n for _ in range(n)]
+        before = _penalty(beta, centre, l2)
         for x, y in zip(xs, ys, strict=True):
-            p = sigmoid(sum(b * v for b, v in zip(beta, x, strict=True)))
+            z = sum(b * v for b, v in zip(beta, x, strict=True))
+            before += _softplus(z) - y * z
+            p = sigmoid(z)
             d = p - y
             s = p * (1.0 - p)
             nz = [(i, v) for i, v in enumerate(x) if v]
@@ -158,12 +161,50 @@ def fit_logistic(
             hess[i][i] += l2
         hess[n - 1][n - 1] += 1e-6  # keeps the system solvable with one class only
         step = _solve(hess, grad)
-        beta = [b - s for b, s in zip(beta, step, strict=True)]
-        if max(abs(s) for s in step) < 1e-8:
+        # A full Newton step can overshoot and diverge when the penalty is light (the
+        # weights then grow without bound); halving it until the penalised loss does not
+        # rise keeps every fit converging to the one optimum, and changes nothing when
+        # the full step already descends.
+        t = 1.0
+        for _ in range(40):
+            trial = [b - t * s for b, s in zip(beta, step, strict=True)]
+            # (a rounding's worth of rise is no rise)
+            if _loss(xs, ys, trial, centre, l2) <= before + 1e-12 * abs(before):
+                break
+            t /= 2
+        else:
+            break  # no descent along the step: at the optimum to within rounding
+        beta = trial
+        if max(abs(t * s) for s in step) < 1e-8:
             break
     weights = {f: float(prior.get(f, 0.0)) for f in features}
     weights.update({f: round(b, 6) for f, b in zip(names, beta, strict=False)})
     return weights, round(beta[-1], 6)
+
+
+def _softplus(z: float) -> float:
+    """log(1 + e^z), without overflow for large |z|."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def _penalty(beta: list[float], centre: list[float], l2: float) -> float:
+    # zip stops at the last weight: the bias (last in beta) is not penalised.
+    return 0.5 * l2 * sum((b - c) ** 2 for b, c in zip(beta, centre, strict=False))
+
+
+def _loss(
+    xs: Sequence[list[float]],
+    ys: Sequence[float],
+    beta: list[float],
+    centre: list[float],
+    l2: float,
+) -> float:
+    """The penalised negative log-likelihood `fit_logistic` minimises."""
+    total = _penalty(beta, centre, l2)
+    for x, y in zip(xs, ys, strict=True):
+        z = sum(b * v for b, v in zip(beta, x, strict=True))
+        total += _softplus(z) - y * z
+    return total
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:

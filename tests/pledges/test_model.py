@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,17 @@ def test_a_missing_or_corrupt_model_file_falls_back_to_the_shipped_one(
     assert any("absent.json: cannot read detector model" in m for m in messages)
     assert any("bad.json: detector model unusable" in m for m in messages)
     assert any("stored model 3: detector model unusable" in m for m in messages)
+
+
+@pytest.mark.parametrize("prior", [-15.0, -8.0, 10.0])
+def test_a_light_penalty_and_a_far_start_still_converge(prior: float) -> None:
+    # Plain Newton steps from here overshoot and the weights run off to thousands; the
+    # fit must land on the optimum whatever it starts from: near the log-odds of the data
+    # (x=1: 30 of 40 positive, x=0: 5 of 35), pulled only slightly by the light penalty.
+    rows = [{"a": 1.0}] * 40 + [{"a": 0.0}] * 35
+    labels = [1] * 30 + [0] * 10 + [0] * 30 + [1] * 5
+    weights, bias = fit_logistic(
+        rows, labels, features=["a"], l2=0.01, prior={"a": prior}, prior_bias=6.0
+    )
+    assert bias == pytest.approx(math.log(5 / 30), abs=0.05)
+    assert weights["a"] + bias == pytest.approx(math.log(30 / 10), abs=0.05)
