@@ -58,7 +58,7 @@ FUNCTION_WORDS = NEGATORS | frozenset(
     between both but by can could did do does doing done down during each either else
     even ever every few for from further had has have having he her here hers herself him
     himself his how however i if in into is it its itself just least less like many may
-    me might more most much must my myself neither now of off often on once one only or
+    me might more most much must my myself now of off often on once one only or
     other others our ours ourselves out over own per quite rather same several shall she
     should since so some such than that the their theirs them themselves then there
     these they this those though through thus to too under until up upon us very via was
@@ -68,11 +68,15 @@ FUNCTION_WORDS = NEGATORS | frozenset(
 )
 
 
+def _tokens(text: str) -> list[str]:
+    """Lower-case words and clause marks of a text (a curly apostrophe read as straight)."""
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
+
+
 def _words(title: str, text: str) -> list[str]:
     """The words of the headline and the body's opening, a word a negator reaches marked
     `not_` (so "no violation" is not read as "violation")."""
-    raw = f"{title or ''}. {(text or '')[:ARTICLE_CHARS]}".lower().replace("\u2019", "'")
-    tokens = _TOKEN.findall(raw)
+    tokens = _tokens(f"{title or ''}. {(text or '')[:ARTICLE_CHARS]}")
     if NEGATORS.isdisjoint(tokens):
         return [t for t in tokens if len(t) > 1]
     out: list[str] = []
@@ -104,12 +108,7 @@ def is_content(term: str) -> bool:
 
 def topic_words(texts: Iterable[str]) -> frozenset[str]:
     """The words of a pledge's own texts (company, title, statement, subject, scope)."""
-    return frozenset(
-        t
-        for text in texts
-        for t in _TOKEN.findall(text.lower().replace("\u2019", "'"))
-        if len(t) > 1
-    )
+    return frozenset(t for text in texts for t in _tokens(text) if len(t) > 1)
 
 
 def pledge_topic(spec: PledgeIn) -> frozenset[str]:
