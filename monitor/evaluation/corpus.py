@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from feeds.models import Article
+from feeds.parse import parse
 from localfiles import LocalFileError, read_local_text
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import open_database
@@ -21,6 +22,7 @@ from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.fitted import shipped_model
 from pledges.model import LinearModel
+from pledges.models import PledgeIn
 from pledges.semantic import SemanticModel
 from pledges.store import sync_catalogue
 
@@ -106,16 +108,86 @@ class EvalReport:
         }
 
 
+# What FORMAT.md allows an item's class and an expected flag's kind to be.
+CLASSES = ("breach", "rollback", "related", "unrelated")
+KINDS = ("breach", "rollback")
+
+
 def load_labels(path: Path) -> list[dict[str, Any]]:
+    """The items of a labels file, each checked against ../shared/eval/FORMAT.md.
+
+    A mistyped class or kind, or a link listed twice, would otherwise change the figures
+    without a word: a CorpusError names the file, the item and the field instead.
+    """
     try:
         data = json.loads(read_local_text(path, max_bytes=MAX_LABELS_BYTES))
-        items = data["items"]
-        assert isinstance(items, list)
-        return items
     except LocalFileError as exc:
         raise CorpusError(str(exc)) from exc
-    except (ValueError, KeyError, AssertionError) as exc:
+    except ValueError as exc:
         raise CorpusError(f"{path}: not a labels file ({exc})") from exc
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise CorpusError(f"{path}: not a labels file (no list 'items')")
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        _check_item(f"{path}: items[{i}]", item, seen, i)
+    return items
+
+
+def _check_item(where: str, item: object, seen: dict[str, int], i: int) -> None:
+    if not isinstance(item, dict):
+        raise CorpusError(f"{where}: must be an object")
+    link = item.get("link")
+    if not isinstance(link, str) or not link.strip():
+        raise CorpusError(f"{where}: field 'link' is missing or empty")
+    where = f"{where} ({link})"
+    if link in seen:
+        raise CorpusError(f"{where}: the same link as items[{seen[link]}]")
+    seen[link] = i
+    cls = item.get("class")
+    if cls not in CLASSES:
+        raise CorpusError(f"{where}: field 'class' is {cls!r}, not one of {', '.join(CLASSES)}")
+    expected = item.get("expected", [])
+    if not isinstance(expected, list):
+        raise CorpusError(f"{where}: field 'expected' must be a list")
+    pledges: set[str] = set()
+    for j, exp in enumerate(expected):
+        at = f"{where}: field 'expected[{j}]"
+        pledge = exp.get("pledge") if isinstance(exp, dict) else None
+        if not isinstance(exp, dict) or not isinstance(pledge, str) or not pledge:
+            raise CorpusError(f"{at}' must be an object with a pledge id")
+        if pledge in pledges:
+            raise CorpusError(f"{at}.pledge': {pledge!r} is listed twice")
+        pledges.add(pledge)
+        if exp.get("kind") not in KINDS:
+            raise CorpusError(f"{at}.kind' is {exp.get('kind')!r}, not breach or rollback")
+    if cls in KINDS and not expected:
+        raise CorpusError(f"{where}: class {cls} expects a flag, but 'expected' is empty")
+    if cls not in KINDS and expected:
+        raise CorpusError(f"{where}: class {cls} expects no flag, but 'expected' lists one")
+
+
+def check_labels(
+    corpus: Path,
+    labels: list[dict[str, Any]],
+    pledges: Iterable[PledgeIn],
+    files: Iterable[Path],
+) -> None:
+    """Check a corpus's labels against its catalogue and its feeds: an expected flag on a
+    pledge the catalogue lacks, or on a link no feed has, could never be found."""
+    path = corpus / "labels.json"
+    ids = {p.id for p in pledges}
+    links = {e.link or "" for f in files for e in parse(f.read_bytes(), url=str(f)).entries}
+    for i, item in enumerate(labels):
+        where = f"{path}: items[{i}] ({item['link']})"
+        for j, exp in enumerate(item.get("expected", [])):
+            if exp["pledge"] not in ids:
+                raise CorpusError(
+                    f"{where}: field 'expected[{j}].pledge': {exp['pledge']!r} is not a pledge "
+                    f"of {corpus / 'catalogue'}"
+                )
+        if item.get("expected") and item["link"] not in links:
+            raise CorpusError(f"{where}: no item of {corpus / 'feeds'} has this link")
 
 
 def _flag_row(f: Predicted, notes: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -193,7 +265,9 @@ def run_eval(
         raise CorpusError(f"{corpus}: no such folder")
     labels = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
-    files = [str(p) for p in feed_files(corpus)]
+    paths = feed_files(corpus)
+    check_labels(corpus, labels, pledges, paths)
+    files = [str(p) for p in paths]
     with tempfile.TemporaryDirectory(prefix="pledgewatch-eval-") as tmp:
         db = open_database(f"sqlite:///{tmp}/eval.db")
         try:
@@ -238,4 +312,16 @@ def report_json(report: EvalReport) -> str:
     return json.dumps(report.as_dict(), indent=2)
 
 
-__all__ = ["Counts", "CorpusError", "EvalReport", "Predicted", "feed_files", "run_eval", "score"]
+__all__ = [
+    "CLASSES",
+    "KINDS",
+    "Counts",
+    "CorpusError",
+    "EvalReport",
+    "Predicted",
+    "check_labels",
+    "feed_files",
+    "load_labels",
+    "run_eval",
+    "score",
+]

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from feeds.models import Article
 from feeds.parse import parse
-from monitor.evaluation.corpus import CorpusError, Counts, feed_files, load_labels
+from monitor.evaluation.corpus import CorpusError, Counts, check_labels, feed_files, load_labels
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
@@ -150,6 +150,7 @@ def corpus_rows(corpus: Path) -> LabelledSet:
     labels = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
     files = feed_files(corpus)
+    check_labels(corpus, labels, pledges, files)
     detector = Detector.compile(pledges)
     name = corpus.resolve().name
     out = LabelledSet(sources=[name])

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from feeds.parse import parse
-from monitor.evaluation.corpus import CorpusError, load_labels
+from monitor.evaluation.corpus import CorpusError, check_labels, feed_files, load_labels
 from monitor.evaluation.learning import (
     KIND_L2,
     KIND_PRIOR,
@@ -75,10 +75,14 @@ def corpus_items(corpus: Path) -> tuple[list[Item], list[PledgeIn]]:
     if not corpus.is_dir():
         raise CorpusError(f"{corpus}: no such folder")
     name = corpus.resolve().name
-    labels = {item["link"]: item for item in load_labels(corpus / "labels.json")}
+    items_labelled = load_labels(corpus / "labels.json")
+    pledges = load_catalogue(corpus / "catalogue")
+    files = feed_files(corpus)
+    check_labels(corpus, items_labelled, pledges, files)
+    labels = {item["link"]: item for item in items_labelled}
     items: list[Item] = []
     seen: set[str] = set()
-    for f in sorted(p for p in (corpus / "feeds").glob("*") if p.is_file()):
+    for f in files:
         for e in parse(f.read_bytes(), url=str(f)).entries:
             link = e.link or ""
             if link in seen:
@@ -98,7 +102,7 @@ def corpus_items(corpus: Path) -> tuple[list[Item], list[PledgeIn]]:
                     "rollback" in kinds,
                 )
             )
-    return items, load_catalogue(corpus / "catalogue")
+    return items, pledges
 
 
 def embed_corpora(encoder: Encoder, corpora: Iterable[Path]) -> Embedded:

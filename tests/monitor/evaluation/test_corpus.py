@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from monitor.evaluation.corpus import Predicted, score
+from monitor.evaluation.corpus import CorpusError, Predicted, score
+from monitor.evaluation.learning import corpus_rows
 from tests.conftest import DEV_CORPUS
 
 LABELS = [
@@ -97,3 +102,91 @@ def test_a_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert "no such folder" in result.output
+
+
+def _corpus_with(tmp_path: Path, change: Callable[[list[dict[str, Any]]], None]) -> Path:
+    """A copy of the holdout corpus whose labels `change` edits."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(HOLDOUT, corpus)
+    data = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
+    change(data["items"])
+    (corpus / "labels.json").write_text(json.dumps(data), encoding="utf-8")
+    return corpus
+
+
+def _first_flagged(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(i for i in items if i["expected"])
+
+
+def _set_kind(items: list[dict[str, Any]]) -> None:
+    _first_flagged(items)["expected"][0]["kind"] = "breech"
+
+
+def _unknown_pledge(items: list[dict[str, Any]]) -> None:
+    _first_flagged(items)["expected"][0]["pledge"] = "no-such-pledge"
+
+
+def _duplicate(items: list[dict[str, Any]]) -> None:
+    items.append(dict(items[0]))
+
+
+def _related_with_flag(items: list[dict[str, Any]]) -> None:
+    item = _first_flagged(items)
+    item["class"] = "related"
+
+
+def _breach_without_flag(items: list[dict[str, Any]]) -> None:
+    _first_flagged(items)["expected"] = []
+
+
+def _unknown_class(items: list[dict[str, Any]]) -> None:
+    items[0]["class"] = "Breach"
+
+
+def _link_in_no_feed(items: list[dict[str, Any]]) -> None:
+    _first_flagged(items)["link"] = "https://example.org/not-in-any-feed"
+
+
+def _no_link(items: list[dict[str, Any]]) -> None:
+    del items[0]["link"]
+
+
+def _pledge_twice(items: list[dict[str, Any]]) -> None:
+    item = _first_flagged(items)
+    item["expected"] = item["expected"] * 2
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (_set_kind, "field 'expected[0].kind' is 'breech', not breach or rollback"),
+        (_unknown_pledge, "'no-such-pledge' is not a pledge of"),
+        (_duplicate, "the same link as items[0]"),
+        (_related_with_flag, "class related expects no flag, but 'expected' lists one"),
+        (_breach_without_flag, "expects a flag, but 'expected' is empty"),
+        (_unknown_class, "field 'class' is 'Breach', not one of breach, rollback, related"),
+        (_link_in_no_feed, "no item of"),
+        (_no_link, "items[0]: field 'link' is missing or empty"),
+        (_pledge_twice, "is listed twice"),
+    ],
+)
+def test_a_label_that_would_skew_the_figures_is_refused_naming_item_and_field(
+    tmp_path: Path, change: Callable[[list[dict[str, Any]]], None], says: str
+) -> None:
+    """A typo in a labels file would otherwise move precision or recall without a word."""
+    corpus = _corpus_with(tmp_path, change)
+    result = CliRunner().invoke(cli, ["eval", str(corpus)])
+    assert result.exit_code == 1, result.output
+    assert f"{corpus / 'labels.json'}: items[" in result.output
+    assert says in result.output
+    with pytest.raises(CorpusError, match=re.escape(says)):
+        corpus_rows(corpus)
+
+
+def test_feed_items_without_a_label_are_items_that_expect_no_flag(tmp_path: Path) -> None:
+    """Labels may leave out items a good monitor should not flag; they count as such."""
+    corpus = _corpus_with(tmp_path, lambda items: items.__setitem__(slice(None), items[:3]))
+    result = CliRunner().invoke(cli, ["eval", str(corpus), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["items"] == 3
