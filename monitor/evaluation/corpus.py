@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from feeds.errors import ParseError
 from feeds.models import Article
-from feeds.parse import parse
+from feeds.parse import Entry, parse
 from localfiles import LocalFileError, read_local_text
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import open_database
@@ -177,7 +178,7 @@ def check_labels(
     pledge the catalogue lacks, or on a link no feed has, could never be found."""
     path = corpus / "labels.json"
     ids = {p.id for p in pledges}
-    links = {e.link or "" for f in files for e in parse(f.read_bytes(), url=str(f)).entries}
+    links = {e.link or "" for f in files for e in feed_entries(f)}
     for i, item in enumerate(labels):
         where = f"{path}: items[{i}] ({item['link']})"
         for j, exp in enumerate(item.get("expected", [])):
@@ -253,6 +254,17 @@ def feed_files(corpus: Path) -> list[Path]:
     return files
 
 
+def feed_entries(path: Path) -> list[Entry]:
+    """The entries of one corpus feed file; a CorpusError naming the file when it cannot
+    be read or is not a feed (its items' labels would otherwise count as misses)."""
+    try:
+        return parse(path.read_bytes(), url=str(path)).entries
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except ParseError as exc:
+        raise CorpusError(f"{path}: {exc}") from exc
+
+
 def run_eval(
     corpus: Path, model: LinearModel | None = None, semantic: SemanticModel | None = None
 ) -> EvalReport:
@@ -320,6 +332,7 @@ __all__ = [
     "EvalReport",
     "Predicted",
     "check_labels",
+    "feed_entries",
     "feed_files",
     "load_labels",
     "run_eval",

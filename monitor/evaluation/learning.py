@@ -23,8 +23,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
-from feeds.parse import parse
-from monitor.evaluation.corpus import CorpusError, Counts, check_labels, feed_files, load_labels
+from monitor.evaluation.corpus import (
+    CorpusError,
+    Counts,
+    check_labels,
+    feed_entries,
+    feed_files,
+    load_labels,
+)
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
@@ -159,7 +165,7 @@ def corpus_rows(corpus: Path) -> LabelledSet:
         for exp in item.get("expected", []):
             out.expected[(name, item["link"], exp["pledge"])] = exp.get("kind", "")
     for f in files:
-        for e in parse(f.read_bytes(), url=str(f)).entries:
+        for e in feed_entries(f):
             link = e.link or ""
             out.articles[(name, link)] = article_terms(e.title, e.text)
             found = detector.candidates(e.title, e.text, e.published)
@@ -236,7 +242,7 @@ def common_names_fit(corpora: Iterable[Path], min_corpora: int = NAMES_MIN_CORPO
     for corpus in corpora:
         name = corpus.resolve().name
         for f in feed_files(corpus):
-            for e in parse(f.read_bytes(), url=str(f)).entries:
+            for e in feed_entries(f):
                 terms = set(fold(f"{e.title} {e.text}")[0].split())
                 for found in (*text_names(e.title), *text_names(e.text)):
                     words = found.split()

@@ -17,8 +17,13 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
-from feeds.parse import parse
-from monitor.evaluation.corpus import CorpusError, check_labels, feed_files, load_labels
+from monitor.evaluation.corpus import (
+    CorpusError,
+    check_labels,
+    feed_entries,
+    feed_files,
+    load_labels,
+)
 from monitor.evaluation.learning import (
     KIND_L2,
     KIND_PRIOR,
@@ -83,7 +88,7 @@ def corpus_items(corpus: Path) -> tuple[list[Item], list[PledgeIn]]:
     items: list[Item] = []
     seen: set[str] = set()
     for f in files:
-        for e in parse(f.read_bytes(), url=str(f)).entries:
+        for e in feed_entries(f):
             link = e.link or ""
             if link in seen:
                 continue

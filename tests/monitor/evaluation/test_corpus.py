@@ -190,3 +190,15 @@ def test_feed_items_without_a_label_are_items_that_expect_no_flag(tmp_path: Path
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["items"] == 3
+
+
+def test_a_feed_file_that_is_not_a_feed_is_named(tmp_path: Path) -> None:
+    """Its items could never be flagged: the run stops and says which file, not only why."""
+    corpus = _corpus_with(tmp_path, lambda items: None)
+    broken = sorted((corpus / "feeds").glob("*.xml"))[0]
+    broken.write_text("not a feed at all", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", str(corpus)])
+    assert result.exit_code == 1, result.output
+    assert f"{broken}: not a feed" in result.output
+    with pytest.raises(CorpusError, match=re.escape(str(broken))):
+        corpus_rows(corpus)
