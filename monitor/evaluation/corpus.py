@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from feeds.errors import ParseError
 from feeds.models import Article
-from feeds.parse import Entry, parse
+from feeds.parse import Entry, ParsedFeed, parse
 from localfiles import LocalFileError, read_local_text
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import open_database
@@ -178,7 +178,14 @@ def check_labels(
     pledge the catalogue lacks, or on a link no feed has, could never be found."""
     path = corpus / "labels.json"
     ids = {p.id for p in pledges}
-    links = {e.link or "" for f in files for e in feed_entries(f)}
+    links: set[str] = set()
+    # A feed read only in part (ill-formed XML, items recovered) explains a missing link.
+    partial: list[str] = []
+    for f in files:
+        feed = read_feed(f)
+        links.update(e.link or "" for e in feed.entries)
+        if feed.degraded_reason:
+            partial.append(f"{f} was read only in part ({feed.degraded_reason})")
     for i, item in enumerate(labels):
         where = f"{path}: items[{i}] ({item['link']})"
         for j, exp in enumerate(item.get("expected", [])):
@@ -188,7 +195,8 @@ def check_labels(
                     f"of {corpus / 'catalogue'}"
                 )
         if item.get("expected") and item["link"] not in links:
-            raise CorpusError(f"{where}: no item of {corpus / 'feeds'} has this link")
+            why = f"; {'; '.join(partial)}" if partial else ""
+            raise CorpusError(f"{where}: no item of {corpus / 'feeds'} has this link{why}")
 
 
 def _flag_row(f: Predicted, notes: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -255,10 +263,15 @@ def feed_files(corpus: Path) -> list[Path]:
 
 
 def feed_entries(path: Path) -> list[Entry]:
-    """The entries of one corpus feed file; a CorpusError naming the file when it cannot
-    be read or is not a feed (its items' labels would otherwise count as misses)."""
+    """The entries of one corpus feed file (`read_feed`)."""
+    return read_feed(path).entries
+
+
+def read_feed(path: Path) -> ParsedFeed:
+    """One corpus feed file, parsed; a CorpusError naming the file when it cannot be read
+    or is not a feed (its items' labels would otherwise count as misses)."""
     try:
-        return parse(path.read_bytes(), url=str(path)).entries
+        return parse(path.read_bytes(), url=str(path))
     except OSError as exc:
         raise CorpusError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     except ParseError as exc:
@@ -335,6 +348,7 @@ __all__ = [
     "feed_entries",
     "feed_files",
     "load_labels",
+    "read_feed",
     "run_eval",
     "score",
 ]

@@ -202,3 +202,23 @@ def test_a_feed_file_that_is_not_a_feed_is_named(tmp_path: Path) -> None:
     assert f"{broken}: not a feed" in result.output
     with pytest.raises(CorpusError, match=re.escape(str(broken))):
         corpus_rows(corpus)
+
+
+def test_a_feed_read_only_in_part_is_named_beside_the_missing_link(tmp_path: Path) -> None:
+    """Ill-formed XML loses items without failing the feed: the missing link says where."""
+    corpus = _corpus_with(tmp_path, lambda items: None)
+    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))["items"]
+    flagged = {i["link"] for i in labels if i["expected"]}
+    feed, link = next(
+        (p, link)
+        for p in sorted((corpus / "feeds").glob("*.xml"))
+        for link in sorted(flagged)
+        if f"<link>{link}</link>" in p.read_text(encoding="utf-8")
+    )
+    text = feed.read_text(encoding="utf-8")
+    cut = text.rindex("<item>", 0, text.index(f"<link>{link}</link>"))
+    feed.write_text(text[:cut], encoding="utf-8")  # the feed ends before that item
+    result = CliRunner().invoke(cli, ["eval", str(corpus)])
+    assert result.exit_code == 1, result.output
+    assert "has this link" in result.output
+    assert f"{feed} was read only in part" in " ".join(result.output.split())
