@@ -197,8 +197,10 @@ class Detector:
             terms = article_terms(title or "", text or "")
             seen = terms
             if self._without_topic:
-                # What reads as a report, apart from the words of the pledges weighed.
-                seen = without_topic(terms, self.topic(c.pledge for c in hopeful))
+                # What reads as a report, apart from the words of the pledges weighed. Only
+                # the terms the reading knows can count, so only those are looked at.
+                known = self._report_words.known(terms)
+                seen = without_topic(known, self.topic(c.pledge for c in hopeful))
             report = self._report_words.read_terms(seen)
             for c in hopeful:
                 c.features[REPORT_FEATURE] = report[0]

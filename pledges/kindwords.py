@@ -133,7 +133,16 @@ def without_topic(terms: frozenset[str], topic: frozenset[str]) -> frozenset[str
     of a report, since every pledge a user adds brings a subject of its own."""
     if not topic:
         return terms
-    return frozenset(t for t in terms if not all(w.removeprefix(NOT) in topic for w in t.split()))
+    kept = []
+    for t in terms:
+        # Most terms are one word; a pair is split only when its first word is topic.
+        first, _, rest = t.partition(" ")
+        if first.removeprefix(NOT) in topic and (
+            not rest or all(w.removeprefix(NOT) in topic for w in rest.split())
+        ):
+            continue
+        kept.append(t)
+    return frozenset(kept)
 
 
 def shown(term: str) -> str:
@@ -163,6 +172,10 @@ class KindWords:
 
     def reading(self, terms: Iterable[str]) -> float:
         return self._value(self._vocab.intersection(terms))
+
+    def known(self, terms: Iterable[str]) -> frozenset[str]:
+        """The terms that carry a weight here (the rest read as nothing)."""
+        return self._vocab.intersection(terms)
 
     def read_terms(self, terms: Iterable[str]) -> tuple[float, list[str], list[str]]:
         """`reading` of an article's terms and the three that lean most to a rollback and
