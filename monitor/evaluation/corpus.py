@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +15,10 @@ from sqlmodel import col, select
 
 from feeds.errors import ParseError
 from feeds.models import Article
-from feeds.parse import Entry, ParsedFeed, parse
+from feeds.parse import ParsedFeed, parse
 from localfiles import LocalFileError, read_local_text
 from monitor.ingest.pipeline import ingest_files
+from monitor.query.filters import FLAG_KINDS
 from monitor.store.db import open_database
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
@@ -109,9 +110,8 @@ class EvalReport:
         }
 
 
-# What FORMAT.md allows an item's class and an expected flag's kind to be.
+# What FORMAT.md allows an item's class to be (an expected flag's kind is one of FLAG_KINDS).
 CLASSES = ("breach", "rollback", "related", "unrelated")
-KINDS = ("breach", "rollback")
 
 
 def load_labels(path: Path) -> list[dict[str, Any]]:
@@ -160,11 +160,11 @@ def _check_item(where: str, item: object, seen: dict[str, int], i: int) -> None:
         if pledge in pledges:
             raise CorpusError(f"{at}.pledge': {pledge!r} is listed twice")
         pledges.add(pledge)
-        if exp.get("kind") not in KINDS:
+        if exp.get("kind") not in FLAG_KINDS:
             raise CorpusError(f"{at}.kind' is {exp.get('kind')!r}, not breach or rollback")
-    if cls in KINDS and not expected:
+    if cls in FLAG_KINDS and not expected:
         raise CorpusError(f"{where}: class {cls} expects a flag, but 'expected' is empty")
-    if cls not in KINDS and expected:
+    if cls not in FLAG_KINDS and expected:
         raise CorpusError(f"{where}: class {cls} expects no flag, but 'expected' lists one")
 
 
@@ -172,7 +172,7 @@ def check_labels(
     corpus: Path,
     labels: list[dict[str, Any]],
     pledges: Iterable[PledgeIn],
-    files: Iterable[Path],
+    feeds: Mapping[Path, ParsedFeed],
 ) -> None:
     """Check a corpus's labels against its catalogue and its feeds: an expected flag on a
     pledge the catalogue lacks, or on a link no feed has, could never be found."""
@@ -181,8 +181,7 @@ def check_labels(
     links: set[str] = set()
     # A feed read only in part (ill-formed XML, items recovered) explains a missing link.
     partial: list[str] = []
-    for f in files:
-        feed = read_feed(f)
+    for f, feed in feeds.items():
         links.update(e.link or "" for e in feed.entries)
         if feed.degraded_reason:
             partial.append(f"{f} was read only in part ({feed.degraded_reason})")
@@ -262,9 +261,9 @@ def feed_files(corpus: Path) -> list[Path]:
     return files
 
 
-def feed_entries(path: Path) -> list[Entry]:
-    """The entries of one corpus feed file (`read_feed`)."""
-    return read_feed(path).entries
+def corpus_feeds(corpus: Path) -> dict[Path, ParsedFeed]:
+    """The corpus's feed files (`feed_files`), each parsed once (`read_feed`)."""
+    return {f: read_feed(f) for f in feed_files(corpus)}
 
 
 def read_feed(path: Path) -> ParsedFeed:
@@ -290,9 +289,9 @@ def run_eval(
         raise CorpusError(f"{corpus}: no such folder")
     labels = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
-    paths = feed_files(corpus)
-    check_labels(corpus, labels, pledges, paths)
-    files = [str(p) for p in paths]
+    feeds = corpus_feeds(corpus)
+    check_labels(corpus, labels, pledges, feeds)
+    files = [str(p) for p in feeds]
     with tempfile.TemporaryDirectory(prefix="pledgewatch-eval-") as tmp:
         db = open_database(f"sqlite:///{tmp}/eval.db")
         try:
@@ -339,13 +338,12 @@ def report_json(report: EvalReport) -> str:
 
 __all__ = [
     "CLASSES",
-    "KINDS",
     "Counts",
     "CorpusError",
     "EvalReport",
     "Predicted",
     "check_labels",
-    "feed_entries",
+    "corpus_feeds",
     "feed_files",
     "load_labels",
     "read_feed",

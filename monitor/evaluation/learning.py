@@ -27,8 +27,7 @@ from monitor.evaluation.corpus import (
     CorpusError,
     Counts,
     check_labels,
-    feed_entries,
-    feed_files,
+    corpus_feeds,
     load_labels,
 )
 from monitor.store.models import DetectorModel, Flag
@@ -155,8 +154,8 @@ def corpus_rows(corpus: Path) -> LabelledSet:
         raise CorpusError(f"{corpus}: no such folder")
     labels = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
-    files = feed_files(corpus)
-    check_labels(corpus, labels, pledges, files)
+    feeds = corpus_feeds(corpus)
+    check_labels(corpus, labels, pledges, feeds)
     detector = Detector.compile(pledges)
     name = corpus.resolve().name
     out = LabelledSet(sources=[name])
@@ -164,8 +163,8 @@ def corpus_rows(corpus: Path) -> LabelledSet:
     for item in labels:
         for exp in item.get("expected", []):
             out.expected[(name, item["link"], exp["pledge"])] = exp.get("kind", "")
-    for f in files:
-        for e in feed_entries(f):
+    for feed in feeds.values():
+        for e in feed.entries:
             link = e.link or ""
             out.articles[(name, link)] = article_terms(e.title, e.text)
             found = detector.candidates(e.title, e.text, e.published)
@@ -241,8 +240,8 @@ def common_names_fit(corpora: Iterable[Path], min_corpora: int = NAMES_MIN_CORPO
     lower: dict[str, set[str]] = defaultdict(set)
     for corpus in corpora:
         name = corpus.resolve().name
-        for f in feed_files(corpus):
-            for e in feed_entries(f):
+        for feed in corpus_feeds(corpus).values():
+            for e in feed.entries:
                 terms = set(fold(f"{e.title} {e.text}")[0].split())
                 for found in (*text_names(e.title), *text_names(e.text)):
                     words = found.split()

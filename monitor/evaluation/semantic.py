@@ -20,8 +20,7 @@ from typing import Any
 from monitor.evaluation.corpus import (
     CorpusError,
     check_labels,
-    feed_entries,
-    feed_files,
+    corpus_feeds,
     load_labels,
 )
 from monitor.evaluation.learning import (
@@ -82,13 +81,13 @@ def corpus_items(corpus: Path) -> tuple[list[Item], list[PledgeIn]]:
     name = corpus.resolve().name
     items_labelled = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
-    files = feed_files(corpus)
-    check_labels(corpus, items_labelled, pledges, files)
+    feeds = corpus_feeds(corpus)
+    check_labels(corpus, items_labelled, pledges, feeds)
     labels = {item["link"]: item for item in items_labelled}
     items: list[Item] = []
     seen: set[str] = set()
-    for f in files:
-        for e in feed_entries(f):
+    for feed in feeds.values():
+        for e in feed.entries:
             link = e.link or ""
             if link in seen:
                 continue
