@@ -79,11 +79,11 @@ def corpus_items(corpus: Path) -> tuple[list[Item], list[PledgeIn]]:
     if not corpus.is_dir():
         raise CorpusError(f"{corpus}: no such folder")
     name = corpus.resolve().name
-    items_labelled = load_labels(corpus / "labels.json")
+    labelled = load_labels(corpus / "labels.json")
     pledges = load_catalogue(corpus / "catalogue")
     feeds = corpus_feeds(corpus)
-    check_labels(corpus, items_labelled, pledges, feeds)
-    labels = {item["link"]: item for item in items_labelled}
+    check_labels(corpus, labelled, pledges, feeds)
+    labels = {item["link"]: item for item in labelled}
     items: list[Item] = []
     seen: set[str] = set()
     for feed in feeds.values():
