@@ -45,6 +45,15 @@ text_or_json = click.option(
     show_default=True,
     help="Output format.",
 )
+# `--jobs N` for commands that refit a model fold by fold (`eval --cv`, `detector fit`).
+jobs_option = click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Processes that run the cross-validation folds (default: one per core); the "
+    "figures and the model are the same whatever N.",
+)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.app import App, pass_app
+from monitor.cli.app import App, jobs_option, pass_app
 from monitor.evaluation.corpus import CorpusError
 from monitor.evaluation.learning import (
     NAMES_MIN_CORPORA,
@@ -83,8 +83,11 @@ def show(app: App) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the fitted model to FILE instead of switching the database to it.",
 )
+@jobs_option
 @pass_app
-def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | None) -> None:
+def fit(
+    app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | None, jobs: int | None
+) -> None:
     """Refit the model on labelled CORPORA plus confirmed (positive) and dismissed
     (negative) flags, print leave-one-pledge-out figures before and after, and switch the
     database to the new model only if they do not drop. `rescan` then applies it.
@@ -102,13 +105,13 @@ def fit(app: App, corpora: tuple[Path, ...], no_reviews: bool, output: Path | No
             if reviewed:
                 reviews = review_rows(load_detector(session), reviewed)
     data.extend(reviews)
-    data = with_word_readings(data)
+    data = with_word_readings(data, jobs)
     if not data.rows:
         raise click.ClickException("nothing to learn from: give labelled corpora or review flags")
     current = None if output else _current(app)
-    before = cross_validate(data, train=lambda r: r.source != "reviews")
+    before = cross_validate(data, train=lambda r: r.source != "reviews", jobs=jobs)
     # Without reviews both recipes train on the same rows: one run gives both figures.
-    after = cross_validate(data) if reviews.rows else before
+    after = cross_validate(data, jobs=jobs) if reviews.rows else before
     dismissed = sum(1 for r in reviews.rows if not r.label)
     click.echo(
         f"labelled: {len(corpora)} corpora, {len(reviews.expected)} confirmed and "

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from localfiles import LocalFileError, read_local_text
-from monitor.cli.app import console, text_or_json
+from monitor.cli.app import console, jobs_option, text_or_json
 from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_eval
 from monitor.evaluation.learning import (
     HAND,
@@ -67,15 +67,21 @@ Examples:
     help="Add the semantic layer's flags (needs the semantic extra). With --cv, the "
     "layer is fitted without each corpus in turn.",
 )
+@jobs_option
 @text_or_json
 def evaluate(
-    corpora: tuple[Path, ...], cv: bool, model_name: str, semantic: bool, fmt: str
+    corpora: tuple[Path, ...],
+    cv: bool,
+    model_name: str,
+    semantic: bool,
+    jobs: int | None,
+    fmt: str,
 ) -> None:
     """Sync each corpus's catalogue into a temporary database, ingest its feeds, score flags."""
     try:
         layer = _semantic() if semantic else None
         if cv:
-            _cross_validate(corpora, fmt, layer)
+            _cross_validate(corpora, fmt, layer, jobs)
             return
         model = _model(model_name)
         reports = [
@@ -118,8 +124,10 @@ def _semantic() -> Semantic:
     return layer
 
 
-def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None) -> None:
-    data = with_word_readings(load_corpora(corpora))
+def _cross_validate(
+    corpora: tuple[Path, ...], fmt: str, layer: Semantic | None, jobs: int | None
+) -> None:
+    data = with_word_readings(load_corpora(corpora), jobs)
     shipped = shipped_model()
     # key -> (label, figures); keys are stable for JSON readers, labels name the models.
     named = {
@@ -129,7 +137,7 @@ def _cross_validate(corpora: tuple[Path, ...], fmt: str, layer: Semantic | None)
             apply(shipped, data),
         ),
     }
-    scored = lopo_scores(data)
+    scored = lopo_scores(data, jobs=jobs)
     lexical = flags_at(scored)
     named["leave_one_pledge_out"] = ("leave-one-pledge-out", figures(data, lexical))
     trade = by_min_score(data, scored)

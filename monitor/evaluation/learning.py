@@ -30,6 +30,7 @@ from monitor.evaluation.corpus import (
     corpus_feeds,
     load_labels,
 )
+from monitor.evaluation.folds import fold_map
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
 from pledges.detect import HAND_VERSION, Detector
@@ -291,21 +292,17 @@ def report_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords
     )
 
 
-def with_word_readings(data: LabelledSet) -> LabelledSet:
+def with_word_readings(data: LabelledSet, jobs: int | None = None) -> LabelledSet:
     """The set with each row's article read by words models fitted without the row's
     source, for the kind (`words_kind`) and for being a report at all (`words_report`):
     stacking, so the models learn how far to trust a reading made on articles the words
-    models have not seen, as they will be when the detector scans."""
+    models have not seen, as they will be when the detector scans. One fold per source,
+    on up to `jobs` processes (all cores by default)."""
     kind: dict[tuple[str, str], float] = {}
     report: dict[tuple[str, str], float] = {}
-    for source in sorted({r.source for r in data.rows}):
-        kind_words = kind_words_fit(data, exclude=source)
-        report_words = report_words_fit(data, exclude=source)
-        for r in data.rows:
-            if r.source == source and (source, r.link) not in kind:
-                terms = data.articles.get((source, r.link), frozenset())
-                kind[(source, r.link)] = kind_words.reading(terms)
-                report[(source, r.link)] = report_words.reading(data.report_terms((source, r.link)))
+    for k, r in fold_map(_source_readings, data, sorted({r.source for r in data.rows}), jobs):
+        kind.update(k)
+        report.update(r)
     rows = [
         replace(
             r,
@@ -317,6 +314,23 @@ def with_word_readings(data: LabelledSet) -> LabelledSet:
     return LabelledSet(
         rows, dict(data.expected), list(data.sources), dict(data.articles), dict(data.topics)
     )
+
+
+def _source_readings(
+    data: LabelledSet, source: str
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """The kind and report readings of one source's articles, by words models fitted
+    without that source (one fold of `with_word_readings`)."""
+    kind_words = kind_words_fit(data, exclude=source)
+    report_words = report_words_fit(data, exclude=source)
+    kind: dict[tuple[str, str], float] = {}
+    report: dict[tuple[str, str], float] = {}
+    for r in data.rows:
+        if r.source == source and (source, r.link) not in kind:
+            terms = data.articles.get((source, r.link), frozenset())
+            kind[(source, r.link)] = kind_words.reading(terms)
+            report[(source, r.link)] = report_words.reading(data.report_terms((source, r.link)))
+    return kind, report
 
 
 def fit_model(
@@ -405,14 +419,17 @@ def apply(model: LinearModel, data: LabelledSet) -> Figures:
 
 
 def cross_validate(
-    data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
+    data: LabelledSet,
+    train: Callable[[Row], bool] | None = None,
+    l2: float = L2,
+    jobs: int | None = None,
 ) -> Figures:
     """Leave-one-pledge-out: each pledge's rows scored by a model fitted without them.
 
     `train` limits which rows any fold may learn from (all by default); every row is
     scored either way, so two training recipes are compared on the same test rows.
     """
-    return figures(data, lopo_flags(data, train, l2))
+    return figures(data, lopo_flags(data, train, l2, jobs))
 
 
 @dataclass(frozen=True)
@@ -425,18 +442,30 @@ class Scored:
 
 
 def lopo_scores(
-    data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
+    data: LabelledSet,
+    train: Callable[[Row], bool] | None = None,
+    l2: float = L2,
+    jobs: int | None = None,
 ) -> list[Scored]:
-    """Every row's log-odds (and kind) by a model fitted without the row's pledge."""
-    out: list[Scored] = []
-    for pid in sorted({r.pledge_id for r in data.rows}):
-        fold = [r for r in data.rows if r.pledge_id != pid and (train is None or train(r))]
-        model = fit_model(fold, "cv", l2=l2)
-        for r in data.rows:
-            if r.pledge_id == pid:
-                raw = model.raw(r.features)
-                out.append(Scored((r.source, r.link, r.pledge_id), raw, row_kind(model, r)))
-    return out
+    """Every row's log-odds (and kind) by a model fitted without the row's pledge; one
+    fold per pledge, on up to `jobs` processes (all cores by default)."""
+    pids = sorted({r.pledge_id for r in data.rows})
+    folds = fold_map(_pledge_scores, (data, train, l2), pids, jobs)
+    return [s for fold in folds for s in fold]
+
+
+def _pledge_scores(
+    shared: tuple[LabelledSet, Callable[[Row], bool] | None, float], pid: str
+) -> list[Scored]:
+    """One fold of `lopo_scores`: the pledge's rows by a model fitted without them."""
+    data, train, l2 = shared
+    fold = [r for r in data.rows if r.pledge_id != pid and (train is None or train(r))]
+    model = fit_model(fold, "cv", l2=l2)
+    return [
+        Scored((r.source, r.link, r.pledge_id), model.raw(r.features), row_kind(model, r))
+        for r in data.rows
+        if r.pledge_id == pid
+    ]
 
 
 def flags_at(scored: Iterable[Scored], min_score: float = 0.5) -> dict[tuple[str, str, str], str]:
@@ -446,10 +475,13 @@ def flags_at(scored: Iterable[Scored], min_score: float = 0.5) -> dict[tuple[str
 
 
 def lopo_flags(
-    data: LabelledSet, train: Callable[[Row], bool] | None = None, l2: float = L2
+    data: LabelledSet,
+    train: Callable[[Row], bool] | None = None,
+    l2: float = L2,
+    jobs: int | None = None,
 ) -> dict[tuple[str, str, str], str]:
     """The flags (source, link, pledge) -> kind of leave-one-pledge-out scoring."""
-    return flags_at(lopo_scores(data, train, l2))
+    return flags_at(lopo_scores(data, train, l2, jobs))
 
 
 # Scores a user may flag from (`[detect] min_score`), for the trade `eval --cv` shows.
