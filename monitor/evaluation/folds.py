@@ -21,6 +21,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Workers when the caller does not say: each comes to hold its own copy of much of the
+# data set as it touches it (about 150 MB for the 60 corpora here), so a many-core server
+# does not start one per core.
+DEFAULT_MAX = 8
 # What a forked worker runs: set before the fork, inherited, never pickled.
 _TASK: tuple[Callable[[Any, Any], Any], Any] | None = None
 
@@ -34,9 +38,10 @@ def cores() -> int:
 
 
 def workers(jobs: int | None, folds: int) -> int:
-    """How many processes run `folds` folds: `jobs` (all cores when None), never more
-    than there are folds, and 1 where a fork is not available or not safe."""
-    wanted = cores() if jobs is None else jobs
+    """How many processes run `folds` folds: `jobs` (one per core up to DEFAULT_MAX when
+    None), never more than there are folds, and 1 where a fork is not available or not
+    safe."""
+    wanted = min(cores(), DEFAULT_MAX) if jobs is None else jobs
     if wanted < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:

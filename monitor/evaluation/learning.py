@@ -297,7 +297,7 @@ def with_word_readings(data: LabelledSet, jobs: int | None = None) -> LabelledSe
     source, for the kind (`words_kind`) and for being a report at all (`words_report`):
     stacking, so the models learn how far to trust a reading made on articles the words
     models have not seen, as they will be when the detector scans. One fold per source,
-    on up to `jobs` processes (all cores by default)."""
+    on up to `jobs` processes (`folds.workers`)."""
     kind: dict[tuple[str, str], float] = {}
     report: dict[tuple[str, str], float] = {}
     for k, r in fold_map(_source_readings, data, sorted({r.source for r in data.rows}), jobs):
@@ -448,7 +448,7 @@ def lopo_scores(
     jobs: int | None = None,
 ) -> list[Scored]:
     """Every row's log-odds (and kind) by a model fitted without the row's pledge; one
-    fold per pledge, on up to `jobs` processes (all cores by default)."""
+    fold per pledge, on up to `jobs` processes (`folds.workers`)."""
     pids = sorted({r.pledge_id for r in data.rows})
     folds = fold_map(_pledge_scores, (data, train, l2), pids, jobs)
     return [s for fold in folds for s in fold]

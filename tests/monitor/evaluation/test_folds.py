@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluation.folds import fold_map, workers
+from monitor.evaluation.folds import DEFAULT_MAX, fold_map, workers
 
 REPO = Path(__file__).resolve().parents[3]
 HOLDOUT_2 = REPO / "eval" / "holdout-2"
@@ -53,6 +53,8 @@ def test_one_job_runs_the_folds_here_in_order() -> None:
 def test_no_more_workers_than_folds_and_at_least_one_job() -> None:
     assert workers(8, 3) <= 3
     assert workers(8, 0) == 1
+    # Unasked, one per core but not one per core of a many-core server.
+    assert 1 <= workers(None, 1000) <= DEFAULT_MAX
     with pytest.raises(ValueError, match="at least 1"):
         workers(0, 10)
 
