@@ -51,8 +51,8 @@ jobs_option = click.option(
     type=click.IntRange(min=1),
     default=None,
     metavar="N",
-    help="Processes that run the cross-validation folds (default: one per core, up to "
-    "8); the figures and the model are the same whatever N.",
+    help="Processes that run the cross-validation folds, at most one per core (default: "
+    "one per core, up to 8); the figures and the model are the same whatever N.",
 )
 
 

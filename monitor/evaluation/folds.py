@@ -38,15 +38,15 @@ def cores() -> int:
 
 
 def workers(jobs: int | None, folds: int) -> int:
-    """How many processes run `folds` folds: `jobs` (one per core up to DEFAULT_MAX when
-    None), never more than there are folds, and 1 where a fork is not available or not
-    safe."""
-    wanted = min(cores(), DEFAULT_MAX) if jobs is None else jobs
+    """How many processes run `folds` folds: `jobs` (DEFAULT_MAX when None), never more
+    than there are cores or folds (more would only share the cores and copy the data
+    again), and 1 where a fork is not available or not safe."""
+    wanted = DEFAULT_MAX if jobs is None else jobs
     if wanted < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
-    return max(1, min(wanted, folds))
+    return max(1, min(wanted, cores(), folds))
 
 
 def fold_map(
