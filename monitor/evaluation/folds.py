@@ -11,12 +11,16 @@ holding a lock), the folds run here, one after another.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,7 +57,8 @@ def fold_map(
     fn: Callable[[Any, T], R], shared: Any, folds: Sequence[T], jobs: int | None = None
 ) -> list[R]:
     """`[fn(shared, f) for f in folds]`, the folds shared out among `workers(jobs)` forked
-    processes that inherit `shared`; `fn` must be a module-level function."""
+    processes that inherit `shared`; `fn` must be a module-level function. A worker that
+    dies (killed for memory, say) costs time, not the run: the folds are run again here."""
     n = workers(jobs, len(folds))
     if n == 1:
         return [fn(shared, f) for f in folds]
@@ -65,6 +70,9 @@ def fold_map(
             # A few slices per worker: folds differ in cost, so one slow slice does not
             # leave the other cores idle at the end.
             return list(pool.map(_run, folds, chunksize=max(1, len(folds) // (4 * n))))
+    except BrokenProcessPool:
+        log.warning("a fold worker died; running the %d folds in this process", len(folds))
+        return [fn(shared, f) for f in folds]
     finally:
         _TASK = None
 

@@ -42,6 +42,31 @@ def test_folds_run_in_forked_workers_and_come_back_in_order() -> None:
     assert out["parent"] not in out["pids"]
 
 
+# A worker that dies mid-run (here, each forked worker exits at its first fold).
+DYING = """
+import os, json
+from monitor.evaluation.folds import fold_map
+
+PARENT = os.getpid()
+
+def die_in_a_worker(shared, n):
+    if os.getpid() != PARENT:
+        os._exit(1)
+    return shared + n
+
+print(json.dumps(fold_map(die_in_a_worker, 10, list(range(20)), jobs=2)))
+"""
+
+
+@pytest.mark.skipif(cores() < 2, reason="one core: the folds run in-process")
+def test_a_worker_that_dies_costs_time_not_the_run() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", DYING], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert json.loads(done.stdout) == [10 + n for n in range(20)]
+    assert "a fold worker died" in done.stderr
+
+
 def _double(shared: int, n: int) -> int:
     return shared * n
 
