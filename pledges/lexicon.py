@@ -757,6 +757,81 @@ FULFIL = (
     "exit",
 )
 
+# Taking away what a company had built or employed. Against a pledge to create or keep
+# something (jobs, a plant, a store) these undo the promise without naming it; against a
+# pledge to give something up they are how it is kept, so only the former counts.
+# Jobs gone, told in one word or phrase.
+LAYOFFS = (
+    "layoff",
+    "job cut",
+    "job loss",
+    "jobs lost",
+    "job reduction",
+    "staff cut",
+    "staff reduction",
+    "workforce reduction",
+    "headcount reduction",
+    "redundancy",
+    "redundancies",
+    "made redundant",
+    "retrenchment",
+    "downsizing",
+)
+# Cutting staff: counts when what follows is the workforce ("lays off 220 workers").
+STAFF_CUT = (
+    "lay off",
+    "lays off",
+    "laid off",
+    "laying off",
+    "dismiss",
+    "fires",
+    "fired",
+    "retrench",
+    "downsize",
+    "shed",
+    "let go",
+    "lets go",
+    "cut",
+    "axe",
+    "slash",
+)
+# Closing or cancelling a site or project: counts when what follows is the pledge's own
+# subject, place or name ("closing its Belleville facility").
+CLOSURE = (
+    "close",
+    "closure",
+    "shut",
+    "shut down",
+    "shutdown",
+    "shutter",
+    "mothball",
+    "idle",
+    "cancel",
+    "cancellation",
+    "halt",
+    "back out",
+    "backs out",
+    "backed out",
+    "abandon",
+    "scrap",
+    "wind down",
+)
+
+# What a pledge of jobs promises: a cut near one of these words cuts the promised jobs.
+WORKFORCE = (
+    "job",
+    "jobs",
+    "worker",
+    "employee",
+    "staff",
+    "workforce",
+    "position",
+    "headcount",
+    "employment",
+    "people",
+    "role",
+)
+
 # Leaving or walking away from something: a rollback of most pledges, but for an exit
 # pledge it is the pledge being kept.
 WITHDRAW = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -23,7 +24,7 @@ from pledges.lexicon import Weights
 from pledges.model import LinearModel
 from pledges.models import PledgeKind
 from pledges.textmatch import Hit
-from pledges.vocabulary import Compiled, in_own_words, kind_feature
+from pledges.vocabulary import Compiled, Term, in_own_words, kind_feature
 
 # Kinds of pledge that a resumption of the activity undoes.
 GIVING_UP = frozenset({"moratorium", "ban", "exit"})
@@ -89,6 +90,10 @@ FEATURES = (
     "breach_said",
     "company_by_name",
     "no_signal",
+    # Cutting what the pledge promised to create or keep ("lays off 220", "closing the
+    # plant"), told without any word of the promise; and that cut as the only signal.
+    "promise_cut",
+    "cut_only",
     # How much the article's own words read like a report of a breach or rollback
     # (`pledges.kindwords`), when the model has learned a vocabulary for it.
     "words_report",
@@ -119,6 +124,7 @@ KIND_FEATURES = (
     "still",
     "denial",
     "enforcement",
+    "promise_cut",
     # What kind of pledge it is: a target is mostly reported missed or delayed (rollback),
     # a ban or moratorium mostly broken (breach). Learned, not set by hand.
     *(kind_feature(k) for k in PledgeKind),
@@ -144,7 +150,7 @@ def hand_model(w: Weights, version: str) -> LinearModel:
     """The hand-set weights of `Weights` as a model over `FEATURES`."""
     names = {f.name for f in fields(Weights)}
     weights = {f: float(getattr(w, f)) for f in FEATURES if f in names}
-    weights["no_signal"] = HAND_NO_SIGNAL
+    weights["no_signal"] = weights["cut_only"] = HAND_NO_SIGNAL
     return LinearModel(version, weights, -w.bias, w.threshold, {"made_by": "hand"})
 
 
@@ -324,6 +330,57 @@ def cue_on_subject(cat: Compiled, art: Article, pi: int, hits: list[tuple[int, H
                 n += 1
                 break
     return n
+
+
+# Words that end the object of a cut word: what follows is where or why, not what is cut.
+CUT_BREAK = frozenset("at in on to for with after as while and but because by".split())
+
+
+def promise_cuts(cat: Compiled, art: Article, pi: int, window: set[int]) -> list[str]:
+    """Words of cutting whose object is what the pledge promised: jobs gone when the pledge
+    promises jobs ("layoffs", "lays off 220 workers"), or a closing whose object is the
+    pledge's own subject, place or name ("closing its Belleville facility"). Words the
+    pledge itself uses ("close its coal plants") describe the promise, not its undoing."""
+    p = cat.pledges[pi]
+    jobs = p.promises_jobs
+    hits = [(si, h, "closure") for si, h in art.cue_hits("closure", window)]
+    if jobs:
+        hits += [(si, h, "layoffs") for si, h in art.cue_hits("layoffs", window)]
+        hits += [(si, h, "staff_cut") for si, h in art.cue_hits("staff_cut", window)]
+    out: list[tuple[int, Hit]] = []
+    for si, cue, kind in hits:
+        if in_own_words(p.own_stems, cat.matcher.terms[cue.term]):
+            continue
+        if kind == "layoffs" or any(
+            _promised(cat.terms[h.term], pi, kind, jobs) for h in _objects(art, si, cue)
+        ):
+            out.append((si, cue))
+    return art.text_of(out)
+
+
+def _promised(term: Term, pi: int, cut: str, jobs: bool) -> bool:
+    """Whether a term names what the pledge promised, as the object of a cut word."""
+    if jobs and "workforce" in term.cues:
+        return True
+    return cut == "closure" and (
+        pi in term.subjects or pi in term.scopes or pi in term.words or pi in term.names
+    )
+
+
+def _objects(art: Article, si: int, cue: Hit) -> Iterable[Hit]:
+    """Mentions that can be the object of a cut word: after it, in its own clause ("shuts
+    the plant", not "cuts prices at the plant"), or right before it ("the plant's closure",
+    "220 job cuts")."""
+    for sj, h in art.located:
+        if sj != si or h is cue:
+            continue
+        if cue.fend <= h.fpos <= cue.fend + OBJECT_REACH:
+            if not CUT_BREAK & set(art.folded[cue.fend : h.fpos].split()):
+                yield h
+        elif cue.fpos - MAKER_REACH <= h.fend <= cue.fpos and set(
+            art.folded[h.fend : cue.fpos].split()
+        ) <= {"s"}:
+            yield h
 
 
 def candidate(
@@ -629,6 +686,10 @@ def candidate(
     if giving_up and rollback_hits and on_subject == len(rollback_hits):
         x["cue_on_subject"] = 1.0
         reasons.append("the rollback words act on the pledge's subject")
+    cuts = [] if giving_up else promise_cuts(cat, art, pi, window)
+    if cuts:
+        x["promise_cut"] = 1.0
+        reasons.append("cuts what the pledge promised: " + ", ".join(cuts[:3]))
     signal = (
         breach
         or own_account
@@ -646,10 +707,15 @@ def candidate(
             away = candidate(cat, art, pi, pub, w, wide=True)
             if away is not None:
                 return away
-        # A tie with no breach or rollback word: only a model that reads the article's
-        # words (`words_report`) can tell a report told in other words from coverage.
-        x["no_signal"] = 1.0
-        reasons.append("no breach or rollback word near the tie")
+        if cuts:
+            # Only the promised jobs or site cut: a rollback told without a word of the
+            # promise, which the hand weights (made before this was read) never flag.
+            x["cut_only"] = 1.0
+        else:
+            # A tie with no breach or rollback word: only a model that reads the article's
+            # words (`words_report`) can tell a report told in other words from coverage.
+            x["no_signal"] = 1.0
+            reasons.append("no breach or rollback word near the tie")
 
     resumed_n = min(len(resumed), w.reverse_cap)
     persisting_n = min(len(persisting), w.reverse_cap)
@@ -702,6 +768,7 @@ def candidate(
         "after_deadline": float(after and (bool(weaken) or unkept)),
         "missed": float(missed),
         "conduct_scoped": float(bool(conduct and scope & window)),
+        "promise_cut": float(bool(cuts)),
     }
     if rollback_hits and not own_act:
         kx["other_act"] = float(other_acts(cat, art, ci, window, rollback_hits))

@@ -23,6 +23,7 @@ from pledges.lexicon import (
     ADVOCACY,
     AFFIRM,
     BREACH,
+    CLOSURE,
     COMMITMENT,
     CONDUCT,
     CORPORATE_SUFFIXES,
@@ -32,6 +33,7 @@ from pledges.lexicon import (
     FULFIL,
     INDUSTRY_TAILS,
     INVESTIGATION,
+    LAYOFFS,
     LEGAL,
     PERSIST,
     PROHIBITION_WORDS,
@@ -39,12 +41,14 @@ from pledges.lexicon import (
     REVERSE,
     RISING,
     SHORTFALL,
+    STAFF_CUT,
     STANDING,
     STILL,
     STOPWORDS,
     UNKEPT,
     WEAKEN,
     WITHDRAW,
+    WORKFORCE,
 )
 from pledges.models import CompanyIn, PledgeIn, PledgeKind
 from pledges.textmatch import Matcher, fold, fold_spaced, fold_term
@@ -70,7 +74,14 @@ CUE_KINDS: dict[str, tuple[str, ...]] = {
     "relief": RELIEF,
     "unkept": UNKEPT,
     "still": STILL,
+    "layoffs": LAYOFFS,
+    "staff_cut": STAFF_CUT,
+    "closure": CLOSURE,
+    "workforce": WORKFORCE,
 }
+# Cue kinds whose words are everyday words of what pledges promise ("jobs", "close a
+# plant"): a pledge's own text may still use them as its words.
+OBJECT_CUES = frozenset({"layoffs", "staff_cut", "closure", "workforce"})
 
 
 @dataclass
@@ -141,6 +152,12 @@ class CompiledPledge:
         return bool(PROHIBITION_WORDS & set(fold_spaced(self.spec.title).split()))
 
     @cached_property
+    def promises_jobs(self) -> bool:
+        """The pledge's own text promises jobs or a workforce (so cutting staff undoes it)."""
+        words = set(fold_term(f"{self.spec.title} {self.spec.statement[:2_000]}").split())
+        return bool(words & _WORKFORCE_WORDS)
+
+    @cached_property
     def kind_feature(self) -> str:
         return kind_feature(self.spec.kind)
 
@@ -179,6 +196,9 @@ class CompiledPledge:
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+_WORKFORCE_WORDS = frozenset(
+    f for w in WORKFORCE for f in (fold_term(w), fold_term(w) + "s") if w != "people"
+)
 
 
 @dataclass
@@ -553,7 +573,12 @@ def own_products(spec: PledgeIn) -> frozenset[str]:
     return frozenset(fold_term(p) for p in spec.company.products if f" {fold_term(p)} " in own_text)
 
 
-_CUE_WORDS = frozenset(fold_term(w) for words in CUE_KINDS.values() for w in words) | STOPWORDS
+_CUE_WORDS = (
+    frozenset(
+        fold_term(w) for kind, words in CUE_KINDS.items() if kind not in OBJECT_CUES for w in words
+    )
+    | STOPWORDS
+)
 # Words never taken from a pledge's own text.
 _NOT_OWN = _CUE_WORDS | GENERAL_WORDS
 

@@ -73,6 +73,8 @@ KIND_PRIOR = {
     "other_act": -2.0,
     "weaken_with_commitment": 3.0,
     "weaken_alone": 1.0,
+    # Staff cut or a site closed that the pledge promised: the promise taken back.
+    "promise_cut": 2.0,
     "after_deadline": 4.0,
     "missed": 2.0,
     "unkept": 2.0,
@@ -227,8 +229,9 @@ def review_rows(
 
 HAND = hand_model(DEFAULT_WEIGHTS, HAND_VERSION)
 # The fitted flag model starts from the hand weights, except that a tie without any
-# breach or rollback word (which the hand weights never flag) starts from nothing.
-FLAG_PRIOR = {k: v for k, v in HAND.weights.items() if k != "no_signal"}
+# breach or rollback word, or with only a promised thing cut (which the hand weights
+# never flag), starts from nothing.
+FLAG_PRIOR = {k: v for k, v in HAND.weights.items() if k not in ("no_signal", "cut_only")}
 # A word or name in reports of this many corpora (fields) tells no company apart.
 NAMES_MIN_CORPORA = 3
 

@@ -269,6 +269,10 @@ class SemanticFigures:
     added_true: int
     added_false: int
     penalties: tuple[float, float]
+    # The lexical flags with the kinds the layer gives them (left out by corpus), and
+    # whether those kinds are kept: only when they agree with the labels more often.
+    relabelled: Figures = field(default_factory=Figures)
+    kind_override: bool = False
 
 
 def cross_validate_semantic(
@@ -305,10 +309,15 @@ def cross_validate_semantic(
             if key[0] == source and row is not None:
                 kind = kind_model.kind_of(row.kind_features, logits.get((key[0], key[1]), 0.0))
                 relabelled[key] = kind or lexical[key]
-    combined = {**added, **relabelled}
+    alone = figures(rows, lexical)
+    relabel = figures(rows, relabelled)
+    override = relabel.kind_accuracy > alone.kind_accuracy
+    combined = {**added, **(relabelled if override else lexical)}
     true = sum(1 for k in added if k in rows.expected and k not in lexical)
     false = sum(1 for k in added if k not in rows.expected and k not in lexical)
-    return SemanticFigures(figures(rows, lexical), figures(rows, combined), true, false, penalties)
+    return SemanticFigures(
+        alone, figures(rows, combined), true, false, penalties, relabel, override
+    )
 
 
 def semantic_model_from(model: SemanticModel, cv: SemanticFigures) -> SemanticModel:
@@ -319,6 +328,8 @@ def semantic_model_from(model: SemanticModel, cv: SemanticFigures) -> SemanticMo
         "with_semantic": cv.combined.as_dict(),
         "added_true": cv.added_true,
         "added_false": cv.added_false,
+        "relabelled_kind_accuracy": round(cv.relabelled.kind_accuracy, 4),
+        "kind_override": cv.kind_override,
     }
     return replace(model, meta=meta)
 

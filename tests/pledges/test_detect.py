@@ -990,3 +990,75 @@ def test_every_article_naming_a_catalogue_company_passes_the_first_cheap_check()
     # ... and it turns most of the others away.
     others = [d for d in docs if not cat.gate.any(fold(d)[0])]
     assert sum(cat.pregate.any(fold_spaced(d)) for d in others) < len(others) / 2
+
+
+PLANT = pledge(
+    id="growco-riverton-plant-jobs",
+    company={"name": "Growco", "aliases": ["Growco Inc."]},
+    title="Riverton processing plant with 200 jobs",
+    kind="target",
+    statement="Growco said it would build a processing plant in Riverton and create 200 jobs.",
+    made_on="2019-03-01",
+    subject=["Riverton plant", "processing plant"],
+    scope=["Riverton"],
+    history=[],
+)
+
+
+def test_staff_cut_at_a_pledge_of_jobs_undoes_it_without_naming_the_promise() -> None:
+    title = "Growco lays off 120 workers at Riverton processing plant"
+    text = "Growco will lay off 120 workers at its Riverton processing plant, the company said."
+    [c] = Detector.compile([PLANT]).candidates(title, text, day("2021-05-03"))
+    assert c.features["promise_cut"] == 1.0 and "no_signal" not in c.features
+    assert c.features["cut_only"] == 1.0  # no word of breach or rollback besides the cut
+    assert c.kind_features["promise_cut"] == 1.0
+    assert any(r.startswith("cuts what the pledge promised: lay") for r in c.reasons)
+
+
+def test_the_hand_weights_never_flag_a_tie_whose_only_signal_is_a_cut() -> None:
+    story = (
+        "Growco closing Riverton processing plant",
+        "Growco is closing its Riverton processing plant, the company said on Monday.",
+    )
+    [c] = Detector.compile([PLANT]).candidates(*story, day("2022-01-10"))
+    assert c.features["cut_only"] == 1.0
+    assert Detector.compile([PLANT], weights=DEFAULT_WEIGHTS).scan(*story, day("2022-01-10")) == []
+
+
+def test_closing_the_promised_site_undoes_the_pledge() -> None:
+    title = "Growco closing Riverton processing plant"
+    text = "Growco is closing its Riverton processing plant by the end of the year."
+    [c] = Detector.compile([PLANT]).candidates(title, text, day("2022-01-10"))
+    assert c.features["promise_cut"] == 1.0
+
+
+def test_a_cut_of_something_the_pledge_did_not_promise_is_no_promise_cut() -> None:
+    title = "Growco cuts prices at Riverton processing plant shop"
+    text = "Growco cut prices of its dried products sold at the Riverton processing plant shop."
+    [c] = Detector.compile([PLANT]).candidates(title, text, day("2022-01-10"))
+    assert "promise_cut" not in c.features
+
+
+def test_closing_what_a_pledge_promised_to_close_is_the_pledge_kept() -> None:
+    coal = pledge(
+        id="powerco-coal-closure",
+        company={"name": "Powerco", "aliases": []},
+        title="Close its coal plants by 2030",
+        kind="target",
+        statement="Powerco said it would close all of its coal plants by 2030.",
+        made_on="2020-02-01",
+        subject=["coal plants"],
+        scope=[],
+        history=[],
+    )
+    title = "Powerco to close two coal plants early, cutting 300 jobs"
+    text = "Powerco will close two coal plants in 2026, and 300 jobs will go, it said."
+    [c] = Detector.compile([coal]).candidates(title, text, day("2024-03-01"))
+    assert "promise_cut" not in c.features  # "close" is the pledge's own word
+
+
+def test_closing_what_a_moratorium_gave_up_is_no_promise_cut(detector: Detector) -> None:
+    title = "Amazon shuts down its facial recognition unit for police"
+    text = "Amazon shut down the facial recognition service it sold to police, it said."
+    [c] = detector.candidates(title, text, day("2021-06-01"))
+    assert "promise_cut" not in c.features

@@ -35,8 +35,16 @@ def test_fit_semantic_writes_a_model_and_reports_corpora_left_out(
     model = SemanticModel.from_json(out.read_text(encoding="utf-8"))
     assert model.encoder == real_encoder.version
     assert model.meta["corpora"] == ["holdout-2", "holdout-3"]
-    assert set(model.meta["cv"]) >= {"lexical", "with_semantic", "added_true", "added_false"}
-    assert "semantic_kind" in model.lexical_kind["weights"]
+    cv = model.meta["cv"]
+    assert set(cv) >= {"lexical", "with_semantic", "added_true", "added_false", "kind_override"}
+    # The layer gives lexical flags its kind only when, left out by corpus, that kind agreed
+    # with the labels more often than the lexical one.
+    better = cv["relabelled_kind_accuracy"] > cv["lexical"]["kind_accuracy"]
+    assert cv["kind_override"] is better
+    assert ("semantic_kind" in model.lexical_kind.get("weights", {})) is better
+    assert ("kind for lexical flags" in result.output) and (
+        ("not kept" in result.output) is not better
+    )
     # The same corpora make the same model.
     again = tmp_path / "again.json"
     CliRunner().invoke(cli, [*args[:-1], str(again)])
