@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -45,6 +45,21 @@ class Article:
     described: set[int] = field(default_factory=set)
     # pledge -> sentences naming a name from its own text (a site, brand, place, person).
     names: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    # sentence -> its hits' folded starts (sorted) and the hits, made on first use.
+    _by_sentence: dict[int, tuple[list[int], list[Hit]]] = field(default_factory=dict, repr=False)
+
+    def hits_near(self, si: int, lo: int, hi: int) -> list[Hit]:
+        """Hits of sentence `si` that start between `lo` and `hi` in the folded text."""
+        if not self._by_sentence and self.located:
+            grouped: dict[int, list[Hit]] = defaultdict(list)
+            for sj, h in self.located:
+                grouped[sj].append(h)
+            for sj, hs in grouped.items():
+                hs.sort(key=lambda h: h.fpos)
+                self._by_sentence[sj] = ([h.fpos for h in hs], hs)
+        starts, hits = self._by_sentence.get(si, ([], []))
+        return hits[bisect_left(starts, lo) : bisect_right(starts, hi)]
 
     def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
         return [(s, h) for s, h in self.cues.get(kind, ()) if s in window]

@@ -334,6 +334,10 @@ def cue_on_subject(cat: Compiled, art: Article, pi: int, hits: list[tuple[int, H
 
 # Words that end the object of a cut word: what follows is where or why, not what is cut.
 CUT_BREAK = frozenset("at in on to for with after as while and but because by".split())
+# How long (folded characters) a mention ending just before a cut word may be, and how
+# many cut words of each kind one candidate reads: bounded work on any article.
+NAME_REACH = 120
+CUT_HITS = 16
 
 
 def promise_cuts(cat: Compiled, art: Article, pi: int, window: set[int]) -> list[str]:
@@ -343,10 +347,8 @@ def promise_cuts(cat: Compiled, art: Article, pi: int, window: set[int]) -> list
     pledge itself uses ("close its coal plants") describe the promise, not its undoing."""
     p = cat.pledges[pi]
     jobs = p.promises_jobs
-    hits = [(si, h, "closure") for si, h in art.cue_hits("closure", window)]
-    if jobs:
-        hits += [(si, h, "layoffs") for si, h in art.cue_hits("layoffs", window)]
-        hits += [(si, h, "staff_cut") for si, h in art.cue_hits("staff_cut", window)]
+    kinds = ("closure", "layoffs", "staff_cut") if jobs else ("closure",)
+    hits = [(si, h, k) for k in kinds for si, h in art.cue_hits(k, window)[:CUT_HITS]]
     out: list[tuple[int, Hit]] = []
     for si, cue, kind in hits:
         if in_own_words(p.own_stems, cat.matcher.terms[cue.term]):
@@ -371,8 +373,9 @@ def _objects(art: Article, si: int, cue: Hit) -> Iterable[Hit]:
     """Mentions that can be the object of a cut word: after it, in its own clause ("shuts
     the plant", not "cuts prices at the plant"), or right before it ("the plant's closure",
     "220 job cuts")."""
-    for sj, h in art.located:
-        if sj != si or h is cue:
+    # Only mentions starting this close can end just before the cut word or follow it.
+    for h in art.hits_near(si, cue.fpos - MAKER_REACH - NAME_REACH, cue.fend + OBJECT_REACH):
+        if h is cue:
             continue
         if cue.fend <= h.fpos <= cue.fend + OBJECT_REACH:
             if not CUT_BREAK & set(art.folded[cue.fend : h.fpos].split()):

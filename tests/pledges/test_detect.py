@@ -152,7 +152,14 @@ def test_the_word_pledge_in_another_sense_is_not_flagged(detector: Detector) -> 
 def test_negated_cues_do_not_count(detector: Detector) -> None:
     title = "Amazon facial recognition report finds no police use"
     text = "Auditors did not allege any breach and found no violation by Amazon's police clients."
-    assert detector.scan(title, text, day("2023-01-01")) == []
+    [c] = detector.candidates(title, text, day("2023-01-01"))
+    assert c.features["no_signal"] == 1.0
+    assert not {"breach", "legal", "investigation", "enforcement"} & set(c.features)
+    assert not any("breach language" in r for r in c.reasons)
+    # Only the words reading of a fitted model can still flag it ("found", "report"); the
+    # hand weights, which read cues only, never do.
+    hand = Detector.compile([pledge(), CLIMATE, BP], weights=DEFAULT_WEIGHTS)
+    assert hand.scan(title, text, day("2023-01-01")) == []
 
 
 @pytest.mark.parametrize("text", ["", " ", "<p></p>", "ä" * 1000])
@@ -1062,3 +1069,16 @@ def test_closing_what_a_moratorium_gave_up_is_no_promise_cut(detector: Detector)
     text = "Amazon shut down the facial recognition service it sold to police, it said."
     [c] = detector.candidates(title, text, day("2021-06-01"))
     assert "promise_cut" not in c.features
+
+
+def test_an_article_full_of_cut_words_is_scanned_in_bounded_linear_time() -> None:
+    detector = Detector.compile([PLANT])
+    chunk = "Growco is closing the Riverton processing plant and laying off 120 workers. "
+    t0 = time.perf_counter()
+    detector.candidates("Growco cuts", chunk * 200, day("2022-01-10"))
+    t_small = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    [c] = detector.candidates("Growco cuts", chunk * 2000, day("2022-01-10"))
+    t_big = time.perf_counter() - t0
+    assert c.features["promise_cut"] == 1.0
+    assert t_big < max(0.05, t_small) * 10 * 3  # 10x the text, well under quadratic
