@@ -7,6 +7,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pledges.lexicon import COMPANY_NOUNS, NEGATION
 from pledges.textmatch import Hit, Matcher, collapse, fold_spaced, split_sentences
@@ -46,20 +47,24 @@ class Article:
     # pledge -> sentences naming a name from its own text (a site, brand, place, person).
     names: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
 
-    # sentence -> its hits' folded starts (sorted) and the hits, made on first use.
-    _by_sentence: dict[int, tuple[list[int], list[Hit]]] = field(default_factory=dict, repr=False)
+    @cached_property
+    def _sentence_hits(self) -> dict[int, tuple[list[int], list[tuple[int, Hit]]]]:
+        """Sentence -> its hits' folded starts, sorted, and (place in `located`, hit)."""
+        grouped: dict[int, list[tuple[int, int, Hit]]] = defaultdict(list)
+        for i, (si, h) in enumerate(self.located):
+            grouped[si].append((h.fpos, i, h))
+        out: dict[int, tuple[list[int], list[tuple[int, Hit]]]] = {}
+        for si, found in grouped.items():
+            found.sort(key=lambda x: (x[0], x[1]))
+            out[si] = ([f for f, _, _ in found], [(i, h) for _, i, h in found])
+        return out
 
     def hits_near(self, si: int, lo: int, hi: int) -> list[Hit]:
-        """Hits of sentence `si` that start between `lo` and `hi` in the folded text."""
-        if not self._by_sentence and self.located:
-            grouped: dict[int, list[Hit]] = defaultdict(list)
-            for sj, h in self.located:
-                grouped[sj].append(h)
-            for sj, hs in grouped.items():
-                hs.sort(key=lambda h: h.fpos)
-                self._by_sentence[sj] = ([h.fpos for h in hs], hs)
-        starts, hits = self._by_sentence.get(si, ([], []))
-        return hits[bisect_left(starts, lo) : bisect_right(starts, hi)]
+        """Hits of sentence `si` that start between `lo` and `hi` in the folded text, in
+        the order of `located` (so a reader that stops at the first match sees the same)."""
+        starts, hits = self._sentence_hits.get(si, ([], []))
+        found = hits[bisect_left(starts, lo) : bisect_right(starts, hi)]
+        return [h for _, h in sorted(found, key=lambda x: x[0])]
 
     def cue_hits(self, kind: str, window: set[int]) -> list[tuple[int, Hit]]:
         return [(s, h) for s, h in self.cues.get(kind, ()) if s in window]

@@ -320,9 +320,7 @@ def cue_on_subject(cat: Compiled, art: Article, pi: int, hits: list[tuple[int, H
     described, not the promise undone."""
     n = 0
     for si, cue in hits:
-        for sj, h in art.located:
-            if sj != si or h.fpos < cue.fend or h.fpos > cue.fend + OBJECT_REACH:
-                continue
+        for h in art.hits_near(si, cue.fend, cue.fend + OBJECT_REACH):
             term = cat.terms[h.term]
             if "commitment" in term.cues:
                 break  # "drops its pledge to ...": the promise is the object

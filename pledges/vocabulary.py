@@ -196,6 +196,8 @@ class CompiledPledge:
 
 
 _YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
+# Words by which a pledge's own text promises jobs ("people" is a cut's object, but a
+# pledge that names people promises no jobs by it).
 _WORKFORCE_WORDS = frozenset(
     f for w in WORKFORCE for f in (fold_term(w), fold_term(w) + "s") if w != "people"
 )
