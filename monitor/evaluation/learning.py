@@ -291,7 +291,6 @@ def report_words_fit(data: LabelledSet, exclude: str | None = None) -> KindWords
         [data.report_terms(k) for k in keys],
         [k in reports for k in keys],
         [k[0] for k in keys],
-        content_only=True,
     )
 
 

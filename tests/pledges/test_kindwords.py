@@ -98,13 +98,14 @@ def test_a_content_term_holds_no_function_word(term: str, content: bool) -> None
     assert is_content(term) is content
 
 
-def test_a_vocabulary_can_be_kept_to_content_terms() -> None:
+def test_function_words_weigh_in_the_reading_but_reasons_name_content_terms() -> None:
     articles, rollback, sources = _reports()
-    everything = fit_kind_words(articles, rollback, sources)
-    content = fit_kind_words(articles, rollback, sources, content_only=True)
-    assert {"its", "scraps its"} <= set(everything.weights)
-    assert not {"its", "scraps its", "the", "after"} & set(content.weights)
-    assert {"scraps", "quietly drops", "fines"} <= set(content.weights)
+    words = fit_kind_words(articles, rollback, sources)
+    assert {"its", "scraps its", "after"} <= set(words.weights)
+    value, leans_rollback, leans_breach = words.read_terms(article_terms(ROLLBACK, ""))
+    assert value == words.reading(article_terms(ROLLBACK, ""))
+    assert leans_rollback and all(is_content(t) for t in leans_rollback + leans_breach)
+    assert not {"its", "scraps its", "and", "the plan"} & {*leans_rollback, *leans_breach}
 
 
 def test_a_pledges_topic_is_the_words_of_its_own_texts() -> None:
