@@ -19,6 +19,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pledges.model import ModelError, is_number, sigmoid
@@ -189,13 +190,17 @@ class KindWords:
         raw = self.bias + math.fsum(map(self.weights.__getitem__, known))
         return max(-CLIP, min(CLIP, raw))
 
+    @cached_property
+    def _named(self) -> frozenset[str]:
+        # Function words weigh in the reading ("will", "has been", "did not" tell a plan
+        # from a report) but say nothing in a reason: only content terms are named. Found
+        # once per model, so a scan meets them in one C-level intersection.
+        return frozenset(t for t in self.weights if is_content(t))
+
     def _lean(self, known: frozenset[str], n: int) -> tuple[list[str], list[str]]:
         w = self.weights
-        # Function words weigh in the reading ("will", "has been", "did not" tell a plan
-        # from a report) but say nothing in a reason: only content terms are named.
-        named = [t for t in known if is_content(t)]
         # By weight, ties by term: two sorts in C, no tuple per term.
-        ranked = sorted(sorted(named), key=w.__getitem__)
+        ranked = sorted(sorted(known & self._named), key=w.__getitem__)
         return [t for t in reversed(ranked[-n:]) if w[t] > 0], [t for t in ranked[:n] if w[t] < 0]
 
     def to_dict(self) -> dict[str, Any]:
