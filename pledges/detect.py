@@ -195,13 +195,12 @@ class Detector:
         report: tuple[float, list[str], list[str]] | None = None
         if hopeful and self._report_words is not None:
             terms = article_terms(title or "", text or "")
-            seen = terms
+            # Only the terms the reading knows can count, so only those are looked at.
+            seen = self._report_words.known(terms)
             if self._without_topic:
-                # What reads as a report, apart from the words of the pledges weighed. Only
-                # the terms the reading knows can count, so only those are looked at.
-                known = self._report_words.known(terms)
-                seen = without_topic(known, self.topic(c.pledge for c in hopeful))
-            report = self._report_words.read_terms(seen)
+                # What reads as a report, apart from the words of the pledges weighed.
+                seen = without_topic(seen, self.topic(c.pledge for c in hopeful))
+            report = self._report_words.read_known(seen)
             for c in hopeful:
                 c.features[REPORT_FEATURE] = report[0]
         # The kind and the reasons need the words only once a candidate is flagged.

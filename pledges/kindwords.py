@@ -181,7 +181,11 @@ class KindWords:
     def read_terms(self, terms: Iterable[str]) -> tuple[float, list[str], list[str]]:
         """`reading` of an article's terms and the three that lean most to a rollback and
         to a breach (for reasons), met with the vocabulary once."""
-        known = self._vocab.intersection(terms)
+        return self.read_known(self._vocab.intersection(terms))
+
+    def read_known(self, known: frozenset[str]) -> tuple[float, list[str], list[str]]:
+        """`read_terms` of terms already met with the vocabulary (from `known`, perhaps
+        thinned since): not met with it again."""
         return (self._value(known), *self._lean(known, 3))
 
     def _value(self, known: frozenset[str]) -> float:
