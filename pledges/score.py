@@ -236,7 +236,17 @@ def subject_sentences(
 
 # What follows a company that speaks (in folded text): "X said", "X's owner says".
 SPEAKS = re.compile(
-    r"^ (?:s )?(?:\w+ )?(?:says?|said|told|tells|wrote|writes|argued|added|stated)\b"
+    r"^ (?:s )?(?:(\w+) )?(?:says?|said|told|tells|wrote|writes|argued|added|stated)\b"
+)
+# People and bodies named after the company who speak about it, not for it: "a former
+# Amazon employee told a tribunal" is an allegation, not the company's own account.
+OUTSIDE_VOICES = frozenset(
+    """employee employees worker workers staff staffer staffers whistleblower whistleblowers
+    engineer engineers contractor contractors driver drivers customer customers user users
+    critic critics campaigner campaigners activist activists union unions shareholder
+    shareholders investor investors analyst analysts researcher researchers investigator
+    investigators insider insiders source sources report reports watchdog regulator
+    regulators supplier suppliers rival rivals victim victims plaintiff plaintiffs""".split()
 )
 
 
@@ -246,10 +256,10 @@ def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> se
     for si, h in art.located:
         if si in window and si not in out:
             term = cat.terms[h.term]
-            if (ci in term.companies or ci in term.products) and SPEAKS.match(
-                art.folded[h.fend : h.fend + 60]
-            ):
-                out.add(si)
+            if ci in term.companies or ci in term.products:
+                m = SPEAKS.match(art.folded[h.fend : h.fend + 60])
+                if m and m.group(1) not in OUTSIDE_VOICES:
+                    out.add(si)
     return out
 
 

@@ -892,6 +892,24 @@ def test_breach_words_the_company_says_itself_are_weighed_apart_from_allegations
     assert "breach" not in c.features
 
 
+def test_someone_of_the_company_who_does_not_speak_for_it_makes_an_allegation() -> None:
+    for speaker in ("employee", "whistleblower", "workers"):
+        told = (
+            "Tribunal hears claim over police use of Rekognition",
+            f"An Amazon {speaker} told a tribunal that police used Rekognition despite"
+            " the moratorium.",
+        )
+        [c] = Detector.compile([pledge()]).candidates(*told, day("2024-06-22"))
+        assert "breach_said" not in c.features, speaker
+        assert c.features["breach"] >= 1.0, speaker
+    owner = (
+        "BurgerCo to sell its restaurants in Russia and leave the country",
+        "BurgerCo's owner said owning restaurants in Russia was inconsistent with its values.",
+    )
+    [c] = Detector.compile([RUSSIA_EXIT]).candidates(*owner, day("2022-05-16"))
+    assert c.features["breach_said"] == 1.0
+
+
 def test_selling_up_is_no_conduct_against_a_pledge_to_leave() -> None:
     exit_russia = pledge(
         id="burgerco-russia-exit",
