@@ -13,12 +13,15 @@ from monitor.evaluation.corpus import CorpusError
 from monitor.evaluation.learning import (
     NAMES_MIN_CORPORA,
     LabelledSet,
+    best_cut,
     common_names_fit,
-    cross_validate,
+    cut_flags,
     dropped,
+    figures,
     fit_model,
     kind_words_fit,
     load_corpora,
+    lopo_scores,
     model_version,
     report_words_fit,
     review_rows,
@@ -109,9 +112,12 @@ def fit(
     if not data.rows:
         raise click.ClickException("nothing to learn from: give labelled corpora or review flags")
     current = None if output else _current(app)
-    before = cross_validate(data, train=lambda r: r.source != "reviews", jobs=jobs)
+    corpora_only = lopo_scores(data, train=lambda r: r.source != "reviews", jobs=jobs)
     # Without reviews both recipes train on the same rows: one run gives both figures.
-    after = cross_validate(data, jobs=jobs) if reviews.rows else before
+    scored = lopo_scores(data, jobs=jobs) if reviews.rows else corpora_only
+    before = figures(data, cut_flags(data, corpora_only))
+    after = figures(data, cut_flags(data, scored))
+    cut = best_cut(data, scored)
     dismissed = sum(1 for r in reviews.rows if not r.label)
     click.echo(
         f"labelled: {len(corpora)} corpora, {len(reviews.expected)} confirmed and "
@@ -122,11 +128,13 @@ def fit(
         click.echo(f"leave-one-pledge-out, corpora and reviews: {after.summary()}")
     else:
         click.echo("leave-one-pledge-out, corpora and reviews: the same (no reviews to add)")
+    click.echo(f"flags start from {cut:g}: the score of best leave-one-pledge-out F1")
     meta = {
         "made_by": "pledgewatch detector fit",
         "corpora": [p.resolve().name for p in corpora],
         "reviews": len(reviews.rows),
         "cv": after.as_dict(),
+        "cut": cut,
     }
     model = fit_model(
         data.rows,
@@ -134,6 +142,7 @@ def fit(
         meta,
         kind_words=kind_words_fit(data),
         report_words=report_words_fit(data),
+        threshold=cut,
     )
     model = replace(model, version=model_version(model))
     if output is not None:

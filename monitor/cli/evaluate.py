@@ -18,9 +18,10 @@ from monitor.evaluation.corpus import CorpusError, EvalReport, report_json, run_
 from monitor.evaluation.learning import (
     HAND,
     apply,
+    best_cut,
     by_min_score,
+    cut_flags,
     figures,
-    flags_at,
     load_corpora,
     lopo_scores,
     with_word_readings,
@@ -138,8 +139,12 @@ def _cross_validate(
         ),
     }
     scored = lopo_scores(data, jobs=jobs)
-    lexical = flags_at(scored)
-    named["leave_one_pledge_out"] = ("leave-one-pledge-out", figures(data, lexical))
+    lexical = cut_flags(data, scored)
+    named["leave_one_pledge_out"] = (
+        "leave-one-pledge-out (cut left out too)",
+        figures(data, lexical),
+    )
+    cut = best_cut(data, scored)
     trade = by_min_score(data, scored)
     if layer is not None:
         cv = cross_validate_semantic(data, embed_corpora(layer.encoder, corpora), lexical)
@@ -152,6 +157,7 @@ def _cross_validate(
         out_json: dict[str, Any] = {
             k: {"label": label, **fig.as_dict()} for k, (label, fig) in named.items()
         }
+        out_json["cut"] = cut
         out_json["leave_one_pledge_out_by_min_score"] = {
             f"{m:g}": {k: v for k, v in fig.as_dict().items() if k != "per_source"}
             for m, fig in trade.items()
@@ -168,11 +174,11 @@ def _cross_validate(
         out.print(f"{label:45s} {fig.summary()}", markup=False)
     out.print(
         "\n[bold]Leave-one-pledge-out by the score flags start from[/bold] "
-        "(\\[detect] min_score; the model's own is 0.5)"
+        f"(\\[detect] min_score; a model fitted on these corpora flags from {cut:g}, "
+        f"the shipped one from {shipped.threshold:g})"
     )
     for m, fig in trade.items():
-        mark = "  (as above)" if m == 0.5 else ""
-        out.print(f"  from {m:<5g} {fig.summary()}{mark}", markup=False)
+        out.print(f"  from {m:<5g} {fig.summary()}", markup=False)
     out.print("\n[bold]Leave-one-pledge-out per corpus[/bold]")
     for source, c in sorted(named["leave_one_pledge_out"][1].per_source.items()):
         out.print(

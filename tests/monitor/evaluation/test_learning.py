@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,15 +15,18 @@ from sqlmodel import select
 from monitor.cli import cli
 from monitor.evaluation.corpus import Counts
 from monitor.evaluation.learning import (
+    CUTS,
     MIN_SCORES,
     Figures,
     LabelledSet,
     Row,
     Scored,
     apply,
+    best_cut,
     common_names_fit,
     corpus_rows,
     cross_validate,
+    cut_flags,
     dropped,
     fit_model,
     flags_at,
@@ -75,15 +79,44 @@ def test_flags_start_from_the_score_asked_for_and_from_even_odds_by_default() ->
     assert len(flags_at(scored, 0.25)) == 3  # log-odds -1.10
 
 
+def _scored(pledge: str, *probabilities: float) -> list[Scored]:
+    return [
+        Scored(("c", f"{pledge}-{n}", pledge), math.log(p / (1 - p)), "breach")
+        for n, p in enumerate(probabilities)
+    ]
+
+
+def test_flags_start_from_the_cut_of_best_left_out_f1_nearest_even_odds_on_a_tie() -> None:
+    # Right flags at 0.42 and 0.8, a wrong one at 0.33: every cut from 0.35 to 0.4 finds
+    # all four right ones and no wrong one; 0.4 is the one nearest the likelihood's 0.5.
+    scored = _scored("p", 0.42, 0.42, 0.8, 0.8, 0.33)
+    data = LabelledSet([], {("c", f"p-{n}", "p"): "breach" for n in range(4)})
+    assert best_cut(data, scored) == 0.4
+    # With nothing to learn from, flags start from even odds.
+    assert best_cut(LabelledSet(), _scored("p", 0.42, 0.8)) == 0.5
+
+
+def test_each_pledge_is_flagged_from_a_cut_learned_without_it() -> None:
+    # Pledge "low" is right five times at 0.32; the others right at 0.6, wrong at 0.34.
+    # Low's rows pull the cut under 0.32 for every other pledge (whose wrong flags come
+    # in with it), but low's own rows are flagged from the cut the others give: above 0.34.
+    scored = _scored("low", *[0.32] * 5)
+    expected = {("c", f"low-{n}", "low"): "breach" for n in range(5)}
+    for pledge in ("a", "b", "c"):
+        scored += _scored(pledge, 0.6, 0.34)
+        expected[("c", f"{pledge}-0", pledge)] = "breach"
+    data = LabelledSet([], expected)
+    assert best_cut(data, scored) < 0.32
+    flags = cut_flags(data, scored)
+    assert set(flags) == {("c", f"{p}-{n}", p) for p in ("a", "b", "c") for n in (0, 1)}
+
+
 def test_eval_cv_shows_what_each_min_score_would_trade() -> None:
     args = ["eval", "--cv", str(HOLDOUT_2), str(HOLDOUT_3), "--format", "json"]
     data = json.loads(CliRunner().invoke(cli, args).output)
     trade = data["leave_one_pledge_out_by_min_score"]
     assert list(trade) == [f"{m:g}" for m in MIN_SCORES]
-    cv = data["leave_one_pledge_out"]
-    assert {k: trade["0.5"][k] for k in ("tp", "fp", "fn")} == {
-        k: cv[k] for k in ("tp", "fp", "fn")
-    }
+    assert data["cut"] in CUTS
     # A higher score flags a subset: never more right flags, never more wrong ones.
     flagged = [(t["tp"], t["fp"]) for t in trade.values()]
     assert all(a[0] >= b[0] and a[1] >= b[1] for a, b in zip(flagged, flagged[1:], strict=False))
@@ -102,6 +135,7 @@ def test_eval_cv_reports_leave_one_pledge_out_figures_over_several_corpora() -> 
         "shipped_in_sample",
         "leave_one_pledge_out",
         "leave_one_pledge_out_by_min_score",
+        "cut",
     }
     cv = data["leave_one_pledge_out"]
     assert set(cv) >= {"precision", "recall", "f1", "kind_accuracy", "per_source"}
