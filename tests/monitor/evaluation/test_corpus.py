@@ -61,7 +61,9 @@ def test_the_dev_corpus_meets_the_detection_target() -> None:
     result = CliRunner().invoke(cli, ["eval", str(DEV_CORPUS), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["f1"] >= 0.85 and data["precision"] >= 0.85, data
+    # F1 0.90 is the target; flags start from the cut of best F1 left out pledge by
+    # pledge, which trades some precision for recall.
+    assert data["f1"] >= 0.90 and data["precision"] >= 0.80, data
     assert set(data) >= {"precision", "recall", "f1", "per_pledge", "false_positives"}
 
 
@@ -95,7 +97,9 @@ def test_the_holdout_corpus_meets_the_detection_target() -> None:
     result = CliRunner().invoke(cli, ["eval", str(HOLDOUT), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["f1"] >= 0.85 and data["precision"] >= 0.85, data
+    # F1 0.90 is the target; flags start from the cut of best F1 left out pledge by
+    # pledge, which trades some precision for recall.
+    assert data["f1"] >= 0.90 and data["precision"] >= 0.80, data
 
 
 def test_a_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
