@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from types import FrameType
-from typing import Any
 
 import pytest
 
 from pledges.detect import Detector
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.models import PledgeIn
+from tests.steps import steps
 
 
 def pledge(**over: object) -> PledgeIn:
@@ -176,29 +173,10 @@ def test_html_remnants_and_other_scripts_do_not_break_a_scan(detector: Detector)
     assert [f.pledge_id for f in findings] == ["amazon-rekognition-police-moratorium"]
 
 
-def _steps(work: Callable[[], object]) -> int:
-    """Python calls and lines `work` runs: a count of work that, unlike a clock, does not
-    move with how busy the machine is."""
-    n = 0
-
-    def trace(frame: FrameType, event: str, arg: Any) -> Any:
-        nonlocal n
-        n += 1
-        return trace
-
-    before = sys.gettrace()
-    sys.settrace(trace)
-    try:
-        work()
-    finally:
-        sys.settrace(before)
-    return n
-
-
 def test_a_huge_article_is_scanned_in_bounded_linear_time(detector: Detector) -> None:
     chunk = FOUNDING[1] + " "
-    small = _steps(lambda: detector.scan(FOUNDING[0], chunk * 20, day("2024-06-06")))
-    big = _steps(lambda: detector.scan(FOUNDING[0], chunk * 200, day("2024-06-06")))
+    small = steps(lambda: detector.scan(FOUNDING[0], chunk * 20, day("2024-06-06")))
+    big = steps(lambda: detector.scan(FOUNDING[0], chunk * 200, day("2024-06-06")))
     assert big < small * 10 * 2  # 10x the text: linear, nowhere near quadratic (100x)
     [f] = detector.scan(FOUNDING[0], chunk * 2000, day("2024-06-06"))  # ~0.9 MB
     assert len(f.evidence) <= 3
@@ -1109,8 +1087,8 @@ def test_closing_what_a_moratorium_gave_up_is_no_promise_cut(detector: Detector)
 def test_an_article_full_of_cut_words_is_scanned_in_bounded_linear_time() -> None:
     detector = Detector.compile([PLANT])
     chunk = "Growco is closing the Riverton processing plant and laying off 120 workers. "
-    small = _steps(lambda: detector.candidates("Growco cuts", chunk * 20, day("2022-01-10")))
-    big = _steps(lambda: detector.candidates("Growco cuts", chunk * 200, day("2022-01-10")))
+    small = steps(lambda: detector.candidates("Growco cuts", chunk * 20, day("2022-01-10")))
+    big = steps(lambda: detector.candidates("Growco cuts", chunk * 200, day("2022-01-10")))
     [c] = detector.candidates("Growco cuts", chunk * 2000, day("2022-01-10"))
     assert c.features["promise_cut"] == 1.0
     assert big < small * 10 * 2  # 10x the text: linear, nowhere near quadratic (100x)
