@@ -116,7 +116,7 @@ def fit(
     # Without reviews both recipes train on the same rows: one run gives both figures.
     scored = lopo_scores(data, jobs=jobs) if reviews.rows else corpora_only
     before = figures(data, cut_flags(data, corpora_only))
-    after = figures(data, cut_flags(data, scored))
+    after = figures(data, cut_flags(data, scored)) if reviews.rows else before
     cut = best_cut(data, scored)
     dismissed = sum(1 for r in reviews.rows if not r.label)
     click.echo(

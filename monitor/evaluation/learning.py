@@ -525,7 +525,7 @@ def _best(totals: Sequence[tuple[int, int]], expected: int, cuts: Sequence[float
 
     def f1(i: int) -> float:
         tp, fp = totals[i]
-        return 2 * tp / (2 * tp + fp + expected - tp) if tp else 0.0
+        return Counts(tp, fp, expected - tp).f1 if tp else 0.0
 
     best = max(range(len(cuts)), key=lambda i: (round(f1(i), 12), -abs(cuts[i] - 0.5)))
     return cuts[best]
