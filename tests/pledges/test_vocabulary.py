@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
 
-from pledges.detect import Detector
+from pledges.detect import Detector, Finding
 from pledges.lexicon import EQUIVALENT
+from pledges.models import PledgeIn
 from pledges.textmatch import spellings
 from pledges.vocabulary import (
     DERIVED_MAX,
@@ -18,6 +18,7 @@ from pledges.vocabulary import (
     short_names,
 )
 from tests.pledges.test_detect import day, pledge
+from tests.steps import steps
 
 PAC = pledge(
     id="acme-pac-objectors",
@@ -112,7 +113,7 @@ def test_the_equivalence_table_holds_no_spelling_or_plural_pairs() -> None:
             assert other.rstrip("s") != word.rstrip("s"), (word, other)
 
 
-def test_odd_pledges_compile_and_scan_in_bounded_time() -> None:
+def test_odd_pledges_compile_and_scan_in_bounded_work() -> None:
     long_statement = " ".join(f"word{i % 700}x commitment reducing widgets" for i in range(1250))
     odd = [
         pledge(id="one-word-title", title="Zero", history=[]),
@@ -120,29 +121,42 @@ def test_odd_pledges_compile_and_scan_in_bounded_time() -> None:
         pledge(id="empty-statement", history=[]).model_copy(update={"statement": ""}),
         pledge(id="long-statement", statement=long_statement, history=[]),
     ]
-    # Words shared by thousands of pledges of one company.
-    shared = [
-        pledge(
-            id=f"amazon-shared-{i}",
-            title="Protect customer privacy and data security",
-            statement="Amazon will protect customer privacy and the security of data.",
-            subject=[f"privacy item {i}"],
-            scope=[],
-            history=[],
-        )
-        for i in range(3000)
-    ]
-    t0 = time.perf_counter()
-    det = Detector.compile([*odd, *shared])
-    compiled = time.perf_counter() - t0
+
+    def shared(n: int) -> list[PledgeIn]:
+        """Words shared by `n` pledges of one company."""
+        return [
+            pledge(
+                id=f"amazon-shared-{i}",
+                title="Protect customer privacy and data security",
+                statement="Amazon will protect customer privacy and the security of data.",
+                subject=[f"privacy item {i}"],
+                scope=[],
+                history=[],
+            )
+            for i in range(n)
+        ]
+
+    text = "Amazon admitted it broke its privacy and data security promise. " * 200
+
+    def work(n: int) -> tuple[int, int]:
+        """Steps to compile the odd pledges with `n` sharing words, and to scan one article."""
+        pledges = [*odd, *shared(n)]
+        compiled = steps(lambda: Detector.compile(pledges))
+        det = Detector.compile(pledges)
+        findings: list[Finding] = []
+        scan = "Amazon privacy data security breach", text, day("2024-01-01")
+        scanned = steps(lambda: findings.extend(det.scan(*scan)))
+        assert len(findings) <= len(pledges)
+        return compiled, scanned
+
+    Detector.compile(odd)  # what is built once per process is not counted
+    counted = {n: work(n) for n in (300, 3000)}
+    # Ten times the pledges compile in at most ten times the work (linear, not worse), and
+    # an article naming words they all share costs about the same (`MAX_CANDIDATES`).
+    assert counted[3000][0] <= 10 * counted[300][0], counted
+    assert counted[3000][1] <= 2 * counted[300][1], counted
     cat = compile_catalogue(odd)
     assert all(len(p.derived) <= DERIVED_MAX for p in cat.pledges)
-    text = "Amazon admitted it broke its privacy and data security promise. " * 200
-    t0 = time.perf_counter()
-    findings = det.scan("Amazon privacy data security breach", text, day("2024-01-01"))
-    scanned = time.perf_counter() - t0
-    assert compiled < 20 and scanned < 5, (compiled, scanned)
-    assert len(findings) <= len(odd) + len(shared)
 
 
 def test_the_core_of_a_subject_is_a_word_all_its_phrases_share() -> None:
