@@ -15,6 +15,7 @@ from sqlmodel import select
 from monitor.cli import cli
 from monitor.evaluation.corpus import Counts
 from monitor.evaluation.learning import (
+    CUT_TOLERANCE,
     CUTS,
     MIN_SCORES,
     Figures,
@@ -94,6 +95,20 @@ def test_flags_start_from_the_cut_of_best_left_out_f1_nearest_even_odds_on_a_tie
     assert best_cut(data, scored) == 0.4
     # With nothing to learn from, flags start from even odds.
     assert best_cut(LabelledSet(), _scored("p", 0.42, 0.8)) == 0.5
+
+
+def test_a_cut_nearer_even_odds_wins_when_its_f1_is_within_noise_of_the_best() -> None:
+    # 200 right flags at 0.8 and one at 0.34: only cuts up to 0.325 find all 201 (F1 1.0);
+    # from 0.35 on, one is missed (F1 0.9975). That one flag is noise, not a reason to flag
+    # from 0.325: the cut is the one nearest 0.5 of those within the tolerance.
+    scored = _scored("p", *[0.8] * 200, 0.34)
+    data = LabelledSet([], {("c", f"p-{n}", "p"): "breach" for n in range(201)})
+    assert best_cut(data, scored) == 0.5
+    # A cut whose F1 is further below the best than the tolerance is not chosen.
+    scored = _scored("p", *[0.8] * 20, *[0.34] * 2)
+    data = LabelledSet([], {("c", f"p-{n}", "p"): "breach" for n in range(22)})
+    assert best_cut(data, scored) == 0.325
+    assert CUT_TOLERANCE < 1 - Counts(20, 0, 2).f1
 
 
 def test_each_pledge_is_flagged_from_a_cut_learned_without_it() -> None:
