@@ -110,9 +110,9 @@ class DetectSettings(_Section):
         ge=0,
         le=1,
         description="Flag findings scoring at least this; unset: from the model's own "
-        "threshold (for a fitted model, the cut `detector fit` learned: the score of best "
-        "leave-one-pledge-out F1, from 0.3 to 0.6; `detector show` prints it, `eval --cv` "
-        "shows what each score trades)",
+        "threshold (for a fitted model, the cut `detector fit` learned: of the scores from "
+        "0.3 to 0.6 whose leave-one-pledge-out F1 is within 0.005 of the best, the one "
+        "nearest 0.5; `detector show` prints it, `eval --cv` shows what each score trades)",
     )
     semantic: bool = Field(
         False,

@@ -128,7 +128,10 @@ def fit(
         click.echo(f"leave-one-pledge-out, corpora and reviews: {after.summary()}")
     else:
         click.echo("leave-one-pledge-out, corpora and reviews: the same (no reviews to add)")
-    click.echo(f"flags start from {cut:g}: the score of best leave-one-pledge-out F1")
+    click.echo(
+        f"flags start from {cut:g}: nearest 0.5 of the scores whose leave-one-pledge-out "
+        "F1 is within 0.005 of the best"
+    )
     meta = {
         "made_by": "pledgewatch detector fit",
         "corpora": [p.resolve().name for p in corpora],
