@@ -701,6 +701,16 @@ def candidate(
     if cuts:
         x["promise_cut"] = 1.0
         reasons.append("cuts what the pledge promised: " + ", ".join(cuts[:3]))
+    if (
+        x.get("event_affirm")
+        and x.get("affirm_each", 0.0) >= 2
+        and not (breach or investigation or shortfall or enforcement or reverse or rising or cuts)
+    ):
+        # Told in words of making or keeping the pledge (two or more) within days of an
+        # extension or reaffirmation the catalogue records, with nothing found against the
+        # pledge: coverage of that event, never a flag (docs/catalogue.md). Over 75 corpora
+        # 6 candidates were such: 1 expected flag (missed anyway), 5 not (1 was flagged).
+        return None
     signal = (
         breach
         or own_account
