@@ -125,6 +125,20 @@ def test_an_extension_recorded_in_history_is_not_flagged(detector: Detector) -> 
     assert detector.scan(title, text, day("2021-05-18")) == []
 
 
+def test_a_breach_reported_beside_a_recorded_extension_is_still_flagged(
+    detector: Detector,
+) -> None:
+    title = "Amazon extends its police ban on facial recognition as records show police broke it"
+    text = (
+        "The pause on police use of Rekognition was extended until further notice. Records "
+        "obtained by the ACLU show a sheriff's office ran Rekognition matches in violation "
+        "of the moratorium."
+    )
+    [f] = detector.scan(title, text, day("2021-05-18"))
+    assert f.kind == "breach"
+    assert "coincides with a recorded extension or reaffirmation" in f.reasons
+
+
 def test_events_before_the_pledge_are_not_breaches(detector: Detector) -> None:
     title = "Emails show Oregon police running Amazon facial recognition matches"
     text = "Records obtained by the ACLU show deputies used Rekognition despite objections."
