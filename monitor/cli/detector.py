@@ -11,6 +11,7 @@ import click
 from monitor.cli.app import App, jobs_option, pass_app
 from monitor.evaluation.corpus import CorpusError
 from monitor.evaluation.learning import (
+    CUT_TOLERANCE,
     NAMES_MIN_CORPORA,
     LabelledSet,
     best_cut,
@@ -130,7 +131,7 @@ def fit(
         click.echo("leave-one-pledge-out, corpora and reviews: the same (no reviews to add)")
     click.echo(
         f"flags start from {cut:g}: nearest 0.5 of the scores whose leave-one-pledge-out "
-        "F1 is within 0.005 of the best"
+        f"F1 is within {CUT_TOLERANCE:g} of the best"
     )
     meta = {
         "made_by": "pledgewatch detector fit",

@@ -141,11 +141,11 @@ def test_odd_pledges_compile_and_scan_in_bounded_work() -> None:
     def work(n: int) -> tuple[int, int]:
         """Steps to compile the odd pledges with `n` sharing words, and to scan one article."""
         pledges = [*odd, *shared(n)]
-        compiled = steps(lambda: Detector.compile(pledges))
-        det = Detector.compile(pledges)
+        built: list[Detector] = []
+        compiled = steps(lambda: built.append(Detector.compile(pledges)))
         findings: list[Finding] = []
         scan = "Amazon privacy data security breach", text, day("2024-01-01")
-        scanned = steps(lambda: findings.extend(det.scan(*scan)))
+        scanned = steps(lambda: findings.extend(built[0].scan(*scan)))
         assert len(findings) <= len(pledges)
         return compiled, scanned
 

@@ -61,8 +61,8 @@ def test_the_dev_corpus_meets_the_detection_target() -> None:
     result = CliRunner().invoke(cli, ["eval", str(DEV_CORPUS), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    # F1 0.90 is the target; flags start from the cut of best F1 left out pledge by
-    # pledge, which trades some precision for recall.
+    # F1 0.90 is the target; flags start from a cut learned left out pledge by pledge
+    # (under 0.5), which trades some precision for recall.
     assert data["f1"] >= 0.90 and data["precision"] >= 0.80, data
     assert set(data) >= {"precision", "recall", "f1", "per_pledge", "false_positives"}
 
@@ -97,8 +97,8 @@ def test_the_holdout_corpus_meets_the_detection_target() -> None:
     result = CliRunner().invoke(cli, ["eval", str(HOLDOUT), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    # F1 0.90 is the target; flags start from the cut of best F1 left out pledge by
-    # pledge, which trades some precision for recall.
+    # F1 0.90 is the target; flags start from a cut learned left out pledge by pledge
+    # (under 0.5), which trades some precision for recall.
     assert data["f1"] >= 0.90 and data["precision"] >= 0.80, data
 
 
