@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -71,13 +71,6 @@ class Article:
 
     def text_of(self, hits: Iterable[tuple[int, Hit]]) -> list[str]:
         return sorted({self.doc[h.start : h.end].lower() for _, h in hits})
-
-
-def common(a: Collection[int], b: set[int]) -> Iterable[int]:
-    """Members of both, iterating the smaller side (pledge sets can be large)."""
-    if len(a) <= len(b):
-        return [x for x in a if x in b]
-    return [x for x in b if x in a]
 
 
 def negation(words: list[str], i: int) -> bool:
@@ -193,8 +186,11 @@ def locate(
     if not companies and not by_name:
         return None
     wanted = {pi for c in companies for pi in by_company.get(c, ())} | by_name
+    # Set operations meet pledge sets in C, iterating the smaller side: a word shared by
+    # thousands of pledges costs no Python loop over them.
     if not any(
-        common(t.subjects, wanted) or common(t.words, wanted) or t.products for t in present
+        t.products or not wanted.isdisjoint(t.subjects) or not t.words.keys().isdisjoint(wanted)
+        for t in present
     ):
         return None  # the company is named in passing: none of its pledges' subjects
     hits = cat.matcher.hits(matches, offsets)
@@ -221,10 +217,10 @@ def locate(
             for kind in term.cues:
                 art.cues[kind].append((si, h))
         if term.subjects:
-            for pi in common(term.subjects, wanted):
+            for pi in term.subjects & wanted:
                 art.subject[pi].add(si)
         if term.scopes:
-            for pi in common(term.scopes, wanted):
+            for pi in term.scopes & wanted:
                 art.scope[pi].add(si)
         if term.words:
             word_sentences.setdefault(h.term, set()).add(si)
@@ -235,8 +231,9 @@ def locate(
     # costs one look at each of them, once).
     found: dict[tuple[int, int], dict[int, set[int]]] = defaultdict(dict)
     for t, sents in word_sentences.items():
-        for pi in common(terms[t].words, wanted):
-            for k, j in terms[t].words[pi]:
+        words = terms[t].words
+        for pi in sorted(words.keys() & wanted):
+            for k, j in words[pi]:
                 found[(pi, k)].setdefault(j, set()).update(sents)
     for (pi, k), by_word in found.items():
         if len(by_word) < cat.pledges[pi].phrase_need[k]:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 from monitor.cli import cli
+from monitor.config import DetectSettings
 from monitor.evaluation.corpus import Counts
 from monitor.evaluation.learning import (
     CUT_TOLERANCE,
@@ -109,6 +110,13 @@ def test_a_cut_nearer_even_odds_wins_when_its_f1_is_within_noise_of_the_best() -
     data = LabelledSet([], {("c", f"p-{n}", "p"): "breach" for n in range(22)})
     assert best_cut(data, scored) == 0.325
     assert CUT_TOLERANCE < 1 - Counts(20, 0, 2).f1
+
+
+def test_the_min_score_setting_states_the_tolerance_the_cut_is_learned_with() -> None:
+    # The setting's description (and docs/config.md, made from it) states the tolerance in
+    # words, since the config does not import the learning code: they must agree.
+    description = DetectSettings.model_fields["min_score"].description or ""
+    assert f"within {CUT_TOLERANCE:g} of the best" in description
 
 
 def test_each_pledge_is_flagged_from_a_cut_learned_without_it() -> None:
