@@ -232,7 +232,7 @@ def locate(
     found: dict[tuple[int, int], dict[int, set[int]]] = defaultdict(dict)
     for t, sents in word_sentences.items():
         words = terms[t].words
-        for pi in sorted(words.keys() & wanted):
+        for pi in words.keys() & wanted:
             for k, j in words[pi]:
                 found[(pi, k)].setdefault(j, set()).update(sents)
     for (pi, k), by_word in found.items():
