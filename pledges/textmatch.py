@@ -19,9 +19,10 @@ import ahocorasick
 
 # Endings accepted after a term so plurals and simple inflections match the base form.
 INFLECTIONS = ("", "s", "es", "ed", "d", "ing", "ning", "ned", "n")
-_SENTENCE_END = re.compile(
-    r"(?<=[.!?])([\"'\u2019\u201d)]*)\s+(?=[\"'\u2018\u201c(]?[A-Z0-9])|()\n+"
-)
+# A stop, the quotes or brackets closing after it, then space before a capital or digit;
+# or a line break. Matched from the stop itself (a look-behind would be tried at every
+# position of the text).
+_SENTENCE_END = re.compile(r"[.!?]([\"'\u2019\u201d)]*)\s+(?=[\"'\u2018\u201c(]?[A-Z0-9])|\n+")
 # Abbreviations that end in a period without ending a sentence.
 _ABBREV = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Inc|Corp|Co|Ltd|Jr|Sr|No|vs|U\.S|U\.K|e\.g|i\.e)\.|\b[A-Z]\.)$"
@@ -131,8 +132,14 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENTENCE_END.finditer(text):
-        end = m.start() + len(m.group(1) or "")
-        dot = m.start() - 1  # an abbreviation ends in a period, not in "!", "?" or a break
+        closing = m.group(1)
+        if closing is None:  # a line break
+            end = m.start()
+            dot = end - 1
+        else:
+            dot = m.start()
+            end = dot + 1 + len(closing)
+        # An abbreviation ends in a period, not in "!", "?" or a break.
         if text[dot : dot + 1] == "." and _ABBREV.search(text[max(start, dot - 5) : dot + 1]):
             continue
         if text[start:end].strip():

@@ -53,6 +53,12 @@ def test_sentences_split_on_ends_but_not_abbreviations() -> None:
     assert parts == ["Mr. Smith met U.S. police.", "They said no!", "Then: 'fine.'", "Done"]
 
 
+def test_line_breaks_end_sentences_except_after_an_abbreviation() -> None:
+    text = "Acme Corp.\nits unit\n\nNext line. Wait... Then"
+    parts = [text[a:b] for a, b in split_sentences(text)]
+    assert parts == ["Acme Corp.\nits unit", "Next line.", "Wait...", "Then"]
+
+
 def test_text_in_other_scripts_does_not_break_matching() -> None:
     text = "亚马逊 Amazon الشرطة police 警察"
     assert found(["Amazon", "police"], text) == ["Amazon", "police"]
