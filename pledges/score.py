@@ -20,7 +20,7 @@ from pledges.article import (
     deadline_moved_later,
     due_year_passed,
 )
-from pledges.lexicon import Weights
+from pledges.lexicon import COMPANY_NOUNS, Weights
 from pledges.model import LinearModel
 from pledges.models import PledgeKind
 from pledges.textmatch import Hit
@@ -394,6 +394,55 @@ def _objects(art: Article, si: int, cue: Hit) -> Iterable[Hit]:
             yield h
 
 
+# Conduct words that are also nouns of another sense: after an article or a possessive,
+# "the shares of", "its market", they name stock or a marketplace, not an act.
+NOUN_SENSE = frozenset({"share", "market"})
+DETERMINERS = frozenset("a an the its their his her our whose s this that".split())
+# Conduct the company must do itself (selling, supplying, signing, giving away): told in
+# the passive with someone else as the doer ("a decree signed by the president"), it is
+# that party's act. Using, testing or reaching a product is what customers do with it
+# ("used by police"), so those count whoever does them.
+OWN_ACTS = frozenset(
+    """sold sell supply supplied provide provided offer offered build built license licensed
+    share shared gave give disclose disclosed signed""".split()
+)
+# Words that may stand before the doer's name after "by" ("by the company", "by its unit").
+_DOER_ARTICLES = frozenset("the a an its".split())
+
+
+def company_conduct(
+    cat: Compiled, art: Article, ci: int, hits: list[tuple[int, Hit]]
+) -> list[tuple[int, Hit]]:
+    """Conduct hits that can be the company's own acts: not a noun of another sense ("the
+    shares of"), and not an act told in the passive with another doer ("signed by the
+    president")."""
+    out = []
+    for si, h in hits:
+        term = cat.matcher.terms[h.term]
+        before = art.folded[max(h.fpos - 20, 0) : h.fpos].split()
+        if term in NOUN_SENSE and before and before[-1] in DETERMINERS:
+            continue
+        if term in OWN_ACTS and art.folded.startswith(" by ", h.fend):
+            doer = h.fend + 4
+            words = art.folded[doer : doer + 40].split()[:2]
+            if words and words[0] in _DOER_ARTICLES:
+                doer += len(words[0]) + 1
+                words = words[1:]
+            # "by the company", "by BrewCo": the company acts; anyone else, it does not.
+            if words and words[0] in COMPANY_NOUNS:
+                out.append((si, h))
+                continue
+            if not any(
+                sj == si
+                and g.fpos == doer
+                and (ci in cat.terms[g.term].companies or ci in cat.terms[g.term].products)
+                for sj, g in art.located
+            ):
+                continue
+        out.append((si, h))
+    return out
+
+
 def candidate(
     cat: Compiled, art: Article, pi: int, pub: date | None, w: Weights, wide: bool = False
 ) -> Candidate | None:
@@ -562,7 +611,7 @@ def candidate(
         x["shortfall"] = 1.0
         reasons.append("reported as falling short of the pledge: " + ", ".join(shortfall[:3]))
     affirm = art.text_of(art.cue_hits("affirm", window))
-    conduct = art.cue_hits("conduct", window)
+    conduct = company_conduct(cat, art, ci, art.cue_hits("conduct", window))
     if spec.kind.value == "exit":
         # Selling up is how an exit is carried out: "sell its restaurants" is no conduct
         # against a pledge to leave.
@@ -631,7 +680,7 @@ def candidate(
         reasons.append("enforcement reported: " + ", ".join(enforcement[:3]))
     if conduct and scope & window:
         x["conduct_scoped"] = 1.0
-        reasons.append("conduct within the pledge's scope")
+        reasons.append("conduct within the pledge's scope: " + ", ".join(art.text_of(conduct)[:3]))
     title_cues = {
         "reverse" if k == "persist" else k
         for k in ("breach", "weaken", "reverse", "persist")

@@ -946,6 +946,39 @@ def test_conduct_a_company_forbids_is_not_conduct() -> None:
         assert all("conduct_scoped" not in c.features for c in found), title
 
 
+def test_stock_and_acts_done_by_someone_else_are_not_the_company_s_conduct() -> None:
+    exit_russia = pledge(
+        id="brewco-russia-exit",
+        company={"name": "BrewCo", "aliases": []},
+        title="Leave Russia",
+        kind="exit",
+        statement="BrewCo said it would leave Russia.",
+        made_on="2022-03-08",
+        subject=["Russian brewer"],
+        scope=["Russia"],
+        history=[],
+    )
+    seized = (
+        "State agency takes over BrewCo's Russian brewer",
+        "A decree signed by the president placed the shares of BrewCo's Russian brewer"
+        " under state management in Russia.",
+    )
+    [c] = Detector.compile([exit_russia]).candidates(*seized, day("2023-07-17"))
+    assert "conduct_scoped" not in c.features
+    # Told with the company as the doer, the same words are its conduct.
+    own = (
+        "BrewCo's Russian brewer keeps trading",
+        "A supply deal signed by BrewCo keeps its Russian brewer selling in Russia.",
+    )
+    [c] = Detector.compile([exit_russia]).candidates(*own, day("2023-07-17"))
+    assert c.features["conduct_scoped"] == 1.0
+    assert any(r.startswith("conduct within the pledge's scope: ") for r in c.reasons)
+    # What customers do with a product counts whoever does it.
+    used = ("Rekognition facial recognition used by police despite moratorium", "")
+    [c] = Detector.compile([pledge()]).candidates(*used, day("2021-06-22"))
+    assert c.features["conduct_scoped"] == 1.0
+
+
 def test_a_criminal_finding_against_the_company_is_enforcement() -> None:
     for text in (
         ("Amazon convicted over Rekognition facial recognition sales to police", ""),
