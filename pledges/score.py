@@ -395,8 +395,9 @@ def _objects(art: Article, si: int, cue: Hit) -> Iterable[Hit]:
 
 
 # Conduct words that are also nouns of another sense: after an article or a possessive,
-# "the shares of", "its market", they name stock or a marketplace, not an act.
-NOUN_SENSE = frozenset({"share", "market"})
+# "the shares of", "its markets", they name stock or a marketplace, not an act ("the
+# sharing of data", "its marketing" are still acts).
+NOUN_SENSE = frozenset({"share", "shares", "market", "markets"})
 DETERMINERS = frozenset("a an the its their his her our whose s this that".split())
 # Conduct the company must do itself (selling, supplying, signing, giving away): told in
 # the passive with someone else as the doer ("a decree signed by the president"), it is
@@ -420,7 +421,7 @@ def company_conduct(
     for si, h in hits:
         term = cat.matcher.terms[h.term]
         before = art.folded[max(h.fpos - 20, 0) : h.fpos].split()
-        if term in NOUN_SENSE and before and before[-1] in DETERMINERS:
+        if art.folded[h.fpos : h.fend] in NOUN_SENSE and before and before[-1] in DETERMINERS:
             continue
         if term in OWN_ACTS and art.folded.startswith(" by ", h.fend):
             doer = h.fend + 4

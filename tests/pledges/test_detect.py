@@ -973,10 +973,14 @@ def test_stock_and_acts_done_by_someone_else_are_not_the_company_s_conduct() -> 
     [c] = Detector.compile([exit_russia]).candidates(*own, day("2023-07-17"))
     assert c.features["conduct_scoped"] == 1.0
     assert any(r.startswith("conduct within the pledge's scope: ") for r in c.reasons)
-    # What customers do with a product counts whoever does it.
-    used = ("Rekognition facial recognition used by police despite moratorium", "")
-    [c] = Detector.compile([pledge()]).candidates(*used, day("2021-06-22"))
-    assert c.features["conduct_scoped"] == 1.0
+    # What customers do with a product counts whoever does it, and an act named as a noun
+    # is still an act.
+    for title in (
+        "Rekognition facial recognition used by police despite moratorium",
+        "Amazon criticised over the marketing of Rekognition face recognition to police",
+    ):
+        [c] = Detector.compile([pledge()]).candidates(title, "", day("2021-06-22"))
+        assert c.features["conduct_scoped"] == 1.0, title
 
 
 def test_a_criminal_finding_against_the_company_is_enforcement() -> None:
