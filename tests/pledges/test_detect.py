@@ -919,20 +919,23 @@ def test_someone_of_the_company_who_does_not_speak_for_it_makes_an_allegation() 
     assert c.features["breach_said"] == 1.0
 
 
+# An exit scoped to a country: conduct there counts against it.
+LEAVE_RUSSIA = pledge(
+    id="burgerco-russia-exit",
+    company={"name": "BurgerCo", "aliases": []},
+    title="Leave Russia",
+    kind="exit",
+    statement="BurgerCo said it would leave Russia.",
+    made_on="2022-03-08",
+    subject=["Russian restaurants"],
+    scope=["Russia"],
+    history=[],
+)
+
+
 def test_selling_up_is_no_conduct_against_a_pledge_to_leave() -> None:
-    exit_russia = pledge(
-        id="burgerco-russia-exit",
-        company={"name": "BurgerCo", "aliases": []},
-        title="Leave Russia",
-        kind="exit",
-        statement="BurgerCo said it would leave Russia.",
-        made_on="2022-03-08",
-        subject=["Russian restaurants"],
-        scope=["Russia"],
-        history=[],
-    )
     text = ("BurgerCo to sell its Russian restaurants and leave Russia despite losses", "")
-    [c] = Detector.compile([exit_russia]).candidates(*text, day("2022-05-16"))
+    [c] = Detector.compile([LEAVE_RUSSIA]).candidates(*text, day("2022-05-16"))
     assert c.features["fulfil"] == 1.0
     assert "conduct_scoped" not in c.features
 
@@ -947,30 +950,19 @@ def test_conduct_a_company_forbids_is_not_conduct() -> None:
 
 
 def test_stock_and_acts_done_by_someone_else_are_not_the_company_s_conduct() -> None:
-    exit_russia = pledge(
-        id="brewco-russia-exit",
-        company={"name": "BrewCo", "aliases": []},
-        title="Leave Russia",
-        kind="exit",
-        statement="BrewCo said it would leave Russia.",
-        made_on="2022-03-08",
-        subject=["Russian brewer"],
-        scope=["Russia"],
-        history=[],
-    )
     seized = (
-        "State agency takes over BrewCo's Russian brewer",
-        "A decree signed by the president placed the shares of BrewCo's Russian brewer"
+        "State agency takes over BurgerCo's Russian restaurants",
+        "A decree signed by the president placed the shares of BurgerCo's Russian restaurants"
         " under state management in Russia.",
     )
-    [c] = Detector.compile([exit_russia]).candidates(*seized, day("2023-07-17"))
+    [c] = Detector.compile([LEAVE_RUSSIA]).candidates(*seized, day("2023-07-17"))
     assert "conduct_scoped" not in c.features
     # Told with the company as the doer, the same words are its conduct.
     own = (
-        "BrewCo's Russian brewer keeps trading",
-        "A supply deal signed by BrewCo keeps its Russian brewer selling in Russia.",
+        "BurgerCo's Russian restaurants keep trading",
+        "A supply deal signed by BurgerCo keeps its Russian restaurants selling in Russia.",
     )
-    [c] = Detector.compile([exit_russia]).candidates(*own, day("2023-07-17"))
+    [c] = Detector.compile([LEAVE_RUSSIA]).candidates(*own, day("2023-07-17"))
     assert c.features["conduct_scoped"] == 1.0
     assert any(r.startswith("conduct within the pledge's scope: ") for r in c.reasons)
     # What customers do with a product counts whoever does it, and an act named as a noun
