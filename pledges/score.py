@@ -419,11 +419,11 @@ def company_conduct(
     president")."""
     out = []
     for si, h in hits:
-        term = cat.matcher.terms[h.term]
-        before = art.folded[max(h.fpos - 20, 0) : h.fpos].split()
-        if art.folded[h.fpos : h.fend] in NOUN_SENSE and before and before[-1] in DETERMINERS:
-            continue
-        if term in OWN_ACTS and art.folded.startswith(" by ", h.fend):
+        if art.folded[h.fpos : h.fend] in NOUN_SENSE:
+            before = art.folded[max(h.fpos - 20, 0) : h.fpos].split()
+            if before and before[-1] in DETERMINERS:
+                continue
+        if cat.matcher.terms[h.term] in OWN_ACTS and art.folded.startswith(" by ", h.fend):
             doer = h.fend + 4
             words = art.folded[doer : doer + 40].split()[:2]
             if words and words[0] in _DOER_ARTICLES:
