@@ -434,10 +434,8 @@ def company_conduct(
                 out.append((si, h))
                 continue
             if not any(
-                sj == si
-                and g.fpos == doer
-                and (ci in cat.terms[g.term].companies or ci in cat.terms[g.term].products)
-                for sj, g in art.located
+                ci in cat.terms[g.term].companies or ci in cat.terms[g.term].products
+                for g in art.hits_near(si, doer, doer)
             ):
                 continue
         out.append((si, h))
