@@ -256,7 +256,7 @@ def company_speaks(cat: Compiled, art: Article, ci: int, window: set[int]) -> se
     for si, h in art.located:
         if si in window and si not in out:
             term = cat.terms[h.term]
-            if ci in term.companies or ci in term.products:
+            if term.names_company(ci):
                 m = SPEAKS.match(art.folded[h.fend : h.fend + 60])
                 if m and m.group(1) not in OUTSIDE_VOICES:
                     out.add(si)
@@ -433,10 +433,7 @@ def company_conduct(
             if words and words[0] in COMPANY_NOUNS:
                 out.append((si, h))
                 continue
-            if not any(
-                ci in cat.terms[g.term].companies or ci in cat.terms[g.term].products
-                for g in art.hits_near(si, doer, doer)
-            ):
+            if not any(cat.terms[g.term].names_company(ci) for g in art.hits_near(si, doer, doer)):
                 continue
         out.append((si, h))
     return out
@@ -867,7 +864,7 @@ def evidence(
             continue
         term = cat.terms[h.term]
         role = None
-        if ci in term.companies or ci in term.products or pi in term.names:
+        if term.names_company(ci) or pi in term.names:
             role = "company"
         elif pi in term.subjects:
             role = "subject"

@@ -98,6 +98,10 @@ class Term:
     # Names the pledge's own text uses (a site, brand, place or person): pledge indexes.
     names: set[int] = field(default_factory=set)
 
+    def names_company(self, ci: int) -> bool:
+        """Whether this term names company `ci`: its name, an alias or one of its products."""
+        return ci in self.companies or ci in self.products
+
 
 @dataclass
 class CompiledPledge:
