@@ -29,13 +29,9 @@ from monitor.evaluation.learning import (
 from monitor.evaluation.semantic import cross_validate_semantic, embed_corpora
 from pledges.encoder import INSTALL_HINT
 from pledges.errors import CatalogueError
-from pledges.fitted import load_semantic, shipped_model
+from pledges.fitted import MAX_MODEL_BYTES, load_semantic, shipped_model
 from pledges.model import LinearModel, ModelError
 from pledges.semantic import Semantic
-
-# A model file holds a few dozen weights and the vocabularies of its words readings (1 MB
-# fitted on 90 corpora, growing with them); the cap keeps a wrong path harmless.
-MAX_MODEL_BYTES = 16_000_000
 
 EVAL_EXAMPLES = """\b
 Each corpus is a folder with catalogue/, feeds/ and labels.json.

@@ -27,6 +27,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SHIPPED = "detector.json"
 SHIPPED_SEMANTIC = "semantic.json"
+# A model file holds a few dozen weights and the vocabularies of its words readings (1 MB
+# fitted on 90 corpora, growing with them); the cap keeps a wrong path harmless.
+MAX_MODEL_BYTES = 16_000_000
+
+
+def read_model_file(path: Path) -> str:
+    """A model file's text; OSError if it cannot be read or is larger than any model."""
+    with path.open("rb") as f:
+        data = f.read(MAX_MODEL_BYTES + 1)
+    if len(data) > MAX_MODEL_BYTES:
+        raise OSError(f"larger than {MAX_MODEL_BYTES:,} bytes, not a model file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OSError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
 def _hand() -> LinearModel:
@@ -68,7 +83,7 @@ def model_from_text(text: str | None, origin: str) -> LinearModel:
 def load_model(path: Path) -> LinearModel:
     """A model file, or the shipped model (with a warning) if it is missing or damaged."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_model_file(path)
     except OSError as exc:
         fallback = shipped_model()
         log.warning("%s: cannot read detector model (%s); using %s", path, exc, fallback.version)
@@ -93,7 +108,7 @@ def load_semantic(model_path: Path | None = None) -> Semantic | None:
             text = resources.files(__name__).joinpath(SHIPPED_SEMANTIC).read_text(encoding="utf-8")
             origin = f"shipped {SHIPPED_SEMANTIC}"
         else:
-            text = model_path.read_text(encoding="utf-8")
+            text = read_model_file(model_path)
             origin = str(model_path)
         model = SemanticModel.from_json(text)
     except (OSError, ModelError) as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pledges.fitted import load_model, model_from_text, shipped_model
+from pledges.fitted import MAX_MODEL_BYTES, load_model, model_from_text, shipped_model
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, ModelError, fit_logistic
 from pledges.score import FEATURES, hand_model
@@ -82,6 +82,22 @@ def test_a_missing_or_corrupt_model_file_falls_back_to_the_shipped_one(
     assert any("absent.json: cannot read detector model" in m for m in messages)
     assert any("bad.json: detector model unusable" in m for m in messages)
     assert any("stored model 3: detector model unusable" in m for m in messages)
+
+
+def test_a_model_file_too_large_or_not_text_falls_back_without_being_read_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as f:
+        f.truncate(MAX_MODEL_BYTES + 1)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe{")
+    assert load_model(huge) == shipped_model()
+    assert load_model(binary) == shipped_model()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("huge.json" in m and "larger than 16,000,000 bytes" in m for m in messages)
+    assert any("binary.json" in m and "not UTF-8" in m for m in messages)
 
 
 @pytest.mark.parametrize("prior", [-15.0, -8.0, 10.0])
