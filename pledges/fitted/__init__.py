@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SHIPPED = "detector.json"
 SHIPPED_SEMANTIC = "semantic.json"
-# A model file holds a few dozen weights and the vocabularies of its words readings (1 MB
-# fitted on 90 corpora, growing with them); the cap keeps a wrong path harmless.
+# A model file holds a few dozen weights and the vocabularies of its words readings (1.1 MB
+# fitted on 98 corpora, growing with them); the cap keeps a wrong path harmless.
 MAX_MODEL_BYTES = 16_000_000
 
 

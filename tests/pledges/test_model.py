@@ -84,7 +84,7 @@ def test_a_missing_or_corrupt_model_file_falls_back_to_the_shipped_one(
     assert any("stored model 3: detector model unusable" in m for m in messages)
 
 
-def test_a_model_file_too_large_or_not_text_falls_back_without_being_read_whole(
+def test_a_model_file_too_large_or_not_text_falls_back_to_the_shipped_one(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
