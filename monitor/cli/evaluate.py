@@ -24,6 +24,7 @@ from monitor.evaluation.learning import (
     figures,
     load_corpora,
     lopo_scores,
+    with_model_readings,
     with_word_readings,
 )
 from monitor.evaluation.semantic import cross_validate_semantic, embed_corpora
@@ -125,14 +126,15 @@ def _semantic() -> Semantic:
 def _cross_validate(
     corpora: tuple[Path, ...], fmt: str, layer: Semantic | None, jobs: int | None
 ) -> None:
-    data = with_word_readings(load_corpora(corpora), jobs)
+    loaded = load_corpora(corpora)
+    data = with_word_readings(loaded, jobs)
     shipped = shipped_model()
     # key -> (label, figures); keys are stable for JSON readers, labels name the models.
     named = {
         "hand_in_sample": (f"hand weights ({HAND.version}), in-sample", apply(HAND, data)),
         "shipped_in_sample": (
             f"shipped model ({shipped.version}), in-sample",
-            apply(shipped, data),
+            apply(shipped, with_model_readings(shipped, loaded)),
         ),
     }
     scored = lopo_scores(data, jobs=jobs)

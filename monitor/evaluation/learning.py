@@ -318,6 +318,37 @@ def with_word_readings(data: LabelledSet, jobs: int | None = None) -> LabelledSe
     )
 
 
+def with_model_readings(model: LinearModel, data: LabelledSet) -> LabelledSet:
+    """The set with each row's article read by `model`'s own words models, as the detector
+    reads it with that model: `apply(model, ...)` on it is in-sample when the model was
+    fitted on these corpora (on `with_word_readings` rows it would not be: those readings
+    are made without each row's corpus)."""
+    kind_words = _model_words(model, "kind_words")
+    report_words = _model_words(model, "report_words")
+    if kind_words is None and report_words is None:
+        return data
+    without = model.meta.get("report_reading") == REPORT_READING
+    rows = []
+    for r in data.rows:
+        key = (r.source, r.link)
+        features, kind_features = dict(r.features), dict(r.kind_features)
+        if report_words is not None:
+            terms = data.report_terms(key) if without else data.articles.get(key, frozenset())
+            features[REPORT_FEATURE] = report_words.reading(terms)
+        if kind_words is not None:
+            kind_features[WORDS_FEATURE] = kind_words.reading(data.articles.get(key, frozenset()))
+        rows.append(replace(r, features=features, kind_features=kind_features))
+    return LabelledSet(
+        rows, dict(data.expected), list(data.sources), dict(data.articles), dict(data.topics)
+    )
+
+
+def _model_words(model: LinearModel, name: str) -> KindWords | None:
+    if name not in model.meta:
+        return None
+    return KindWords.from_dict(model.meta[name], name)
+
+
 def _source_readings(
     data: LabelledSet, source: str
 ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:

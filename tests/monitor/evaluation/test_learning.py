@@ -167,6 +167,20 @@ def test_eval_cv_reports_leave_one_pledge_out_figures_over_several_corpora() -> 
     assert cv["f1"] >= 0.75
 
 
+def test_eval_cv_in_sample_figures_are_what_eval_gives_corpus_by_corpus() -> None:
+    # In-sample means the shipped model as the detector runs it, its own words readings
+    # included; the left-out readings the folds use would make it a third, unnamed figure.
+    corpora = [str(HOLDOUT_2), str(HOLDOUT_3)]
+    cv = CliRunner().invoke(cli, ["eval", "--cv", *corpora, "--format", "json"])
+    assert cv.exit_code == 0, cv.output
+    in_sample = json.loads(cv.output)["shipped_in_sample"]
+    plain = CliRunner().invoke(cli, ["eval", *corpora, "--format", "json"])
+    assert plain.exit_code == 0, plain.output
+    per_corpus = json.loads(plain.output).values()
+    for count in ("tp", "fp", "fn"):
+        assert in_sample[count] == sum(r[count] for r in per_corpus)
+
+
 def test_eval_of_a_missing_corpus_is_one_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", "--cv", str(tmp_path / "nope")])
     assert result.exit_code != 0
