@@ -5,8 +5,9 @@ once per corpus: hundreds of fits that share one read-only data set. Worker proc
 are forked with the data already in memory (it is never pickled), each runs a slice of
 the folds, and the results come back in the folds' order, so a run on several cores
 gives byte for byte what a run on one does. Where forking is not available or not safe
-(another start method, or threads running in this process, which a fork could catch
-holding a lock), the folds run here, one after another.
+(no fork start method; macOS, whose system libraries are not safe in a forked child; or
+threads running in this process, which a fork could catch holding a lock), the folds run
+here, one after another.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -48,9 +50,17 @@ def workers(jobs: int | None, folds: int) -> int:
     wanted = DEFAULT_MAX if jobs is None else jobs
     if wanted < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if not _can_fork():
         return 1
     return max(1, min(wanted, cores(), folds))
+
+
+def _can_fork() -> bool:
+    # macOS offers fork, but a child of a process that has used its system frameworks can
+    # crash (Python starts processes by spawn there for that reason).
+    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    return threading.active_count() == 1
 
 
 def fold_map(

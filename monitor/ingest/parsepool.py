@@ -16,6 +16,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -204,8 +205,10 @@ class ParsePool:
         workers: int,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        # fork starts workers in milliseconds with everything imported; elsewhere, spawn.
-        method = "fork" if "fork" in get_all_start_methods() else None
+        # fork starts workers in milliseconds with everything imported; elsewhere, and on
+        # macOS (whose system libraries are not safe in a forked child), spawn.
+        forks = "fork" in get_all_start_methods() and sys.platform != "darwin"
+        method = "fork" if forks else "spawn"
         ctx = get_context(method)
         self._ctx = ctx
         self._forks = method == "fork"

@@ -101,6 +101,14 @@ def test_no_fork_while_another_thread_runs() -> None:
         other.join()
 
 
+def test_no_fork_on_macos(monkeypatch: pytest.MonkeyPatch) -> None:
+    # fork is offered there, but a forked child of a process that has touched the
+    # system frameworks can crash: the folds run in this process instead.
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert workers(4, 100) == 1
+    assert fold_map(lambda shared, n: shared + n, 10, [1, 2, 3], jobs=4) == [11, 12, 13]
+
+
 def _eval_cv(jobs: int) -> dict[str, object]:
     args = ["eval", "--cv", "--jobs", str(jobs), str(HOLDOUT_2), str(HOLDOUT_3), "--format", "json"]
     done = subprocess.run(

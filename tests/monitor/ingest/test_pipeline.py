@@ -219,6 +219,40 @@ def test_worker_processes_store_exactly_what_a_single_process_stores(
     assert results[0] == results[2] == results[1]
 
 
+def test_on_macos_the_parse_workers_are_spawned_and_store_the_same(
+    catalogue_db: Path, tmp_path: Path, generated: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fork is offered on macOS but not safe there; spawned workers import everything
+    # afresh and must store exactly what forked ones do.
+    stored = {}
+    for platform in ("linux", "darwin"):
+        monkeypatch.setattr(sys, "platform", platform)
+        path = tmp_path / f"{platform}.db"
+        src, dst = sqlite3.connect(catalogue_db), sqlite3.connect(path)
+        src.backup(dst)
+        src.close()
+        dst.close()
+        db = open_database(f"sqlite:///{path}")
+        try:
+            ingest_files(db=db, paths=[str(p) for p in generated], workers=2, batch_entries=100)
+        finally:
+            db.dispose()
+        con = sqlite3.connect(path)
+        stored[platform] = (
+            sorted(con.execute("select key, title, text from articles")),
+            sorted(con.execute(
+                "select a.key, f.pledge_id, f.kind, f.score from flags f "
+                "join articles a on a.id = f.article_id")),
+        )  # fmt: skip
+        con.close()
+    assert stored["linux"][1], "the generated feeds mention catalogue pledges"
+    assert stored["darwin"] == stored["linux"]
+    from monitor.ingest.parsepool import ParsePool
+
+    pool = ParsePool([], now=datetime.now(UTC), workers=2)  # still "darwin"
+    assert pool._ctx.get_start_method() == "spawn"
+
+
 def test_workers_told_the_catalogue_is_too_big_to_ship_parse_on_without_it(
     generated: list[Path],
 ) -> None:
