@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from monitor.ingest.parsepool import fork_is_safe
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +51,9 @@ def workers(jobs: int | None, folds: int) -> int:
     wanted = DEFAULT_MAX if jobs is None else jobs
     if wanted < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    if not _can_fork():
+    if not fork_is_safe() or threading.active_count() > 1:
         return 1
     return max(1, min(wanted, cores(), folds))
-
-
-def _can_fork() -> bool:
-    # macOS offers fork, but a child of a process that has used its system frameworks can
-    # crash (Python starts processes by spawn there for that reason).
-    if sys.platform == "darwin" or "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    return threading.active_count() == 1
 
 
 def fold_map(

@@ -194,6 +194,13 @@ def _scan_all(parsed: list[Scanned], detector: Detector | None, now: datetime) -
     return parsed
 
 
+def fork_is_safe() -> bool:
+    """Whether worker processes may be forked here: the fork start method is offered and
+    this is not macOS, where a forked child of a process that has used the system
+    frameworks can crash (Python starts processes by spawn there for that reason)."""
+    return "fork" in get_all_start_methods() and sys.platform != "darwin"
+
+
 class ParsePool:
     """Worker processes reading, parsing and scanning files; see the module docstring."""
 
@@ -205,10 +212,8 @@ class ParsePool:
         workers: int,
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        # fork starts workers in milliseconds with everything imported; elsewhere, and on
-        # macOS (whose system libraries are not safe in a forked child), spawn.
-        forks = "fork" in get_all_start_methods() and sys.platform != "darwin"
-        method = "fork" if forks else "spawn"
+        # fork starts workers in milliseconds with everything imported; elsewhere, spawn.
+        method = "fork" if fork_is_safe() else "spawn"
         ctx = get_context(method)
         self._ctx = ctx
         self._forks = method == "fork"
