@@ -87,8 +87,8 @@ class Detector:
         self.model = model
         self.weights = weights
         self._semantic = semantic
-        self._kind_words = _words(model, "kind_words")
-        self._report_words = _words(model, "report_words")
+        self._kind_words = model_words(model, "kind_words")
+        self._report_words = model_words(model, "report_words")
         self._without_topic = model.meta.get("report_reading") == REPORT_READING
         # Each pledge's topic words, made when first needed (most pledges never are).
         self._topics: dict[int, frozenset[str]] = {}
@@ -330,7 +330,7 @@ class Detector:
         return out
 
 
-def _words(model: LinearModel, name: str) -> KindWords | None:
+def model_words(model: LinearModel, name: str) -> KindWords | None:
     """The model's vocabulary `name` for reading an article's words, if it has a usable one."""
     if name not in model.meta:
         return None
@@ -373,5 +373,6 @@ __all__ = [
     "Evidence",
     "Finding",
     "Span",
+    "model_words",
     "short_names",
 ]

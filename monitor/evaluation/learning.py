@@ -33,7 +33,7 @@ from monitor.evaluation.corpus import (
 from monitor.evaluation.folds import fold_map
 from monitor.store.models import DetectorModel, Flag
 from pledges.catalogue import load_catalogue
-from pledges.detect import HAND_VERSION, Detector
+from pledges.detect import HAND_VERSION, Detector, model_words
 from pledges.kindwords import FEATURE as WORDS_FEATURE
 from pledges.kindwords import (
     REPORT_FEATURE,
@@ -305,17 +305,7 @@ def with_word_readings(data: LabelledSet, jobs: int | None = None) -> LabelledSe
     for k, r in fold_map(_source_readings, data, sorted({r.source for r in data.rows}), jobs):
         kind.update(k)
         report.update(r)
-    rows = [
-        replace(
-            r,
-            features={**r.features, REPORT_FEATURE: report[(r.source, r.link)]},
-            kind_features={**r.kind_features, WORDS_FEATURE: kind[(r.source, r.link)]},
-        )
-        for r in data.rows
-    ]
-    return LabelledSet(
-        rows, dict(data.expected), list(data.sources), dict(data.articles), dict(data.topics)
-    )
+    return _with_readings(data, kind, report)
 
 
 def with_model_readings(model: LinearModel, data: LabelledSet) -> LabelledSet:
@@ -323,30 +313,44 @@ def with_model_readings(model: LinearModel, data: LabelledSet) -> LabelledSet:
     reads it with that model: `apply(model, ...)` on it is in-sample when the model was
     fitted on these corpora (on `with_word_readings` rows it would not be: those readings
     are made without each row's corpus)."""
-    kind_words = _model_words(model, "kind_words")
-    report_words = _model_words(model, "report_words")
-    if kind_words is None and report_words is None:
-        return data
+    kind_words = model_words(model, "kind_words")
+    report_words = model_words(model, "report_words")
     without = model.meta.get("report_reading") == REPORT_READING
-    rows = []
-    for r in data.rows:
-        key = (r.source, r.link)
-        features, kind_features = dict(r.features), dict(r.kind_features)
-        if report_words is not None:
-            terms = data.report_terms(key) if without else data.articles.get(key, frozenset())
-            features[REPORT_FEATURE] = report_words.reading(terms)
-        if kind_words is not None:
-            kind_features[WORDS_FEATURE] = kind_words.reading(data.articles.get(key, frozenset()))
-        rows.append(replace(r, features=features, kind_features=kind_features))
+    keys = {(r.source, r.link) for r in data.rows}
+    kind = report = None
+    if kind_words is not None:
+        kind = {k: kind_words.reading(data.articles.get(k, frozenset())) for k in keys}
+    if report_words is not None:
+        report = {
+            k: report_words.reading(
+                data.report_terms(k) if without else data.articles.get(k, frozenset())
+            )
+            for k in keys
+        }
+    return _with_readings(data, kind, report)
+
+
+def _with_readings(
+    data: LabelledSet,
+    kind: dict[tuple[str, str], float] | None,
+    report: dict[tuple[str, str], float] | None,
+) -> LabelledSet:
+    """The set with each row's words readings (by article) set where given."""
+    rows = [
+        replace(
+            r,
+            features=r.features
+            if report is None
+            else {**r.features, REPORT_FEATURE: report[(r.source, r.link)]},
+            kind_features=r.kind_features
+            if kind is None
+            else {**r.kind_features, WORDS_FEATURE: kind[(r.source, r.link)]},
+        )
+        for r in data.rows
+    ]
     return LabelledSet(
         rows, dict(data.expected), list(data.sources), dict(data.articles), dict(data.topics)
     )
-
-
-def _model_words(model: LinearModel, name: str) -> KindWords | None:
-    if name not in model.meta:
-        return None
-    return KindWords.from_dict(model.meta[name], name)
 
 
 def _source_readings(
