@@ -16,6 +16,7 @@ import tracemalloc
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -181,6 +182,33 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return write_feeds(tmp_path_factory.mktemp("generated"), files=24, items=25, seed=3)
 
 
+def _stored_after_ingest(
+    catalogue_db: Path, path: Path, generated: list[Path], workers: int
+) -> tuple[list[Any], list[Any]]:
+    """Articles and flags stored by ingesting `generated` into a copy of `catalogue_db`."""
+    src, dst = sqlite3.connect(catalogue_db), sqlite3.connect(path)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    db = open_database(f"sqlite:///{path}")
+    try:
+        report = ingest_files(
+            db=db, paths=[str(p) for p in generated], workers=workers, batch_entries=100
+        )
+    finally:
+        db.dispose()
+    assert [s.source for s in report.sources] == [str(p) for p in generated]
+    con = sqlite3.connect(path)
+    stored = (
+        sorted(con.execute("select key, title, text from articles")),
+        sorted(con.execute(
+            "select a.key, f.pledge_id, f.kind, f.score from flags f "
+            "join articles a on a.id = f.article_id")),
+    )  # fmt: skip
+    con.close()
+    return stored
+
+
 def test_worker_processes_store_exactly_what_a_single_process_stores(
     catalogue_db: Path, tmp_path: Path, generated: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,27 +221,9 @@ def test_worker_processes_store_exactly_what_a_single_process_stores(
     for workers in (0, 2, 1):
         if workers == 1:
             monkeypatch.setattr(monitor.ingest.parsepool, "MAX_SHIPPED_PLEDGES", 0)
-        path = tmp_path / f"w{workers}.db"
-        src, dst = sqlite3.connect(catalogue_db), sqlite3.connect(path)
-        src.backup(dst)
-        src.close()
-        dst.close()
-        db = open_database(f"sqlite:///{path}")
-        try:
-            report = ingest_files(
-                db=db, paths=[str(p) for p in generated], workers=workers and 2, batch_entries=100
-            )
-        finally:
-            db.dispose()
-        assert [s.source for s in report.sources] == [str(p) for p in generated]
-        con = sqlite3.connect(path)
-        results[workers] = (
-            sorted(con.execute("select key, title, text from articles")),
-            sorted(con.execute(
-                "select a.key, f.pledge_id, f.kind, f.score from flags f "
-                "join articles a on a.id = f.article_id")),
-        )  # fmt: skip
-        con.close()
+        results[workers] = _stored_after_ingest(
+            catalogue_db, tmp_path / f"w{workers}.db", generated, workers=workers and 2
+        )
     assert len(results[0][0]) == 24 * 25
     assert results[0][1], "the generated feeds mention catalogue pledges"
     assert results[0] == results[2] == results[1]
@@ -227,24 +237,9 @@ def test_on_macos_the_parse_workers_are_spawned_and_store_the_same(
     stored = {}
     for platform in ("linux", "darwin"):
         monkeypatch.setattr(sys, "platform", platform)
-        path = tmp_path / f"{platform}.db"
-        src, dst = sqlite3.connect(catalogue_db), sqlite3.connect(path)
-        src.backup(dst)
-        src.close()
-        dst.close()
-        db = open_database(f"sqlite:///{path}")
-        try:
-            ingest_files(db=db, paths=[str(p) for p in generated], workers=2, batch_entries=100)
-        finally:
-            db.dispose()
-        con = sqlite3.connect(path)
-        stored[platform] = (
-            sorted(con.execute("select key, title, text from articles")),
-            sorted(con.execute(
-                "select a.key, f.pledge_id, f.kind, f.score from flags f "
-                "join articles a on a.id = f.article_id")),
-        )  # fmt: skip
-        con.close()
+        stored[platform] = _stored_after_ingest(
+            catalogue_db, tmp_path / f"{platform}.db", generated, workers=2
+        )
     assert stored["linux"][1], "the generated feeds mention catalogue pledges"
     assert stored["darwin"] == stored["linux"]
     from monitor.ingest.parsepool import ParsePool
