@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from localfiles import LocalFileError, read_local_text
 from pledges.kindwords import KindWords
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, ModelError
@@ -30,18 +31,6 @@ SHIPPED_SEMANTIC = "semantic.json"
 # A model file holds a few dozen weights and the vocabularies of its words readings (1.1 MB
 # fitted on 98 corpora, growing with them); the cap keeps a wrong path harmless.
 MAX_MODEL_BYTES = 16_000_000
-
-
-def read_model_file(path: Path) -> str:
-    """A model file's text; OSError if it cannot be read or is larger than any model."""
-    with path.open("rb") as f:
-        data = f.read(MAX_MODEL_BYTES + 1)
-    if len(data) > MAX_MODEL_BYTES:
-        raise OSError(f"larger than {MAX_MODEL_BYTES:,} bytes, not a model file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise OSError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
 def _hand() -> LinearModel:
@@ -83,8 +72,8 @@ def model_from_text(text: str | None, origin: str) -> LinearModel:
 def load_model(path: Path) -> LinearModel:
     """A model file, or the shipped model (with a warning) if it is missing or damaged."""
     try:
-        text = read_model_file(path)
-    except OSError as exc:
+        text = read_local_text(path, max_bytes=MAX_MODEL_BYTES)
+    except LocalFileError as exc:
         fallback = shipped_model()
         log.warning("%s: cannot read detector model (%s); using %s", path, exc, fallback.version)
         return fallback
@@ -108,10 +97,10 @@ def load_semantic(model_path: Path | None = None) -> Semantic | None:
             text = resources.files(__name__).joinpath(SHIPPED_SEMANTIC).read_text(encoding="utf-8")
             origin = f"shipped {SHIPPED_SEMANTIC}"
         else:
-            text = read_model_file(model_path)
+            text = read_local_text(model_path, max_bytes=MAX_MODEL_BYTES)
             origin = str(model_path)
         model = SemanticModel.from_json(text)
-    except (OSError, ModelError) as exc:
+    except (OSError, LocalFileError, ModelError) as exc:
         log.warning("semantic model unusable (%s); detecting without the semantic layer", exc)
         return None
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -93,11 +94,15 @@ def test_a_model_file_too_large_or_not_text_falls_back_to_the_shipped_one(
         f.truncate(MAX_MODEL_BYTES + 1)
     binary = tmp_path / "binary.json"
     binary.write_bytes(b"\xff\xfe{")
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
     assert load_model(huge) == shipped_model()
     assert load_model(binary) == shipped_model()
+    assert load_model(fifo) == shipped_model()  # refused, not waited on
     messages = [r.getMessage() for r in caplog.records]
-    assert any("huge.json" in m and "larger than 16,000,000 bytes" in m for m in messages)
-    assert any("binary.json" in m and "not UTF-8" in m for m in messages)
+    assert any("huge.json" in m and "over the 16000000 byte cap" in m for m in messages)
+    assert any("binary.json" in m and "unreadable as UTF-8" in m for m in messages)
+    assert any("fifo.json" in m and "not a regular file" in m for m in messages)
 
 
 @pytest.mark.parametrize("prior", [-15.0, -8.0, 10.0])
