@@ -79,6 +79,10 @@ def _parse_pledge(text: str, path: str) -> tuple[PledgeIn | None, list[Problem]]
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown field"
+                if err.get("input") is None and " " in str(err["loc"][-1]):
+                    # Words with no value: what YAML leaves of text after a comma in an
+                    # unquoted value of a {...} mapping, the usual way to write history.
+                    msg += " (in a {...} mapping a comma ends a value: quote text with a comma)"
             elif err["type"] == "missing":
                 msg = "required field is missing"
             elif "input" in err and err["type"] not in ("value_error",):

@@ -64,6 +64,13 @@ BAD_CASES = {
     "not a mapping": ("acme-promise.yaml", "- just\n- a list\n", "expected a mapping"),
     "empty file": ("acme-promise.yaml", "", "expected a mapping of fields, got empty"),
     "unknown key": ("acme-promise.yaml", good() + "colour: blue\n", "colour: unknown field"),
+    "comma in an unquoted flow value": (
+        "acme-promise.yaml",
+        good()
+        + "history:\n- {date: 2021-05-18, event: paused, then extended, source: https://e.org/h}\n",
+        "history[0].then extended: unknown field (in a {...} mapping a comma ends a value: "
+        "quote text with a comma)",
+    ),
     "unknown nested key": (
         "acme-promise.yaml",
         good().replace("  products: []", "  products: []\n  ceo: X"),
