@@ -126,6 +126,21 @@ def test_503_retry_after_as_an_http_date_is_reported(
     assert 7190 <= result.retry_after <= 7200
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["\u00b2", "9" * 400, "9" * 5000],
+    ids=["superscript-two", "400-digits", "5000-digits"],
+)
+def test_a_retry_after_no_number_type_can_hold_is_a_429_not_a_crash(
+    feed_server: FeedServer, options: FetchOptions, value: str
+) -> None:
+    # str.isdigit() accepts "²" (int() does not); float() refuses 309 digits, int() 4,301.
+    url = feed_server.route("/busy", Reply(status=429, headers={"Retry-After": value}))
+    result = fetch(url, options)
+    assert result.error_kind == "http_429"
+    assert result.retry_after in (None, 1_000_000_000)
+
+
 def test_410_is_reported_as_gone(feed_server: FeedServer, options: FetchOptions) -> None:
     url = feed_server.route("/gone", Reply(status=410))
     result = fetch(url, options)

@@ -266,6 +266,24 @@ def test_feed_hints_lengthen_the_interval(db: Database, feed_server: FeedServer)
     ]
 
 
+def test_hints_too_long_for_a_number_are_capped_not_a_crash(
+    db: Database, feed_server: FeedServer
+) -> None:
+    cached = feed_server.route(
+        "/cached", Reply(body=simple_feed("c"), headers={"Cache-Control": "max-age=" + "9" * 5000})
+    )
+    busy = feed_server.route("/busy", Reply(status=503, headers={"Retry-After": "9" * 400}))
+    ids = subscribe(db, cached, busy)
+    now = datetime.now(UTC)
+    poll_due_feeds(db=db, settings=poll_settings(max_backoff_hours=24), now=now)
+    stored, failed = feed_row(db, ids[0]), feed_row(db, ids[1])
+    assert stored.error_kind is None and stored.entry_count == 3
+    assert as_utc(stored.next_due_at) == now + timedelta(hours=24)
+    assert failed.error_kind == "http_503"
+    assert as_utc(failed.next_due_at) == now + timedelta(hours=24)
+    assert count_articles(db) == 3
+
+
 def test_a_permanent_redirect_moves_the_feed_after_two_polls_a_temporary_one_never(
     db: Database, feed_server: FeedServer
 ) -> None:
