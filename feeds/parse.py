@@ -76,7 +76,8 @@ _SINGLE_BYTE = {
     "iso-8859-15",
 }
 # Start tags of RSS items and Atom entries (any namespace prefix), counted before parsing.
-_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
+# In any case: feedparser folds element names to lower case, so <ITEM> is an entry too.
+_ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]", re.IGNORECASE)
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 # C0/C1 controls (tab, LF and CR kept), zero-width and bidi marks (embeddings, overrides,
 # isolates, the Arabic letter mark), word joiners, BOM, soft hyphen, lone surrogates
@@ -458,30 +459,40 @@ def _trim_entries(data: bytes, max_entries: int) -> tuple[bytes, int]:
     feedparser reads every entry before any cap could apply (about 0.2 ms each). Cutting
     from the first entry past the cap to the end of the last entry leaves the elements
     that enclose the entries to be closed by what followed the last one, so the document
-    stays well-formed. A start tag inside CDATA or a comment can misplace the cut: the
-    feed then reads as ill-formed (degraded), still bounded.
+    stays well-formed. The last entry may be an empty element (`<item/>`) and names may
+    be in any case, as feedparser reads them. A start tag inside CDATA or a comment can
+    misplace the cut: the feed then reads as ill-formed (degraded), still bounded.
     """
     # Every match contains one of these words: most feeds stop at this cheap count.
-    if data.count(b"item") + data.count(b"entry") <= max_entries:
+    lowered = data.lower()
+    if lowered.count(b"item") + lowered.count(b"entry") <= max_entries:
         return data, 0
-    cut, name, total = -1, b"", 0
+    cut, total, last = -1, 0, None
     for m in _ENTRY_START.finditer(data):
         total += 1
         if total == max_entries + 1:
-            cut, name = m.start(), m.group()[1:-1]
-    if cut < 0:
+            cut = m.start()
+        last = m
+    if cut < 0 or last is None:
         return data, 0
+    name = last.group()[1:-1].lower()
+    tag_end = data.find(b">", last.end() - 1)
+    if tag_end > 0 and data[tag_end - 1 : tag_end] == b"/":
+        # The last entry is an empty element (`<item/>`): it ends with its start tag.
+        return data[:cut] + data[tag_end + 1 :], total
     end = len(data)
     while True:  # the end tag of the last entry: `</item>`, not `</items>`
-        end = data.rfind(b"</" + name, cut, end)
+        end = lowered.rfind(b"</" + name, cut, end)
         if end < 0:
-            return data, 0
+            # No end to find: the entries past the cap go with the rest of the document,
+            # which then reads as ill-formed (degraded) but is never parsed whole.
+            return data[:cut], total
         after = end + 2 + len(name)
         if data[after : after + 1] in (b">", b" ", b"\t", b"\r", b"\n"):
             break
     close = data.find(b">", after)
     if close < 0:
-        return data, 0
+        return data[:cut], total
     return data[:cut] + data[close + 1 :], total
 
 
