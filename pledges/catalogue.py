@@ -25,7 +25,20 @@ MAX_PLEDGE_FILE_BYTES = 1_000_000
 
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text for field-level validation."""
+    """Safe YAML without implicit timestamps: dates stay text for field-level validation.
+
+    Aliases (`*name`) are refused: a few lines of anchors, each a list of the one before
+    repeated nine times, stand for billions of values, and validating them (or quoting
+    them in a problem) grew the process by gigabytes. Pledge files do not need them.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in pledge files", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
 
 _Loader.yaml_implicit_resolvers = {
