@@ -101,6 +101,22 @@ def test_bad_opml_is_refused_with_a_reason(data: bytes, message: str) -> None:
         read_opml(data)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-be", "utf-16-le"])
+def test_a_dtd_is_refused_in_any_encoding_before_any_entity_expands(encoding: str) -> None:
+    # In UTF-16 the declaration's bytes are <\0!\0D\0...: a byte search misses them, and
+    # expat's own amplification limit still let 9 MB grow to 1 GB.
+    xml_name = encoding.split("-")[0].upper() + "-" + encoding.split("-")[1].upper()
+    text = (
+        f'<?xml version="1.0" encoding="{xml_name}"?>'
+        f'<!DOCTYPE opml [<!ENTITY a "{"x" * 1000}">]>'
+        f'<opml version="2.0"><body><outline text="{"&a;" * 50}" '
+        'xmlUrl="https://a.example.org/rss"/></body></opml>'
+    )
+    data = text.encode(encoding)
+    with pytest.raises(OpmlError, match="^OPML declares a DTD or entities"):
+        read_opml(data)
+
+
 def flat(n: int) -> bytes:
     body = "".join(
         f'<outline text="f{i}" xmlUrl="https://f{i}.example.org/rss"/>' for i in range(n)
