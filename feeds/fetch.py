@@ -267,7 +267,7 @@ class Fetcher:
                         seen.add(location)
                         current = location
                         continue
-                    await self._finish(result, resp)
+                    await self._finish(result, resp, conditional=bool(conditional))
             except aiohttp.ClientError as exc:
                 o = self.options
                 raise fetch_error(
@@ -303,8 +303,19 @@ class Fetcher:
         except FetchError as exc:
             raise FetchError(f"redirect refused: {exc}", url=current, kind=exc.kind) from exc
 
-    async def _finish(self, result: FetchResult, resp: aiohttp.ClientResponse) -> None:
+    async def _finish(
+        self, result: FetchResult, resp: aiohttp.ClientResponse, *, conditional: bool
+    ) -> None:
         status = resp.status
+        if status == 304 and not conditional:
+            # Not modified since nothing: taken as a success, a feed that never sent a
+            # body would look healthy forever.
+            result.error_kind = "bad_response"
+            result.error = (
+                f"HTTP 304 Not Modified from {result.final_url} to a request without "
+                "an ETag or Last-Modified; the feed has nothing to reuse"
+            )
+            return
         if status == 304:
             result.not_modified = True
             return

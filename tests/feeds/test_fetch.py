@@ -51,6 +51,18 @@ def test_stored_validators_are_sent_and_a_304_is_not_modified_not_an_error(
     assert result.content == b""
 
 
+def test_a_304_to_a_request_without_validators_is_an_error_not_a_success(
+    feed_server: FeedServer, options: FetchOptions
+) -> None:
+    url = feed_server.route("/feed", Reply(status=304))
+    result = fetch(url, options)
+    assert "if-none-match" not in feed_server.hits("/feed")[0].headers
+    assert not result.not_modified
+    assert result.error_kind == "bad_response"
+    assert "304 Not Modified" in (result.error or "")
+    assert "without an ETag or Last-Modified" in (result.error or "")
+
+
 def test_a_server_that_stalls_after_the_headers_times_out(feed_server: FeedServer) -> None:
     url = feed_server.route("/stall", Reply(body=FEED, stall=30))
     options = fast_options(read_timeout=0.5, total_timeout=5.0)
