@@ -297,9 +297,15 @@ class Fetcher:
                 url=current,
                 kind=f"http_{status}",
             )
-        target = urljoin(current, location.strip())
         try:
-            return checked_url(target)
+            # urljoin raises on an unclosed IPv6 bracket ("http://[::1/feed").
+            return checked_url(urljoin(current, location.strip()))
+        except ValueError as exc:
+            raise FetchError(
+                f"redirect refused: Location {storable(location.strip())!r} is not a valid URL",
+                url=current,
+                kind="unsafe_url",
+            ) from exc
         except FetchError as exc:
             raise FetchError(f"redirect refused: {exc}", url=current, kind=exc.kind) from exc
 

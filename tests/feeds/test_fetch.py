@@ -194,6 +194,16 @@ def test_a_redirect_to_another_scheme_is_refused(
     assert result.content == b""
 
 
+@pytest.mark.parametrize("location", ["http://[::1/feed", "//[::1/feed"])
+def test_a_redirect_to_a_location_that_is_no_url_is_refused_not_a_crash(
+    feed_server: FeedServer, options: FetchOptions, location: str
+) -> None:
+    url = feed_server.route("/r", Reply(status=302, headers={"Location": location}))
+    result = fetch(url, options)
+    assert result.error_kind == "unsafe_url"
+    assert result.error == f"redirect refused: Location {location!r} is not a valid URL"
+
+
 def test_a_permanent_redirect_reports_its_target_and_a_temporary_one_does_not(
     feed_server: FeedServer, options: FetchOptions
 ) -> None:
