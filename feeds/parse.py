@@ -320,17 +320,27 @@ def entry_key(
     return "sha:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
 
+def _hint_number(text: str) -> int | None:
+    """A polling hint's number when it is 1..99,999 in ASCII digits, else None.
+
+    The length is checked first: int() raises on over 4,300 digits, which would refuse
+    the whole feed over one silly hint.
+    """
+    if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 5 and int(text) > 0:
+        return int(text)
+    return None
+
+
 def _update_seconds(feed: Any) -> int | None:
-    ttl = str(feed.get("ttl", "") or "").strip()
-    if ttl.isascii() and ttl.isdigit() and 0 < int(ttl) < 100_000:
-        return int(ttl) * 60
+    ttl = _hint_number(str(feed.get("ttl", "") or "").strip())
+    if ttl is not None:
+        return ttl * 60
     period = str(feed.get("sy_updateperiod", "") or "").strip().lower()
     per = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000,
            "yearly": 31536000}.get(period)  # fmt: skip
     if per is None:
         return None
-    freq = str(feed.get("sy_updatefrequency", "1") or "1").strip()
-    n = int(freq) if freq.isascii() and freq.isdigit() and 0 < int(freq) < 100_000 else 1
+    n = _hint_number(str(feed.get("sy_updatefrequency", "1") or "1").strip()) or 1
     return per // n
 
 

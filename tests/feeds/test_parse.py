@@ -638,6 +638,29 @@ def test_the_feed_gives_its_own_polling_hint() -> None:
     assert parse(odd.encode(), now=NOW).update_seconds is None
 
 
+@pytest.mark.parametrize(
+    ("hint", "seconds"),
+    [
+        ("<ttl>{}</ttl>", None),
+        (
+            "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>{}</sy:updateFrequency>",
+            3600,
+        ),
+    ],
+    ids=["ttl", "sy-update-frequency"],
+)
+def test_a_hint_too_long_for_int_is_no_hint_and_the_feed_is_read(
+    hint: str, seconds: int | None
+) -> None:
+    # int() refuses over 4,300 digits: one silly hint must not refuse every entry.
+    tag = hint.format("9" * 5000)
+    ns = '<rss xmlns:sy="http://purl.org/rss/1.0/modules/syndication/" '
+    body = utf8_feed().replace("<title>T</title>", f"<title>T</title>{tag}", 1)
+    feed = parse(body.replace("<rss ", ns, 1).encode(), now=NOW)
+    assert feed.entries
+    assert feed.update_seconds == seconds
+
+
 def untitled_rss(items: str) -> bytes:
     return (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
