@@ -452,7 +452,9 @@ def _replace_bad_charrefs(data: bytes) -> tuple[bytes, int]:
 
     def fix(m: re.Match[bytes]) -> bytes:
         nonlocal count
-        value = int(m.group(1), 16) if m.group(1) is not None else int(m.group(2))
+        digits, base = (m.group(1), 16) if m.group(1) is not None else (m.group(2), 10)
+        # More digits than U+10FFFF takes is past it (and int() refuses 4,301 decimal ones).
+        value = 0x110000 if len(digits) > 7 else int(digits, base)
         if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
             count += 1
             return b"&#xFFFD;"

@@ -260,7 +260,17 @@ def test_bozo_feeds_keep_their_recovered_entries_and_say_why() -> None:
 
 
 @pytest.mark.parametrize(
-    "ref", ["&#xD800;", "&#x110000;", "&#xFFFFFFFF;", "&#55296;", "&#99999999999999999999;"]
+    "ref",
+    [
+        "&#xD800;",
+        "&#x110000;",
+        "&#xFFFFFFFF;",
+        "&#55296;",
+        "&#99999999999999999999;",
+        # More digits than int() converts: the whole ingest stopped on a ValueError.
+        pytest.param("&#" + "9" * 5000 + ";", id="5000-decimal-digits"),
+        pytest.param("&#x" + "F" * 5000 + ";", id="5000-hex-digits"),
+    ],
 )
 def test_character_references_that_make_feedparser_raise_are_replaced(ref: str) -> None:
     body = utf8_feed(title=f"before {ref} after").encode()
