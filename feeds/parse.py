@@ -256,7 +256,10 @@ def canonical_link(url: str) -> str:
     url = url.strip()
     if "?" not in url and "#" not in url and _PLAIN_URL.match(url):
         return url  # already canonical (most links): skip the split and rejoin
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket ("http://[::1/x"): kept as written
+        return url
     query = [
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
     ]
@@ -273,6 +276,11 @@ def safe_link(value: str | None, base: str | None = None) -> str | None:
         value = urljoin(base, value)
     if not _HTTP.match(value) or _HAS_SPACE.search(value):
         return None
+    if "[" in value:
+        try:
+            urlsplit(value)
+        except ValueError:  # an unclosed IPv6 bracket: no link anyone could follow
+            return None
     value = value.replace("<", "%3C").replace(">", "%3E").replace('"', "%22")
     return _JS_SCHEME.sub(r"\1%3A", value)[:MAX_LINK]
 

@@ -279,6 +279,29 @@ def test_character_references_that_make_feedparser_raise_are_replaced(ref: str) 
     assert feed.degraded_reason and "invalid character references" in feed.degraded_reason
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "<link>http://[::1/story</link>",
+        "<guid>http://[::1/story</guid>",
+    ],
+    ids=["link", "guid"],
+)
+def test_an_entry_link_that_is_no_url_costs_that_link_not_the_feed(bad: str) -> None:
+    # An unclosed IPv6 bracket makes urlsplit raise: every entry was refused with it.
+    body = (
+        '<rss version="2.0"><channel><title>T</title><link>http://[::1/</link>'
+        f"<item><title>broken</title>{bad}</item>"
+        "<item><title>fine</title><link>https://u.example/fine</link></item>"
+        "</channel></rss>"
+    )
+    feed = parse(body.encode(), url="https://u.example/rss", now=NOW)
+    assert [(e.title, e.link) for e in feed.entries] == [
+        ("broken", None),
+        ("fine", "https://u.example/fine"),
+    ]
+
+
 def test_valid_astral_character_references_are_kept() -> None:
     feed = parse(utf8_feed(title="smile &#128512; &#x1F600;").encode(), now=NOW)
     assert feed.entries[0].title == "smile \U0001f600 \U0001f600"
