@@ -364,6 +364,12 @@ def _headers(headers: Mapping[str, str] | None, content: bytes) -> dict[str, str
         decl = _XML_ENCODING.match(content[:512])
         if decl:
             declared = decl.group(1).decode("ascii")
+    # A header declaring UTF-16 or UTF-32 over a body whose markup has no NUL bytes
+    # ("<?xml", not "<\0?\0") is wrong: read the body by its own declaration or BOM.
+    if m and declared.lower().startswith(("utf-16", "utf-32", "ucs-")):
+        if content[:4].lstrip(b"\xef\xbb\xbf")[:1] == b"<" and b"\0" not in content[:8]:
+            out["content-type"] = ctype[: m.start()].rstrip(" ;") or "application/xml"
+            return out
     # A body declared Latin-1 (or ASCII) that is valid UTF-8 with non-ASCII bytes is
     # UTF-8: real Latin-1 text almost never forms valid multi-byte sequences.
     if declared.lower() in _SINGLE_BYTE and not content.isascii():

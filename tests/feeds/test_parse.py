@@ -253,6 +253,34 @@ def test_utf16_boms_and_honest_charsets_give_the_same_text(encode) -> None:
     assert feed.entries[0].text == "Straße"
 
 
+@pytest.mark.parametrize(
+    ("body", "charset"),
+    [
+        (utf8_feed().encode("utf-8"), "utf-16"),
+        (utf8_feed().encode("utf-8"), "UTF-16LE"),
+        (b"\xef\xbb\xbf" + utf8_feed().encode("utf-8"), "utf-32"),
+        (utf8_feed().replace("utf-8", "iso-8859-1").encode("latin-1"), "utf-16"),
+    ],
+    ids=["utf8-as-utf16", "utf8-as-utf16le", "utf8-bom-as-utf32", "latin1-as-utf16"],
+)
+def test_a_utf16_or_utf32_charset_header_over_single_byte_markup_is_ignored(
+    body: bytes, charset: str
+) -> None:
+    # Read as UTF-16, "<?xml" is one CJK character: a body whose length is a whole number
+    # of code units decodes without error into nonsense, refused as not a feed.
+    body += b"\n" * (-len(body) % 4)
+    headers = {"Content-Type": f"application/rss+xml; charset={charset}"}
+    feed = parse(body, headers=headers, now=NOW)
+    assert feed.entries[0].title == "Grüße aus Köln"
+    assert feed.degraded_reason is None
+
+
+def test_an_honest_utf16_charset_header_without_a_bom_is_kept() -> None:
+    body = utf8_feed().replace("utf-8", "utf-16").encode("utf-16-le")
+    feed = parse(body, headers={"Content-Type": "text/xml; charset=utf-16le"}, now=NOW)
+    assert feed.entries[0].title == "Grüße aus Köln"
+
+
 def test_bozo_feeds_keep_their_recovered_entries_and_say_why() -> None:
     feed = parse((DATA / "truncated.xml").read_bytes(), now=NOW)
     assert [e.title for e in feed.entries[:2]] == ["First story survives", "Second story survives"]
