@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -96,6 +97,29 @@ def test_serve_lists_the_catalogue_and_records_only_authorised_reviews(served: S
     assert [(r["decision"], r["reviewer"]) for r in reviews] == [("dismissed", "reviewer")]
     assert httpx.get(f"{served.url}/openapi.json").json()["info"]["title"] == "pledgewatch"
     assert httpx.get(f"{served.url}/docs").status_code == 200
+
+
+@pytest.mark.parametrize(("proto", "secure"), [(None, False), ("https", True)])
+def test_the_session_cookie_is_secure_when_a_local_tls_proxy_says_https(
+    served: Served, proto: str | None, secure: bool
+) -> None:
+    # A reverse proxy on the same host terminates TLS and says so in X-Forwarded-Proto.
+    # The browser is on https: its cookies go back as they came (httpx would keep a
+    # Secure one from this plain-http hop).
+    headers = {"X-Forwarded-Proto": proto} if proto else {}
+    page = httpx.get(f"{served.url}/signin", headers=headers, timeout=30)
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf
+    cookie = "; ".join(f"{k}={v}" for k, v in page.cookies.items())
+    r = httpx.post(
+        f"{served.url}/signin",
+        data={"token": served.token, "csrf": csrf.group(1)},
+        headers={**headers, "Cookie": cookie},
+        timeout=30,
+    )
+    assert r.status_code == 303
+    (session,) = [c for c in r.headers.get_list("set-cookie") if c.startswith("pw_session=")]
+    assert ("secure" in session.lower().split("; ")) is secure
 
 
 @pytest.mark.browser
