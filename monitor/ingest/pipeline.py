@@ -25,6 +25,7 @@ from feeds.errors import FeedError
 from feeds.fetch import Fetcher, FetchOptions, FetchResult
 from feeds.models import Article, Feed
 from feeds.parse import Entry, parse
+from feeds.redact import redact_url
 from feeds.store import (
     SourceEntries,
     UpsertResult,
@@ -193,14 +194,20 @@ def is_url(source: str) -> bool:
 def fetch_sources(urls: Sequence[str], options: FetchOptions, now: datetime) -> list[Scanned]:
     """Fetch feed URLs once (concurrently, with the poller's limits and address rules)."""
 
-    async def fetch_all() -> list[FetchResult]:
+    async def fetch_all() -> list[FetchResult | BaseException]:
         async with Fetcher(options) as fetcher:
-            return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
+            # As in a poll, a bug must cost one URL, not every input of the ingest.
+            return await asyncio.gather(*(fetcher.fetch(u) for u in urls), return_exceptions=True)
 
     out = []
     for url, result in zip(urls, asyncio.run(fetch_all()), strict=True):
         item = Scanned(source=url)
-        if not result.ok:
+        if isinstance(result, Exception):
+            log.error("fetch crashed url=%s", redact_url(url), exc_info=result)
+            item.error = f"internal: {type(result).__name__}: {result}"
+        elif isinstance(result, BaseException):
+            raise result
+        elif not result.ok:
             item.error = f"{result.error_kind}: {result.error}"
         else:
             try:
