@@ -16,6 +16,7 @@ from monitor.api import digests, feeds, flags, pledges, poll, search
 from monitor.api.cache import DataVersion, ReadCache
 from monitor.api.deps import ApiContext
 from monitor.api.errors import install_error_handlers
+from monitor.api.head import HeadAsGet
 from monitor.api.headers import SecurityHeaders
 from monitor.api.limits import BodyLimit
 from monitor.config import Settings, load_settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     if counter is not None:
         app.add_middleware(ReadCache, version=counter, max_entries=settings.api.read_cache_entries)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     # Outermost of ours, so refusals by the body limit are covered too.
     app.add_middleware(SecurityHeaders)
     if not settings.api.public_reads:

@@ -122,6 +122,17 @@ def test_the_session_cookie_is_secure_when_a_local_tls_proxy_says_https(
     assert ("secure" in session.lower().split("; ")) is secure
 
 
+@pytest.mark.parametrize("path", ["/", "/api/pledges", "/static/style.css"])
+def test_head_gets_the_get_status_and_headers_without_a_body(served: Served, path: str) -> None:
+    # Uptime checks and link checkers ask with HEAD.
+    head = httpx.head(f"{served.url}{path}", timeout=30)
+    get = httpx.get(f"{served.url}{path}", timeout=30)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["x-content-type-options"] == "nosniff"
+
+
 @pytest.mark.browser
 def test_a_reviewer_confirms_a_story_in_chromium_undoes_it_and_the_pledge_counts_it_once(
     served: Served,
