@@ -489,7 +489,10 @@ def _trim_entries(data: bytes, max_entries: int) -> tuple[bytes, int]:
     be in any case, as feedparser reads them. A start tag inside CDATA or a comment can
     misplace the cut: the feed then reads as ill-formed (degraded), still bounded.
     """
-    # Every match contains one of these words: most feeds stop at this cheap count.
+    # Every entry starts with "<": most feeds stop at this count, without a lower-case copy.
+    if data.count(b"<") <= max_entries:
+        return data, 0
+    # Every match contains one of these words, in any case.
     lowered = data.lower()
     if lowered.count(b"item") + lowered.count(b"entry") <= max_entries:
         return data, 0
