@@ -134,6 +134,12 @@ class Entry:
     published_estimated: bool
     content_hash: str
 
+    @property
+    def is_empty(self) -> bool:
+        """Nothing a reader or the detector could use: no headline, no text, no link.
+        Parsers keep such entries (`<item/>`); storing them would give one blank article."""
+        return not (self.title.strip() or self.text.strip() or self.link)
+
 
 @dataclass
 class ParsedFeed:

@@ -17,7 +17,7 @@ outcome is what storing the sources one after another would give.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -280,9 +280,11 @@ def upsert_many(
 
     New articles are built from what was inserted (no reading back). With
     `load_new=False` they appear only in `new_ids`, and a new article whose content a
-    later source changed counts as unchanged for that source.
+    later source changed counts as unchanged for that source. Entries with nothing in
+    them (`Entry.is_empty`) are not stored.
     """
     now = now or datetime.now(UTC)
+    items = [replace(item, entries=[e for e in item.entries if not e.is_empty]) for item in items]
     results = [UpsertResult() for _ in items]
     if not any(item.entries for item in items):
         return results

@@ -79,6 +79,20 @@ def test_entries_without_guid_or_link_get_a_stable_key_and_a_repoll_adds_nothing
     assert again.unchanged == 3 and counts(db) == (3, 3)
 
 
+def test_entries_with_no_headline_text_or_link_are_not_stored(db: Database) -> None:
+    feed = (
+        b'<rss version="2.0"><channel><title>Blank</title><item/><item/><ITEM/>'
+        b"<item><title> </title><description></description></item>"
+        b"<item><title>Real story</title></item></channel></rss>"
+    )
+    items = parse(feed, url="blank.xml", now=NOW).entries
+    assert sum(e.is_empty for e in items) >= 3
+    result = store(db, items, "blank")
+    assert [a.title for a in result.new] == ["Real story"]
+    assert counts(db) == (1, 1)
+    assert store(db, items, "blank").unchanged == 1 and counts(db) == (1, 1)
+
+
 def test_the_same_article_in_two_feeds_is_stored_once_with_both_sources(db: Database) -> None:
     one = parse(rss([("https://story.example/1", "Shared story", "Text")], "One"), now=NOW)
     two = parse(rss([("https://story.example/1", "Shared story", "Text")], "Two"), now=NOW)
