@@ -116,8 +116,10 @@ class DetectSettings(_Section):
     )
     semantic: bool = Field(
         False,
-        description="Also flag reports worded unlike the pledge (the semantic layer: "
-        "needs the semantic extra; about 40 ms more per article)",
+        description="Read every article with the semantic layer too: candidates are "
+        "scored with how strongly it reads as a report of a breach or rollback, and "
+        "reports worded unlike the pledge are flagged (needs the semantic extra; about "
+        "40 ms more per article)",
     )
 
 

@@ -32,9 +32,11 @@ from pledges.kindwords import (
     without_topic,
 )
 from pledges.lexicon import DEFAULT_WEIGHTS, Weights
-from pledges.model import LinearModel, ModelError, kind_from
+from pledges.model import LinearModel, ModelError, kind_from, sigmoid
 from pledges.models import PledgeIn
 from pledges.score import Candidate, Evidence, Span, candidate, evidence, hand_model
+from pledges.semantic import REPORT_CLIP as READING_CLIP
+from pledges.semantic import REPORT_FEATURE as READING_FEATURE
 from pledges.semantic import Semantic, SemanticIndex, article_text, pledge_text
 from pledges.textmatch import split_sentences
 from pledges.vocabulary import Compiled, compile_catalogue, short_names
@@ -87,17 +89,23 @@ class Detector:
         self.model = model
         self.weights = weights
         self._semantic = semantic
+        # With the semantic layer, candidates are scored by the model fitted beside this
+        # one with the layer's reading of the article as one more feature, where it has one.
+        reading = semantic.index.model.flag_model(model) if semantic is not None else None
+        self._flag_model = reading or model
         self._kind_words = model_words(model, "kind_words")
         self._report_words = model_words(model, "report_words")
         self._without_topic = model.meta.get("report_reading") == REPORT_READING
         # Each pledge's topic words, made when first needed (most pledges never are).
         self._topics: dict[int, frozenset[str]] = {}
-        # How far the report reading can move a candidate's score (it is clipped).
+        # How far the report readings can move a candidate's score (both are clipped).
+        flag = self._flag_model
         self._words_reach = (
-            abs(model.weights.get(REPORT_FEATURE, 0.0)) * WORDS_CLIP
+            abs(flag.weights.get(REPORT_FEATURE, 0.0)) * WORDS_CLIP
             if self._report_words is not None
             else 0.0
         )
+        self._reading_reach = abs(flag.weights.get(READING_FEATURE, 0.0)) * READING_CLIP
         self._by_company: dict[int, list[int]] = defaultdict(list)
         for i, p in enumerate(compiled.pledges):
             self._by_company[p.company].append(i)
@@ -139,7 +147,9 @@ class Detector:
 
     @property
     def version(self) -> str:
-        return self.model.version
+        """The model that scores lexical candidates (with the layer's reading, its name
+        joins the flag model's and the semantic model's)."""
+        return self._flag_model.version
 
     @property
     def size(self) -> int:
@@ -185,11 +195,26 @@ class Detector:
             return findings
         # How the article reads, rollback or breach: the same for every pledge it ties.
         reading = (layer.index.model, layer.index.kind_logit(vector)) if layer else None
-        model = self.model
+        model = self._flag_model
         # The article's words are read only when some candidate could reach the threshold
         # with them (most ties cannot, whatever the words say).
-        cutoff = math.log(model.threshold / (1.0 - model.threshold)) - self._words_reach
+        cutoff = (
+            math.log(model.threshold / (1.0 - model.threshold))
+            - self._words_reach
+            - self._reading_reach
+        )
         hopeful = [c for c in found if model.raw(c.features) >= cutoff]
+        # How strongly the layer reads the article as a report at all, for the flag model.
+        said: tuple[str, ...] = ()
+        if hopeful and layer is not None and self._reading_reach:
+            logit = layer.index.report_logit(vector)
+            for c in hopeful:
+                c.features[READING_FEATURE] = max(-READING_CLIP, min(READING_CLIP, logit))
+            said = (
+                f"the semantic layer ({layer.index.model.version}) reads it as "
+                + ("a report of a breach or rollback" if logit > 0 else "coverage, not a report")
+                + f" (probability of a report {sigmoid(logit):.2f})",
+            )
         terms = None
         # The report reading, and the terms that read as a report (for reasons).
         report: tuple[float, list[str], list[str]] | None = None
@@ -215,7 +240,7 @@ class Detector:
             kind = kind or self._kind(c)
             ev = evidence(self._cat, art, c.pledge, c.window, self.weights.evidence_sentences)
             pid = self._cat.pledges[c.pledge].spec.id
-            reasons = c.reasons + wording.get("report", ()) + wording.get(kind, ())
+            reasons = c.reasons + wording.get("report", ()) + said + wording.get(kind, ())
             findings.append(
                 Finding(pid, kind, round(score, 3), reasons, ev, c.response, model.version)
             )

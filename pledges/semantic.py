@@ -14,6 +14,12 @@ A second logistic model on the same vector tells rollback from breach. Both are 
 by `fit` on labelled corpora (`pledgewatch detector fit-semantic`) and shipped in
 `pledges/fitted/semantic.json`. The rule and its thresholds were chosen on 24 corpora and
 then tested once on six corpora written blind (see docs/detection-semantic.md).
+
+The same two readings also serve the lexical detector's own candidates (the layer's
+*reading*, on wherever the encoder is installed): how strongly the article reads as a
+report (`REPORT_FEATURE`) is one more feature of a flag model fitted with it
+(`lexical_flag`), and its rollback-or-breach logit one more kind feature (`lexical_kind`).
+Whether an article reports anything at all is where the lexical detector loses most.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pledges.model import ModelError, is_number, json_object, kind_from, sigmoid
+from pledges.model import LinearModel, ModelError, is_number, json_object, kind_from, sigmoid
 
 if TYPE_CHECKING:
     from pledges.encoder import Encoder
@@ -32,6 +38,10 @@ if TYPE_CHECKING:
 DIM = 384
 # The kind feature the article's rollback-or-breach logit gives a lexical candidate.
 KIND_FEATURE = "semantic_kind"
+# The flag feature the article's report logit gives a lexical candidate, clipped to
+# +-REPORT_CLIP so that one confident reading cannot outweigh every word of the tie.
+REPORT_FEATURE = "semantic_report"
+REPORT_CLIP = 4.0
 # Characters of the article body embedded after the headline: the encoder reads at most
 # 128 tokens, so more text would only cost tokenising time.
 ARTICLE_CHARS = 1_200
@@ -60,6 +70,28 @@ class SemanticModel:
     # logit as one more feature (`KIND_FEATURE`): used for lexical flags when the layer
     # is on. {"bias": float, "weights": {feature: weight}}, or empty.
     lexical_kind: Mapping[str, Any] = field(default_factory=dict)
+    # The lexical detector's flag model refitted with the article's report logit as one
+    # more feature (`REPORT_FEATURE`), for the flag model named `base` only (its words
+    # readings are what the weights were fitted beside): {"base": version, "bias": float,
+    # "threshold": float, "weights": {feature: weight}}, or empty.
+    lexical_flag: Mapping[str, Any] = field(default_factory=dict)
+
+    def flag_model(self, base: LinearModel) -> LinearModel | None:
+        """`base` as it scores with the article's report logit, or None when this model
+        was not fitted beside `base`. A floor set above the base's own cut (`[detect]
+        min_score`) holds here too."""
+        if not self.lexical_flag or self.lexical_flag.get("base") != base.version:
+            return None
+        threshold = float(self.lexical_flag["threshold"])
+        if base.threshold != base.meta.get("cut", base.threshold):
+            threshold = base.threshold
+        return LinearModel(
+            f"{base.version}+{self.version}",
+            dict(self.lexical_flag["weights"]),
+            float(self.lexical_flag["bias"]),
+            threshold,
+            base.meta,
+        )
 
     def kind_of(self, features: Mapping[str, float], logit: float) -> str | None:
         """The kind of a lexical candidate from its kind features and the article's logit,
@@ -78,6 +110,7 @@ class SemanticModel:
                 "report": [round(v, 6) for v in self.report],
                 "kind": [round(v, 6) for v in self.kind],
                 "lexical_kind": dict(self.lexical_kind),
+                "lexical_flag": dict(self.lexical_flag),
                 "meta": dict(self.meta),
             },
             indent=1,
@@ -111,6 +144,7 @@ class SemanticModel:
             ):
                 raise ModelError("field 'lexical_kind': must hold a number 'bias' and 'weights'")
             lexical_kind = {"bias": float(lexical_kind["bias"]), "weights": dict(weights)}
+        lexical_flag = _lexical_flag(data.get("lexical_flag", {}))
         meta = data.get("meta", {})
         return cls(
             data["version"],
@@ -121,7 +155,34 @@ class SemanticModel:
             limits["min_report"],
             meta if isinstance(meta, dict) else {},
             lexical_kind or {},
+            lexical_flag,
         )
+
+
+def _lexical_flag(value: object) -> dict[str, Any]:
+    """A model file's `lexical_flag`, checked; empty when it has none."""
+    if not value:
+        return {}
+    weights = value.get("weights") if isinstance(value, dict) else None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("base"), str)
+        or not isinstance(weights, dict)
+        or not all(isinstance(k, str) and is_number(v) for k, v in weights.items())
+        or not is_number(value.get("bias"))
+        or not is_number(value.get("threshold"))
+        or not 0.0 < float(value["threshold"]) < 1.0
+    ):
+        raise ModelError(
+            "field 'lexical_flag': must hold a string 'base', a number 'bias', "
+            "a 'threshold' between 0 and 1 and 'weights'"
+        )
+    return {
+        "base": value["base"],
+        "bias": float(value["bias"]),
+        "threshold": float(value["threshold"]),
+        "weights": {k: float(v) for k, v in weights.items()},
+    }
 
 
 def vector_key(encoder_version: str, text: str) -> str:
@@ -184,6 +245,10 @@ class SemanticIndex:
         """How strongly the article reads as a rollback rather than a breach."""
         return float(self._kind @ article_vector) + self.model.kind[DIM]
 
+    def report_logit(self, article_vector: Any) -> float:
+        """How strongly the article reads as a report of a breach or rollback at all."""
+        return float(self._report @ article_vector) + self.model.report[DIM]
+
     def match(self, article_vector: Any) -> SemanticMatch | None:
         """The nearest pledge when it passes both thresholds, else None."""
         if self.size == 0:
@@ -193,7 +258,7 @@ class SemanticIndex:
         similarity = float(sims[best])
         if similarity < self.model.min_similarity:
             return None
-        report = sigmoid(float(self._report @ article_vector) + self.model.report[DIM])
+        report = sigmoid(self.report_logit(article_vector))
         if report < self.model.min_report:
             return None
         rollback = self.kind_logit(article_vector) > 0
@@ -223,6 +288,8 @@ def fit_ridge_logistic(x: Any, y: Sequence[float], l2: float, iterations: int = 
 
 __all__ = [
     "KIND_FEATURE",
+    "REPORT_CLIP",
+    "REPORT_FEATURE",
     "Semantic",
     "SemanticIndex",
     "SemanticMatch",

@@ -33,13 +33,15 @@ from monitor.evaluation.learning import (
 from monitor.evaluation.semantic import (
     cross_validate_semantic,
     embed_corpora,
+    fit_lexical_flag,
     fit_semantic,
     semantic_model_from,
 )
 from monitor.flags.detection import active_model, load_detector
 from pledges.encoder import Encoder, EncoderUnavailable
 from pledges.errors import CatalogueError
-from pledges.fitted import load_semantic
+from pledges.fitted import load_semantic, shipped_model
+from pledges.semantic import REPORT_FEATURE
 
 
 @click.group("detector")
@@ -77,6 +79,17 @@ def show(app: App) -> None:
         + (f"; left-out F1 with it {cv['f1']:.3f}" if "f1" in cv else "")
         + ")"
     )
+    reading = layer.model.flag_model(model)
+    if reading is not None:
+        click.echo(
+            f"candidates are scored with the layer's reading: {reading.version}, weight "
+            f"{reading.weights.get(REPORT_FEATURE, 0.0):+.3f}, flags from {reading.threshold:g}"
+        )
+    elif layer.model.lexical_flag:
+        click.echo(
+            f"candidates are scored without the layer's reading: it was fitted beside "
+            f"{layer.model.lexical_flag['base']}, not {model.version}"
+        )
 
 
 @detector.command("fit")
@@ -175,32 +188,58 @@ def fit(
     help="Write the fitted semantic model to FILE (the shipped one is "
     "pledges/fitted/semantic.json).",
 )
-def fit_semantic_command(corpora: tuple[Path, ...], output: Path) -> None:
-    """Fit the semantic layer's classifiers on labelled CORPORA and print how the layer
-    does on each corpus when fitted without it, next to the lexical detector alone."""
+@jobs_option
+def fit_semantic_command(corpora: tuple[Path, ...], output: Path, jobs: int | None) -> None:
+    """Fit the semantic layer's classifiers on labelled CORPORA, and the flag model that
+    weighs its reading of an article beside the shipped one's features; print how each
+    does on what it was fitted without, next to the lexical detector alone."""
     try:
         encoder = Encoder()
     except EncoderUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        rows = with_word_readings(load_corpora(corpora))
+        rows = with_word_readings(load_corpora(corpora), jobs)
         data = embed_corpora(encoder, corpora)
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
-    cv = cross_validate_semantic(rows, data)
+    cv = cross_validate_semantic(rows, data, jobs=jobs)
     click.echo(f"labelled: {len(corpora)} corpora, {len(data.items)} items")
     click.echo(f"lexical, leave-one-pledge-out:                 {cv.lexical.summary()}")
+    click.echo(f"with the layer's reading, leave-one-pledge-out: {cv.reading.summary()}")
     click.echo(f"with the semantic layer, left out by corpus:   {cv.combined.summary()}")
     click.echo(f"the layer added {cv.added_true} right and {cv.added_false} wrong flags")
+    kept = cv.reading if cv.reading_kept else cv.lexical
     click.echo(
         f"the layer's kind for lexical flags, left out by corpus: kind accuracy "
-        f"{cv.relabelled.kind_accuracy:.3f} against {cv.lexical.kind_accuracy:.3f} lexical; "
+        f"{cv.relabelled.kind_accuracy:.3f} against {kept.kind_accuracy:.3f} "
+        + ("with the reading" if cv.reading_kept else "lexical")
+        + "; "
         + ("kept" if cv.kind_override else "not kept (lexical flags keep the lexical kind)")
     )
+    # The reading scores lexical candidates only where it was measured to help, and only
+    # beside the flag model whose words readings the rows were given: the shipped one.
+    base = shipped_model()
+    flag = None
+    if cv.reading_kept:
+        flag = fit_lexical_flag(cv.reading_rows, base.version, cv.reading_cut)
+        click.echo(
+            f"the reading is kept: with {base.version} it flags from {cv.reading_cut:g} "
+            f"(weight {flag['weights'][REPORT_FEATURE]:+.3f})"
+        )
+        if sorted(p.resolve().name for p in corpora) != sorted(base.meta.get("corpora", [])):
+            click.echo(
+                f"note: {base.version} was fitted on other corpora; refit it on these "
+                "first, or the reading's weights sit beside words readings they were not "
+                "fitted with"
+            )
+    else:
+        click.echo("the reading is not kept (left-out F1 or kind accuracy would not rise)")
     # The layer gives lexical flags its kind only where that was measured to help.
-    fitted = fit_semantic(data, cv.penalties, rows=rows if cv.kind_override else None)
+    fitted = fit_semantic(
+        data, cv.penalties, rows=rows if cv.kind_override else None, lexical_flag=flag
+    )
     model = semantic_model_from(fitted, cv)
     output.write_text(model.to_json() + "\n", encoding="utf-8")
     click.echo(f"wrote {model.version} to {output}")

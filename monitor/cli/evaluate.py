@@ -63,8 +63,9 @@ Examples:
 @click.option(
     "--semantic",
     is_flag=True,
-    help="Add the semantic layer's flags (needs the semantic extra). With --cv, the "
-    "layer is fitted without each corpus in turn.",
+    help="Add the semantic layer (needs the semantic extra): its reading of each article "
+    "for the candidates, and its own flags. With --cv, the layer is fitted without each "
+    "corpus in turn.",
 )
 @jobs_option
 @text_or_json
@@ -146,7 +147,14 @@ def _cross_validate(
     cut = best_cut(data, scored)
     trade = by_min_score(data, scored)
     if layer is not None:
-        cv = cross_validate_semantic(data, embed_corpora(layer.encoder, corpora), lexical)
+        cv = cross_validate_semantic(
+            data, embed_corpora(layer.encoder, corpora), lexical, jobs=jobs
+        )
+        named["with_reading"] = (
+            "leave-one-pledge-out with the layer's reading"
+            + ("" if cv.reading_kept else " (not kept)"),
+            cv.reading,
+        )
         named["with_semantic"] = (
             f"leave-one-pledge-out + semantic layer left out by corpus "
             f"({cv.added_true} right, {cv.added_false} wrong added)",

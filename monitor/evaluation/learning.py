@@ -378,15 +378,16 @@ def fit_model(
     kind_words: KindWords | None = None,
     report_words: KindWords | None = None,
     threshold: float = 0.5,
+    features: Sequence[str] = FEATURES,
 ) -> LinearModel:
-    """A flag model (from the hand weights) flagging from `threshold` (`best_cut`), and a
-    kind model (rollback against breach), with the vocabularies that read an article's
-    words for them: `report_words` (a report at all) and `kind_words` (rollback or
-    breach)."""
+    """A flag model (from the hand weights) over `features` flagging from `threshold`
+    (`best_cut`), and a kind model (rollback against breach), with the vocabularies that
+    read an article's words for them: `report_words` (a report at all) and `kind_words`
+    (rollback or breach)."""
     weights, bias = fit_logistic(
         [r.features for r in rows],
         [r.label for r in rows],
-        features=FEATURES,
+        features=features,
         l2=l2,
         prior=FLAG_PRIOR,
         prior_bias=HAND.bias,
@@ -486,21 +487,22 @@ def lopo_scores(
     train: Callable[[Row], bool] | None = None,
     l2: float = L2,
     jobs: int | None = None,
+    features: Sequence[str] = FEATURES,
 ) -> list[Scored]:
-    """Every row's log-odds (and kind) by a model fitted without the row's pledge; one
-    fold per pledge, on up to `jobs` processes (`folds.workers`)."""
+    """Every row's log-odds (and kind) by a model over `features` fitted without the
+    row's pledge; one fold per pledge, on up to `jobs` processes (`folds.workers`)."""
     pids = sorted({r.pledge_id for r in data.rows})
-    folds = fold_map(_pledge_scores, (data, train, l2), pids, jobs)
+    folds = fold_map(_pledge_scores, (data, train, l2, tuple(features)), pids, jobs)
     return [s for fold in folds for s in fold]
 
 
 def _pledge_scores(
-    shared: tuple[LabelledSet, Callable[[Row], bool] | None, float], pid: str
+    shared: tuple[LabelledSet, Callable[[Row], bool] | None, float, tuple[str, ...]], pid: str
 ) -> list[Scored]:
     """One fold of `lopo_scores`: the pledge's rows by a model fitted without them."""
-    data, train, l2 = shared
+    data, train, l2, features = shared
     fold = [r for r in data.rows if r.pledge_id != pid and (train is None or train(r))]
-    model = fit_model(fold, "cv", l2=l2)
+    model = fit_model(fold, "cv", l2=l2, features=features)
     return [
         Scored((r.source, r.link, r.pledge_id), model.raw(r.features), row_kind(model, r))
         for r in data.rows
@@ -519,10 +521,11 @@ def lopo_flags(
     train: Callable[[Row], bool] | None = None,
     l2: float = L2,
     jobs: int | None = None,
+    features: Sequence[str] = FEATURES,
 ) -> dict[tuple[str, str, str], str]:
     """The flags (source, link, pledge) -> kind of leave-one-pledge-out scoring, each
     pledge's from the cut learned without it (`cut_flags`)."""
-    return cut_flags(data, lopo_scores(data, train, l2, jobs))
+    return cut_flags(data, lopo_scores(data, train, l2, jobs, features))
 
 
 # Scores flags may start from, learned with the weights. The flag model is fitted for

@@ -2,9 +2,12 @@
 
 Every corpus item is embedded once; the "breach or rollback report" classifier learns
 from all items, the rollback-or-breach one from the reports. Penalties are chosen by
-leave-one-corpus-out log-loss. `cross_validate_semantic` scores each corpus with
-classifiers fitted without it, adds their flags to the lexical leave-one-pledge-out
-flags, and reports both, so the layer's worth is measured on corpora it never saw.
+leave-one-corpus-out log-loss. The lexical flag model is refitted with the report
+classifier's reading of each article as one more feature, read by a classifier fitted
+without the article's corpus (stacking, as the words readings are). `cross_validate_semantic`
+scores each corpus with classifiers fitted without it and each pledge with flag models
+fitted without it, and reports the lexical detector alone, with the layer's reading, and
+with the layer's own flags too, so the layer's worth is measured on what it never saw.
 """
 
 from __future__ import annotations
@@ -28,17 +31,23 @@ from monitor.evaluation.learning import (
     KIND_PRIOR,
     Figures,
     LabelledSet,
+    best_cut,
+    cut_flags,
     figures,
+    fit_model,
     lopo_flags,
+    lopo_scores,
 )
 from pledges.catalogue import load_catalogue
 from pledges.encoder import Encoder
 from pledges.model import fit_logistic
 from pledges.models import PledgeIn
-from pledges.score import KIND_FEATURES
+from pledges.score import FEATURES, KIND_FEATURES
 from pledges.semantic import (
     DIM,
     KIND_FEATURE,
+    REPORT_CLIP,
+    REPORT_FEATURE,
     SemanticIndex,
     SemanticModel,
     article_text,
@@ -47,6 +56,8 @@ from pledges.semantic import (
 )
 
 PENALTIES = (0.1, 0.3, 1.0, 3.0, 10.0)
+# The flag model's features when the layer reads the article too.
+READING_FEATURES = (*FEATURES, REPORT_FEATURE)
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,54 @@ def kind_logits_left_out(data: Embedded, penalty: float) -> dict[tuple[str, str]
     return out
 
 
+def report_logits_left_out(data: Embedded, penalty: float) -> dict[tuple[str, str], float]:
+    """Each item's report logit from a classifier fitted without its corpus."""
+    import numpy as np
+
+    x = data.item_vectors
+    groups = np.array([i.source for i in data.items])
+    report = np.array([float(i.report) for i in data.items])
+    out: dict[tuple[str, str], float] = {}
+    for source in data.sources:
+        train = groups != source
+        z = _logits(fit_ridge_logistic(x[train], report[train], penalty), x[groups == source])
+        items = [i for i in data.items if i.source == source]
+        out.update({(i.source, i.link): float(v) for i, v in zip(items, z, strict=True)})
+    return out
+
+
+def with_reading(rows: LabelledSet, logits: dict[tuple[str, str], float]) -> LabelledSet:
+    """The rows with the article's report logit (clipped, as the detector clips it) as
+    the flag feature `REPORT_FEATURE`; 0 for an article without one."""
+    out = [
+        replace(
+            r,
+            features={
+                **r.features,
+                REPORT_FEATURE: max(
+                    -REPORT_CLIP, min(REPORT_CLIP, logits.get((r.source, r.link), 0.0))
+                ),
+            },
+        )
+        for r in rows.rows
+    ]
+    return LabelledSet(
+        out, dict(rows.expected), list(rows.sources), dict(rows.articles), dict(rows.topics)
+    )
+
+
+def fit_lexical_flag(reading: LabelledSet, base: str, cut: float) -> dict[str, Any]:
+    """The flag model refitted on `with_reading` rows, flagging from `cut`, for the flag
+    model `base` (whose words readings the rows carry)."""
+    model = fit_model(reading.rows, "reading", features=READING_FEATURES, threshold=cut)
+    return {
+        "base": base,
+        "bias": model.bias,
+        "threshold": cut,
+        "weights": dict(sorted(model.weights.items())),
+    }
+
+
 def fit_lexical_kind(
     rows: LabelledSet, logits: dict[tuple[str, str], float], exclude: str | None = None
 ) -> dict[str, Any]:
@@ -200,9 +259,11 @@ def fit_semantic(
     penalties: tuple[float, float] | None = None,
     exclude: str | None = None,
     rows: LabelledSet | None = None,
+    lexical_flag: dict[str, Any] | None = None,
 ) -> SemanticModel:
     """Both classifiers fitted on every item (but those of `exclude`); with `rows`, the
-    lexical kind model that also weighs the article's rollback-or-breach logit."""
+    lexical kind model that also weighs the article's rollback-or-breach logit; with
+    `lexical_flag` (`fit_lexical_flag`), the flag model that weighs its report logit."""
     import numpy as np
 
     x = data.item_vectors
@@ -228,7 +289,10 @@ def fit_semantic(
     lexical_kind: dict[str, Any] = {}
     if rows is not None:
         lexical_kind = fit_lexical_kind(rows, kind_logits_left_out(data, penalties[1]), exclude)
-    body = json.dumps([beta_report, beta_kind, lexical_kind], sort_keys=True).encode()
+    parts: list[Any] = [beta_report, beta_kind, lexical_kind]
+    if lexical_flag:
+        parts.append(lexical_flag)
+    body = json.dumps(parts, sort_keys=True).encode()
     version = "semantic-" + hashlib.sha256(body).hexdigest()[:8]
     return SemanticModel(
         version,
@@ -237,6 +301,7 @@ def fit_semantic(
         tuple(beta_kind),
         meta=meta,
         lexical_kind=lexical_kind,
+        lexical_flag=lexical_flag or {},
     )
 
 
@@ -273,19 +338,39 @@ class SemanticFigures:
     # whether those kinds are kept: only when they agree with the labels more often.
     relabelled: Figures = field(default_factory=Figures)
     kind_override: bool = False
+    # The lexical flags scored with the layer's reading of each article (left out by
+    # corpus, each pledge by a flag model fitted without it), the cut learned for them,
+    # and the rows they were scored on (for fitting the flag model that keeps it).
+    reading: Figures = field(default_factory=Figures)
+    reading_cut: float = 0.5
+    reading_rows: LabelledSet = field(default_factory=LabelledSet)
+
+    @property
+    def reading_kept(self) -> bool:
+        return reading_earns(self.lexical, self.reading)
+
+
+def reading_earns(lexical: Figures, reading: Figures) -> bool:
+    """Whether the reading earns its place: left-out F1 up, kind accuracy not down."""
+    return (
+        reading.counts.f1 > lexical.counts.f1
+        and reading.kind_accuracy >= lexical.kind_accuracy - 1e-9
+    )
 
 
 def cross_validate_semantic(
     rows: LabelledSet,
     data: Embedded,
     lexical: dict[tuple[str, str, str], str] | None = None,
+    jobs: int | None = None,
 ) -> SemanticFigures:
-    """Lexical leave-one-pledge-out flags (`lexical`, when the caller has them already),
-    plus the layer's flags on each corpus from classifiers fitted without that corpus
+    """Lexical leave-one-pledge-out flags (`lexical`, when the caller has them already);
+    the same with the layer's reading of each article as a flag feature; and those plus
+    the layer's flags on each corpus from classifiers fitted without that corpus
     (penalties chosen once on all corpora)."""
     import numpy as np
 
-    lexical = lopo_flags(rows) if lexical is None else lexical
+    lexical = lopo_flags(rows, jobs=jobs) if lexical is None else lexical
     groups = np.array([i.source for i in data.items])
     report = np.array([float(i.report) for i in data.items])
     rollback = np.array([float(i.rollback) for i in data.items])
@@ -294,29 +379,44 @@ def cross_validate_semantic(
         choose_penalty(data.item_vectors, report, groups),
         choose_penalty(data.item_vectors[reports], rollback[reports], groups[reports]),
     )
+    reading_rows = with_reading(rows, report_logits_left_out(data, penalties[0]))
+    scored = lopo_scores(reading_rows, jobs=jobs, features=READING_FEATURES)
+    read = cut_flags(reading_rows, scored)
+    alone = figures(rows, lexical)
+    reading = figures(rows, read)
+    # The layer's own flags and kinds go on top of the lexical flags it keeps.
+    kept = read if reading_earns(alone, reading) else lexical
     tied = {(r.link, r.pledge_id) for r in rows.rows}
     added: dict[tuple[str, str, str], str] = {}
     logits = kind_logits_left_out(data, penalties[1])
     by_key = {(r.source, r.link, r.pledge_id): r for r in rows.rows}
-    relabelled = dict(lexical)
+    relabelled = dict(kept)
     for source in data.sources:
         model = fit_semantic(data, penalties, exclude=source)
         added.update(semantic_flags(model, data, source, tied))
         # The lexical flags' kinds as the layer would give them, fitted without the corpus.
         kind_model = replace(model, lexical_kind=fit_lexical_kind(rows, logits, source))
-        for key in lexical:
+        for key in kept:
             row = by_key.get(key)
             if key[0] == source and row is not None:
                 kind = kind_model.kind_of(row.kind_features, logits.get((key[0], key[1]), 0.0))
-                relabelled[key] = kind or lexical[key]
-    alone = figures(rows, lexical)
+                relabelled[key] = kind or kept[key]
     relabel = figures(rows, relabelled)
-    override = relabel.kind_accuracy > alone.kind_accuracy
-    combined = {**added, **(relabelled if override else lexical)}
-    true = sum(1 for k in added if k in rows.expected and k not in lexical)
-    false = sum(1 for k in added if k not in rows.expected and k not in lexical)
+    override = relabel.kind_accuracy > figures(rows, kept).kind_accuracy
+    combined = {**added, **(relabelled if override else kept)}
+    true = sum(1 for k in added if k in rows.expected and k not in kept)
+    false = sum(1 for k in added if k not in rows.expected and k not in kept)
     return SemanticFigures(
-        alone, figures(rows, combined), true, false, penalties, relabel, override
+        alone,
+        figures(rows, combined),
+        true,
+        false,
+        penalties,
+        relabel,
+        override,
+        reading,
+        best_cut(reading_rows, scored),
+        reading_rows,
     )
 
 
@@ -329,7 +429,13 @@ def semantic_model_from(model: SemanticModel, cv: SemanticFigures) -> SemanticMo
         "added_true": cv.added_true,
         "added_false": cv.added_false,
         "relabelled_kind_accuracy": round(cv.relabelled.kind_accuracy, 4),
+        # The kind accuracy of the flags relabelled: with the reading where it is kept.
+        "kept_kind_accuracy": round(
+            (cv.reading if cv.reading_kept else cv.lexical).kind_accuracy, 4
+        ),
         "kind_override": cv.kind_override,
+        "with_reading": cv.reading.as_dict(),
+        "reading_kept": cv.reading_kept,
     }
     return replace(model, meta=meta)
 
@@ -342,7 +448,10 @@ __all__ = [
     "corpus_items",
     "cross_validate_semantic",
     "embed_corpora",
+    "fit_lexical_flag",
     "fit_semantic",
+    "report_logits_left_out",
+    "with_reading",
     "semantic_flags",
     "semantic_model_from",
 ]

@@ -1,4 +1,5 @@
-"""The semantic layer: reports worded unlike the pledge, flagged only by a clear rule."""
+"""The semantic layer: how strongly an article reads as a report, weighed with the
+lexical candidates, and reports worded unlike the pledge, flagged only by a clear rule."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import pytest
 
 from pledges.detect import Detector
 from pledges.encoder import MAX_TOKENS, Encoder
-from pledges.fitted import load_semantic
-from pledges.model import ModelError
+from pledges.fitted import load_semantic, shipped_model
+from pledges.model import LinearModel, ModelError
 from pledges.models import PledgeIn
 from pledges.semantic import (
     DIM,
     KIND_FEATURE,
+    REPORT_FEATURE,
     Semantic,
     SemanticIndex,
     SemanticModel,
@@ -67,6 +69,9 @@ def test_the_model_file_round_trips_and_says_which_field_is_wrong() -> None:
     assert SemanticModel.from_json(m.to_json()) == m
     with_kind = replace(m, lexical_kind={"bias": 0.5, "weights": {KIND_FEATURE: 1.0}})
     assert SemanticModel.from_json(with_kind.to_json()) == with_kind
+    flag = {"base": "fitted-x", "bias": -1.0, "threshold": 0.45, "weights": {REPORT_FEATURE: 0.5}}
+    with_flag = replace(m, lexical_flag=flag)
+    assert SemanticModel.from_json(with_flag.to_json()) == with_flag
     good = json.loads(m.to_json())
     for field, value, message in (
         ("report", [0.0] * 3, "field 'report': must be 385 numbers"),
@@ -74,6 +79,9 @@ def test_the_model_file_round_trips_and_says_which_field_is_wrong() -> None:
         ("min_similarity", 1.5, "field 'min_similarity': must be a number between 0 and 1"),
         ("version", "", "field 'version': missing"),
         ("lexical_kind", {"weights": {"x": "y"}}, "field 'lexical_kind': must hold"),
+        ("lexical_flag", {**flag, "threshold": 1.5}, "field 'lexical_flag': must hold"),
+        ("lexical_flag", {**flag, "base": None}, "field 'lexical_flag': must hold"),
+        ("lexical_flag", [1, 2], "field 'lexical_flag': must hold"),
     ):
         with pytest.raises(ModelError, match=message):
             SemanticModel.from_json(json.dumps({**good, field: value}))
@@ -224,3 +232,66 @@ def test_with_the_layer_a_lexical_flags_kind_also_weighs_how_the_article_reads(
     # A model without a lexical kind model leaves the lexical kind alone.
     plain = Detector.compile([CAGE_FREE], semantic=Semantic(real_encoder, model(kind_bias=-5.0)))
     assert [f.kind for f in plain.scan(*text, date(2024, 9, 1))] == ["rollback"]
+
+
+def reading(base: LinearModel, report_bias: float, weight: float = 2.0) -> SemanticModel:
+    """A model that reads every article as a report (positive bias) or as coverage, with
+    a flag model for `base` that weighs that reading by `weight` beside its own weights."""
+    flag = {
+        "base": base.version,
+        "bias": base.bias,
+        "threshold": base.threshold,
+        "weights": {**base.weights, REPORT_FEATURE: weight},
+    }
+    return replace(model(report_bias=report_bias), lexical_flag=flag)
+
+
+# Ties CAGE_FREE with a weak signal: the shipped model alone does not flag it.
+WEAK = (
+    "FreshMart faces questions over cage-free eggs",
+    "Shoppers asked FreshMart whether its cage-free eggs goal for 2025 is on course.",
+)
+
+
+def test_with_the_layer_candidates_are_scored_with_how_strongly_the_article_reads_as_a_report(
+    real_encoder: Encoder,
+) -> None:
+    base = shipped_model()
+    assert Detector.compile([CAGE_FREE]).scan(*WEAK, date(2024, 9, 1)) == []
+
+    def scan(report_bias: float) -> list[str]:
+        layer = Semantic(real_encoder, reading(base, report_bias))
+        detector = Detector.compile([CAGE_FREE], semantic=layer)
+        return [f.pledge_id for f in detector.scan(*WEAK, date(2024, 9, 1))]
+
+    # Read as a report, the tie is flagged; read as coverage, it is not.
+    assert scan(5.0) == [CAGE_FREE.id]
+    assert scan(-5.0) == []
+
+
+def test_a_flag_scored_with_the_reading_names_it_and_both_models(
+    real_encoder: Encoder,
+) -> None:
+    base = shipped_model()
+    semantic = reading(base, 5.0)
+    detector = Detector.compile([CAGE_FREE], semantic=Semantic(real_encoder, semantic))
+    [finding] = detector.scan(*WEAK, date(2024, 9, 1))
+    assert finding.detector_version == detector.version == f"{base.version}+semantic-test"
+    assert any(
+        "the semantic layer (semantic-test) reads it as a report of a breach or rollback" in r
+        and "probability of a report 0.99" in r
+        for r in finding.reasons
+    )
+
+
+def test_the_reading_serves_only_the_flag_model_it_was_fitted_beside() -> None:
+    base = shipped_model()
+    semantic = reading(base, 5.0)
+    with_reading = semantic.flag_model(base)
+    assert with_reading is not None and with_reading.weights[REPORT_FEATURE] == 2.0
+    # Another flag model (a refit with reviews, the hand weights) scores as it is.
+    assert semantic.flag_model(replace(base, version="fitted-other")) is None
+    assert model().flag_model(base) is None
+    # A floor a user set above the model's cut holds with the reading too.
+    floor = semantic.flag_model(replace(base, threshold=0.8))
+    assert floor is not None and floor.threshold == 0.8
