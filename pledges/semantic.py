@@ -78,8 +78,8 @@ class SemanticModel:
 
     def flag_model(self, base: LinearModel) -> LinearModel | None:
         """`base` as it scores with the article's report logit, or None when this model
-        was not fitted beside `base`. A floor set above the base's own cut (`[detect]
-        min_score`) holds here too."""
+        was not fitted beside `base`. A score a user set flags to start from (`[detect]
+        min_score`, which replaced the base's own cut) holds here too."""
         if not self.lexical_flag or self.lexical_flag.get("base") != base.version:
             return None
         threshold = float(self.lexical_flag["threshold"])
