@@ -326,9 +326,13 @@ def run_eval(
         finally:
             db.dispose()
     report = score(labels, predicted)
-    report.model = model.version if model is not None else shipped_model().version
+    base = model if model is not None else shipped_model()
+    report.model = base.version
     if semantic is not None:
         report.model += f" with {semantic.version}"
+        # Its reading scores candidates only beside the flag model it was fitted with.
+        if semantic.lexical_flag and semantic.flag_model(base) is None:
+            report.model += f" (without its reading, fitted beside {semantic.lexical_flag['base']})"
     return report
 
 

@@ -75,7 +75,12 @@ def test_eval_with_the_semantic_layer_names_both_models_and_finds_more(
 
     lexical, layered = run(), run("--semantic")
     assert " with semantic-" in str(layered["model"])
+    assert "without its reading" not in str(layered["model"])
     assert int(str(layered["tp"])) > int(str(lexical["tp"]))
+    # Beside another flag model the layer's reading does not apply, and the report says so.
+    hand = run("--semantic", "--model", "hand")
+    assert str(hand["model"]).startswith("lexical-5 with semantic-")
+    assert f"(without its reading, fitted beside {shipped_model().version})" in str(hand["model"])
 
 
 def test_the_config_switch_turns_the_layer_on_for_ingest(
