@@ -37,7 +37,13 @@ from pledges.models import PledgeIn
 from pledges.score import Candidate, Evidence, Span, candidate, evidence, hand_model
 from pledges.semantic import REPORT_CLIP as READING_CLIP
 from pledges.semantic import REPORT_FEATURE as READING_FEATURE
-from pledges.semantic import Semantic, SemanticIndex, article_text, pledge_text
+from pledges.semantic import (
+    Semantic,
+    SemanticIndex,
+    article_text,
+    pledge_text,
+    report_feature,
+)
 from pledges.textmatch import split_sentences
 from pledges.vocabulary import Compiled, compile_catalogue, short_names
 
@@ -209,7 +215,7 @@ class Detector:
         if hopeful and layer is not None and self._reading_reach:
             logit = layer.index.report_logit(vector)
             for c in hopeful:
-                c.features[READING_FEATURE] = max(-READING_CLIP, min(READING_CLIP, logit))
+                c.features[READING_FEATURE] = report_feature(logit)
             said = (
                 f"the semantic layer ({layer.index.model.version}) reads it as "
                 + ("a report of a breach or rollback" if logit > 0 else "coverage, not a report")

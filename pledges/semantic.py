@@ -15,8 +15,8 @@ by `fit` on labelled corpora (`pledgewatch detector fit-semantic`) and shipped i
 `pledges/fitted/semantic.json`. The rule and its thresholds were chosen on 24 corpora and
 then tested once on six corpora written blind (see docs/detection-semantic.md).
 
-The same two readings also serve the lexical detector's own candidates (the layer's
-*reading*, on wherever the encoder is installed): how strongly the article reads as a
+The same two readings also serve the lexical detector's own candidates when the layer is
+on (its *reading*): how strongly the article reads as a
 report (`REPORT_FEATURE`) is one more feature of a flag model fitted with it
 (`lexical_flag`), and its rollback-or-breach logit one more kind feature (`lexical_kind`).
 Whether an article reports anything at all is where the lexical detector loses most.
@@ -42,6 +42,13 @@ KIND_FEATURE = "semantic_kind"
 # +-REPORT_CLIP so that one confident reading cannot outweigh every word of the tie.
 REPORT_FEATURE = "semantic_report"
 REPORT_CLIP = 4.0
+
+
+def report_feature(logit: float) -> float:
+    """The `REPORT_FEATURE` value of an article's report logit, as fitted and as scored."""
+    return max(-REPORT_CLIP, min(REPORT_CLIP, logit))
+
+
 # Characters of the article body embedded after the headline: the encoder reads at most
 # 128 tokens, so more text would only cost tokenising time.
 ARTICLE_CHARS = 1_200
@@ -290,6 +297,7 @@ __all__ = [
     "KIND_FEATURE",
     "REPORT_CLIP",
     "REPORT_FEATURE",
+    "report_feature",
     "Semantic",
     "SemanticIndex",
     "SemanticMatch",

@@ -210,10 +210,9 @@ def fit_semantic_command(corpora: tuple[Path, ...], output: Path, jobs: int | No
     click.echo(f"with the layer's reading, leave-one-pledge-out: {cv.reading.summary()}")
     click.echo(f"with the semantic layer, left out by corpus:   {cv.combined.summary()}")
     click.echo(f"the layer added {cv.added_true} right and {cv.added_false} wrong flags")
-    kept = cv.reading if cv.reading_kept else cv.lexical
     click.echo(
         f"the layer's kind for lexical flags, left out by corpus: kind accuracy "
-        f"{cv.relabelled.kind_accuracy:.3f} against {kept.kind_accuracy:.3f} "
+        f"{cv.relabelled.kind_accuracy:.3f} against {cv.kept.kind_accuracy:.3f} "
         + ("with the reading" if cv.reading_kept else "lexical")
         + "; "
         + ("kept" if cv.kind_override else "not kept (lexical flags keep the lexical kind)")

@@ -46,13 +46,13 @@ from pledges.score import FEATURES, KIND_FEATURES
 from pledges.semantic import (
     DIM,
     KIND_FEATURE,
-    REPORT_CLIP,
     REPORT_FEATURE,
     SemanticIndex,
     SemanticModel,
     article_text,
     fit_ridge_logistic,
     pledge_text,
+    report_feature,
 )
 
 PENALTIES = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -172,30 +172,32 @@ def kind_logits_left_out(data: Embedded, penalty: float) -> dict[tuple[str, str]
     """Each item's rollback-or-breach logit from a classifier fitted without its corpus."""
     import numpy as np
 
-    x = data.item_vectors
-    groups = np.array([i.source for i in data.items])
     reports = np.array([i.report for i in data.items])
     rollback = np.array([float(i.rollback) for i in data.items])
-    out: dict[tuple[str, str], float] = {}
-    for source in data.sources:
-        train = reports & (groups != source)
-        z = _logits(fit_ridge_logistic(x[train], rollback[train], penalty), x[groups == source])
-        items = [i for i in data.items if i.source == source]
-        out.update({(i.source, i.link): float(v) for i, v in zip(items, z, strict=True)})
-    return out
+    return _logits_left_out(data, rollback, reports, penalty)
 
 
 def report_logits_left_out(data: Embedded, penalty: float) -> dict[tuple[str, str], float]:
     """Each item's report logit from a classifier fitted without its corpus."""
     import numpy as np
 
+    report = np.array([float(i.report) for i in data.items])
+    return _logits_left_out(data, report, np.ones(len(data.items), bool), penalty)
+
+
+def _logits_left_out(
+    data: Embedded, target: Any, among: Any, penalty: float
+) -> dict[tuple[str, str], float]:
+    """Each item's logit from a classifier of `target`, fitted on the items `among` of
+    every other corpus."""
+    import numpy as np
+
     x = data.item_vectors
     groups = np.array([i.source for i in data.items])
-    report = np.array([float(i.report) for i in data.items])
     out: dict[tuple[str, str], float] = {}
     for source in data.sources:
-        train = groups != source
-        z = _logits(fit_ridge_logistic(x[train], report[train], penalty), x[groups == source])
+        train = among & (groups != source)
+        z = _logits(fit_ridge_logistic(x[train], target[train], penalty), x[groups == source])
         items = [i for i in data.items if i.source == source]
         out.update({(i.source, i.link): float(v) for i, v in zip(items, z, strict=True)})
     return out
@@ -209,9 +211,7 @@ def with_reading(rows: LabelledSet, logits: dict[tuple[str, str], float]) -> Lab
             r,
             features={
                 **r.features,
-                REPORT_FEATURE: max(
-                    -REPORT_CLIP, min(REPORT_CLIP, logits.get((r.source, r.link), 0.0))
-                ),
+                REPORT_FEATURE: report_feature(logits.get((r.source, r.link), 0.0)),
             },
         )
         for r in rows.rows
@@ -349,6 +349,11 @@ class SemanticFigures:
     def reading_kept(self) -> bool:
         return reading_earns(self.lexical, self.reading)
 
+    @property
+    def kept(self) -> Figures:
+        """The lexical flags' figures as the layer keeps them: with its reading or not."""
+        return self.reading if self.reading_kept else self.lexical
+
 
 def reading_earns(lexical: Figures, reading: Figures) -> bool:
     """Whether the reading earns its place: left-out F1 up, kind accuracy not down."""
@@ -385,7 +390,8 @@ def cross_validate_semantic(
     alone = figures(rows, lexical)
     reading = figures(rows, read)
     # The layer's own flags and kinds go on top of the lexical flags it keeps.
-    kept = read if reading_earns(alone, reading) else lexical
+    earns = reading_earns(alone, reading)
+    kept, kept_figures = (read, reading) if earns else (lexical, alone)
     tied = {(r.link, r.pledge_id) for r in rows.rows}
     added: dict[tuple[str, str, str], str] = {}
     logits = kind_logits_left_out(data, penalties[1])
@@ -402,7 +408,7 @@ def cross_validate_semantic(
                 kind = kind_model.kind_of(row.kind_features, logits.get((key[0], key[1]), 0.0))
                 relabelled[key] = kind or kept[key]
     relabel = figures(rows, relabelled)
-    override = relabel.kind_accuracy > figures(rows, kept).kind_accuracy
+    override = relabel.kind_accuracy > kept_figures.kind_accuracy
     combined = {**added, **(relabelled if override else kept)}
     true = sum(1 for k in added if k in rows.expected and k not in kept)
     false = sum(1 for k in added if k not in rows.expected and k not in kept)
@@ -430,9 +436,7 @@ def semantic_model_from(model: SemanticModel, cv: SemanticFigures) -> SemanticMo
         "added_false": cv.added_false,
         "relabelled_kind_accuracy": round(cv.relabelled.kind_accuracy, 4),
         # The kind accuracy of the flags relabelled: with the reading where it is kept.
-        "kept_kind_accuracy": round(
-            (cv.reading if cv.reading_kept else cv.lexical).kind_accuracy, 4
-        ),
+        "kept_kind_accuracy": round(cv.kept.kind_accuracy, 4),
         "kind_override": cv.kind_override,
         "with_reading": cv.reading.as_dict(),
         "reading_kept": cv.reading_kept,
