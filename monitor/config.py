@@ -104,6 +104,10 @@ class FeedSettings(_Section):
         return [n.strip() for n in v]
 
 
+# `[detect] semantic`: off, on, or only its reading of the lexical candidates.
+SemanticSetting = bool | Literal["reading"]
+
+
 class DetectSettings(_Section):
     min_score: float | None = Field(
         None,
@@ -114,12 +118,14 @@ class DetectSettings(_Section):
         "0.3 to 0.6 whose leave-one-pledge-out F1 is within 0.005 of the best, the one "
         "nearest 0.5; `detector show` prints it, `eval --cv` shows what each score trades)",
     )
-    semantic: bool = Field(
+    semantic: SemanticSetting = Field(
         False,
-        description="Read every article with the semantic layer too: candidates are "
-        "scored with how strongly it reads as a report of a breach or rollback, and "
-        "reports worded unlike the pledge are flagged (needs the semantic extra; about "
-        "40 ms more per article)",
+        description="The semantic layer (needs the semantic extra). true: every article "
+        "is read too: candidates are scored with how strongly it reads as a report of a "
+        "breach or rollback, and reports worded unlike the pledge are flagged (about 40 ms "
+        'more per article, and 10 ms per pledge the first time it compiles); "reading": '
+        "only its reading, and only of articles with a candidate its reading could flag: "
+        "no flags of its own, no pledge embedded; false: off",
     )
 
 

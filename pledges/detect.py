@@ -74,6 +74,8 @@ class Finding:
 class _SemanticLayer:
     encoder: Encoder
     index: SemanticIndex
+    # Off: the layer reads the articles lexical candidates could be flagged in, nothing else.
+    flags: bool = True
 
 
 def _listed(terms: list[str]) -> str:
@@ -129,7 +131,7 @@ class Detector:
         Without a model the shipped fitted one scores; `weights` alone (a hand-set
         `Weights`) scores by hand as the detector did before it learned its weights.
         With `semantic`, every pledge not in `semantic.known` is embedded too (about 10 ms
-        each, in batches).
+        each, in batches), unless the layer only reads (`Semantic.flags` off).
         """
         if model is None:
             model = hand_model(weights, HAND_VERSION) if weights is not None else shipped_model()
@@ -138,8 +140,10 @@ class Detector:
         layer = None
         if semantic is not None:
             texts = [pledge_text(p.spec.title, p.spec.statement) for p in compiled.pledges]
-            vectors = semantic.vectors(texts)
-            layer = _SemanticLayer(semantic.encoder, SemanticIndex(semantic.model, vectors))
+            # Pledge vectors serve only the layer's own flags.
+            vectors = semantic.vectors(texts if semantic.flags else [])
+            index = SemanticIndex(semantic.model, vectors)
+            layer = _SemanticLayer(semantic.encoder, index, semantic.flags)
         return cls(compiled, model, weights or DEFAULT_WEIGHTS, layer)
 
     def with_model(self, model: LinearModel) -> Detector:
@@ -194,13 +198,11 @@ class Detector:
         found = self._candidates(art, published) if art is not None else []
         layer = self._semantic
         vector = None
-        if layer is not None:
+        if layer is not None and layer.flags:
             vector = layer.encoder.encode([article_text(title or "", text or "")])[0]
         findings = self._semantic_finding(vector, published, found, title or "", text or "")
         if art is None:
             return findings
-        # How the article reads, rollback or breach: the same for every pledge it ties.
-        reading = (layer.index.model, layer.index.kind_logit(vector)) if layer else None
         model = self._flag_model
         # The article's words are read only when some candidate could reach the threshold
         # with them (most ties cannot, whatever the words say).
@@ -210,6 +212,11 @@ class Detector:
             - self._reading_reach
         )
         hopeful = [c for c in found if model.raw(c.features) >= cutoff]
+        if hopeful and layer is not None and vector is None:
+            # A layer that only reads embeds the articles it could change a flag in.
+            vector = layer.encoder.encode([article_text(title or "", text or "")])[0]
+        # How the article reads, rollback or breach: the same for every pledge it ties.
+        reading = (layer.index.model, layer.index.kind_logit(vector)) if layer and hopeful else None
         # How strongly the layer reads the article as a report at all, for the flag model.
         said: tuple[str, ...] = ()
         if hopeful and layer is not None and self._reading_reach:

@@ -200,11 +200,16 @@ def vector_key(encoder_version: str, text: str) -> str:
 @dataclass(frozen=True)
 class Semantic:
     """The layer ready to use: an encoder, the model fitted with it, and pledge vectors
-    already known (`vector_key` -> vector), which need not be embedded again."""
+    already known (`vector_key` -> vector), which need not be embedded again.
+
+    With `flags` off the layer only reads: it embeds an article only when one of the
+    lexical detector's candidates could reach the cut with its reading, and no pledge at
+    all, and it flags nothing of its own (reports no name or word of a pledge tied)."""
 
     encoder: Encoder
     model: SemanticModel
     known: Mapping[str, Any] = field(default_factory=dict)
+    flags: bool = True
 
     def vectors(self, texts: Sequence[str]) -> Any:
         """An (n, 384) array for `texts`: known vectors reused, the rest embedded."""

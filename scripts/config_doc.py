@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -38,9 +39,7 @@ fails when it is out of date.
 
 
 def _type(info: FieldInfo) -> str:
-    text = str(info.annotation).replace("typing.", "")
-    if isinstance(info.annotation, type):
-        text = info.annotation.__name__
+    text = _name(info.annotation)
     text = text.replace("monitor.config.", "").replace(" | None", ", optional")
     bounds = []
     for meta in info.metadata:
@@ -49,6 +48,15 @@ def _type(info: FieldInfo) -> str:
             if value is not None:
                 bounds.append(f"{sign} {value}")
     return text + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    args = get_args(annotation)
+    if get_origin(annotation) in (Union, UnionType) and type(None) not in args:
+        return " or ".join(_name(a) for a in args)
+    return str(annotation).replace("typing.", "")
 
 
 def _default(info: FieldInfo) -> str:

@@ -72,13 +72,22 @@ def show(app: App) -> None:
     if layer is None:
         click.echo("semantic layer: on in the settings, but it cannot run here (see the warning)")
         return
-    cv = layer.model.meta.get("cv", {}).get("with_semantic", {})
-    click.echo(
-        f"semantic layer: on, {layer.model.version} with encoder {layer.encoder.version} "
-        f"(similarity >= {layer.model.min_similarity}, report >= {layer.model.min_report}"
-        + (f"; left-out F1 with it {cv['f1']:.3f}" if "f1" in cv else "")
-        + ")"
-    )
+    if app.settings.detect.semantic == "reading":
+        cv = layer.model.meta.get("cv", {}).get("with_reading", {})
+        click.echo(
+            f"semantic layer: its reading only, {layer.model.version} with encoder "
+            f"{layer.encoder.version} (no flags of its own"
+            + (f"; left-out F1 with the reading {cv['f1']:.3f}" if "f1" in cv else "")
+            + ")"
+        )
+    else:
+        cv = layer.model.meta.get("cv", {}).get("with_semantic", {})
+        click.echo(
+            f"semantic layer: on, {layer.model.version} with encoder {layer.encoder.version} "
+            f"(similarity >= {layer.model.min_similarity}, report >= {layer.model.min_report}"
+            + (f"; left-out F1 with it {cv['f1']:.3f}" if "f1" in cv else "")
+            + ")"
+        )
     reading = layer.model.flag_model(model)
     if reading is not None:
         click.echo(

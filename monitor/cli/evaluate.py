@@ -40,7 +40,8 @@ Examples:
   pledgewatch eval eval/holdout-3
   pledgewatch eval --model hand eval/holdout-3
   pledgewatch eval --cv eval/holdout eval/holdout-2 eval/finance
-  pledgewatch eval --semantic eval/holdout-3"""
+  pledgewatch eval --semantic eval/holdout-3
+  pledgewatch eval --reading eval/holdout-3"""
 
 
 @click.command("eval", epilog=EVAL_EXAMPLES)
@@ -67,6 +68,13 @@ Examples:
     "for the candidates, and its own flags. With --cv, the layer is fitted without each "
     "corpus in turn.",
 )
+@click.option(
+    "--reading",
+    is_flag=True,
+    help="Add only the semantic layer's reading of the articles whose candidates it could "
+    'flag, as `[detect] semantic = "reading"` does: no flags of its own. Not with --cv '
+    "(--cv --semantic prints the reading's own figures).",
+)
 @jobs_option
 @text_or_json
 def evaluate(
@@ -74,18 +82,25 @@ def evaluate(
     cv: bool,
     model_name: str,
     semantic: bool,
+    reading: bool,
     jobs: int | None,
     fmt: str,
 ) -> None:
     """Sync each corpus's catalogue into a temporary database, ingest its feeds, score flags."""
+    if reading and (cv or semantic):
+        raise click.UsageError(
+            "--reading scores with the layer's reading only: not with --semantic, nor with "
+            "--cv (--cv --semantic prints the reading's own figures)"
+        )
     try:
-        layer = _semantic() if semantic else None
+        layer = _semantic() if semantic or reading else None
         if cv:
             _cross_validate(corpora, fmt, layer, jobs)
             return
         model = _model(model_name)
         reports = [
-            (corpus, run_eval(corpus, model, layer.model if layer else None)) for corpus in corpora
+            (corpus, run_eval(corpus, model, layer.model if layer else None, reading))
+            for corpus in corpora
         ]
     except CatalogueError as exc:
         raise click.ClickException(f"corpus catalogue is invalid:\n{exc}") from exc

@@ -17,6 +17,7 @@ from feeds.errors import ParseError
 from feeds.models import Article
 from feeds.parse import ParsedFeed, parse
 from localfiles import LocalFileError, read_local_text
+from monitor.config import SemanticSetting
 from monitor.ingest.pipeline import ingest_files
 from monitor.query.filters import FLAG_KINDS
 from monitor.store.db import open_database
@@ -278,12 +279,16 @@ def read_feed(path: Path) -> ParsedFeed:
 
 
 def run_eval(
-    corpus: Path, model: LinearModel | None = None, semantic: SemanticModel | None = None
+    corpus: Path,
+    model: LinearModel | None = None,
+    semantic: SemanticModel | None = None,
+    reading: bool = False,
 ) -> EvalReport:
     """Sync the corpus catalogue into a throwaway database, ingest its feeds, score flags.
 
     The shipped model scores unless `model` is given (the hand weights, a fitted file);
-    with `semantic` (the shipped semantic model, loaded), the semantic layer adds flags.
+    with `semantic` (the shipped semantic model, loaded), the semantic layer reads the
+    candidates and adds flags of its own, or with `reading` only reads them.
     """
     if not corpus.is_dir():
         raise CorpusError(f"{corpus}: no such folder")
@@ -305,7 +310,10 @@ def run_eval(
                             created_at=datetime.now(UTC),
                         )
                     )
-            ingest_files(db=db, paths=files, semantic=semantic is not None)
+            layer: SemanticSetting = False
+            if semantic is not None:
+                layer = "reading" if reading else True
+            ingest_files(db=db, paths=files, semantic=layer)
             with db.session() as session:
                 rows = session.exec(
                     select(Flag, Article)
@@ -329,7 +337,7 @@ def run_eval(
     base = model if model is not None else shipped_model()
     report.model = base.version
     if semantic is not None:
-        report.model += f" with {semantic.version}"
+        report.model += f" with {semantic.version}" + ("'s reading only" if reading else "")
         # Its reading scores candidates only beside the flag model it was fitted with.
         if semantic.lexical_flag and semantic.flag_model(base) is None:
             report.model += f" (without its reading, fitted beside {semantic.lexical_flag['base']})"

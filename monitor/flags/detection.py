@@ -13,6 +13,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, delete, select
 
 from feeds.models import Article
+from monitor.config import SemanticSetting
 from monitor.store.db import as_utc
 from monitor.store.models import DetectorModel, Flag, PledgeVector
 from pledges.detect import Detector, Finding
@@ -47,19 +48,22 @@ def active_model(session: Session) -> LinearModel:
 
 def load_detector(
     session: Session,
-    semantic: bool = False,
+    semantic: SemanticSetting = False,
     min_score: float | None = None,
     pledges: list[PledgeIn] | None = None,
 ) -> Detector:
     """Compile the stored (non-retired) catalogue, scored by the database's model (flagging
     from `min_score` when one is set); with `semantic`, the semantic layer too when it can
-    run here (else a warning). `pledges` compiles a catalogue that is not stored (a
-    backtest) in its place; their vectors are embedded, not cached in the database."""
+    run here (else a warning), only its reading when it is "reading". `pledges` compiles
+    a catalogue that is not stored (a backtest) in its place; their vectors are embedded,
+    not cached in the database."""
     stored = pledges is None
     if pledges is None:
         pledges = active_pledges(session)
     layer = load_semantic() if semantic else None
-    if layer is not None and stored:
+    if layer is not None and semantic == "reading":
+        layer = replace(layer, flags=False)
+    elif layer is not None and stored:
         layer = with_stored_vectors(session, layer, pledges)
     model = flagging_from(active_model(session), min_score)
     return Detector.compile(pledges, model=model, semantic=layer)

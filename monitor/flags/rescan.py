@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from feeds.models import Article
+from monitor.config import SemanticSetting
 from monitor.flags.detection import apply_findings, load_detector
 from monitor.flags.incidents import assign_incidents
 from monitor.query.filters import start_of_day
@@ -170,7 +171,7 @@ def rescan(
     detector: Detector | None = None,
     now: datetime | None = None,
     on_batch: Callable[[RescanReport], None] | None = None,
-    semantic: bool = False,
+    semantic: SemanticSetting = False,
     min_score: float | None = None,
 ) -> RescanReport:
     """Re-run detection over stored articles (all, or published since `since`).

@@ -32,6 +32,7 @@ from feeds.store import (
     merge_polled_feeds,
     upsert_many,
 )
+from monitor.config import SemanticSetting
 from monitor.flags.detection import (
     FlagChanges,
     Scans,
@@ -232,7 +233,7 @@ def ingest_files(
     fetched: Sequence[Scanned] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_stage: Callable[[Stage], None] | None = None,
-    semantic: bool = False,
+    semantic: SemanticSetting = False,
     min_score: float | None = None,
     freeze_catalogue: bool = False,
 ) -> IngestReport:
@@ -241,10 +242,10 @@ def ingest_files(
     `db` may be a function that opens the database: worker processes then start parsing
     while it runs. `max_bytes` caps what a gzip file may decompress to. `on_stage` hears
     each file's parsing and scanning (by entries) when files are parsed in this process,
-    and each batch's write. `semantic` turns the semantic layer on, and `min_score` sets
-    the score flags start from, when no `detector` is given. `freeze_catalogue` puts the
-    catalogue it loads out of the cyclic collector's reach (`gc.freeze`), for a process
-    that ends with this ingest.
+    and each batch's write. `semantic` turns the semantic layer on (or only its reading),
+    and `min_score` sets the score flags start from, when no `detector` is given.
+    `freeze_catalogue` puts the catalogue it loads out of the cyclic collector's reach
+    (`gc.freeze`), for a process that ends with this ingest.
     """
     now = now or datetime.now(UTC)
     workers = default_workers() if workers is None else workers

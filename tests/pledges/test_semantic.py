@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -295,3 +297,36 @@ def test_the_reading_serves_only_the_flag_model_it_was_fitted_beside() -> None:
     # A floor a user set above the model's cut holds with the reading too.
     floor = semantic.flag_model(replace(base, threshold=0.8))
     assert floor is not None and floor.threshold == 0.8
+
+
+class CountingEncoder(Encoder):
+    """The real encoder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        self.texts += texts
+        return super().encode(texts)
+
+
+def test_a_layer_that_only_reads_scores_the_candidates_and_flags_nothing_of_its_own(
+    real_encoder: Encoder,
+) -> None:
+    base = shipped_model()
+    encoder = CountingEncoder()
+    layer = Semantic(encoder, replace(reading(base, 5.0), min_similarity=0.1), flags=False)
+    detector = Detector.compile([EV, CAGE_FREE], semantic=layer)
+    # No pledge is embedded: only the layer's own flags need them.
+    assert encoder.texts == []
+    # A candidate the reading could flag is read and flagged, as with the whole layer ...
+    [finding] = detector.scan(*WEAK, date(2024, 9, 1))
+    assert finding.pledge_id == CAGE_FREE.id
+    assert finding.detector_version == f"{base.version}+semantic-test"
+    assert encoder.texts == [article_text(*WEAK)]
+    # ... but a report no name or word ties is not flagged, and not even embedded.
+    assert detector.scan(*PARAPHRASE, date(2024, 9, 1)) == []
+    assert encoder.texts == [article_text(*WEAK)]
+    whole = Detector.compile([EV, CAGE_FREE], semantic=replace(layer, flags=True))
+    assert [f.pledge_id for f in whole.scan(*PARAPHRASE, date(2024, 9, 1))] == [CAGE_FREE.id]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlmodel import col, select
 
 from monitor.cli import cli
-from monitor.config import load_settings
+from monitor.config import ConfigError, load_settings
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import Database
-from monitor.store.models import Flag
+from monitor.store.models import Flag, PledgeVector
 from pledges.catalogue import load_catalogue
 from pledges.encoder import Encoder
 from pledges.fitted import shipped_model
@@ -107,7 +108,6 @@ def test_pledge_vectors_are_stored_once_and_reused_by_the_next_compile(
     real_encoder: Encoder, sqlite_db: Database
 ) -> None:
     from monitor.flags.detection import load_detector
-    from monitor.store.models import PledgeVector
 
     with sqlite_db.write() as session:
         sync_catalogue(session=session, pledges=load_catalogue(AEROSPACE / "catalogue"))
@@ -157,3 +157,41 @@ def test_detector_show_says_whether_the_layer_is_on(
     assert f"candidates are scored with the layer's reading: {shipped_model().version}+" in (
         on.output
     )
+
+
+def test_the_layer_can_be_set_to_read_only_and_then_flags_nothing_of_its_own(
+    real_encoder: Encoder, sqlite_db: Database, tmp_path: Path
+) -> None:
+    config = tmp_path / "pledgewatch.toml"
+    config.write_text('[detect]\nsemantic = "reading"\n', encoding="utf-8")
+    assert load_settings(config).detect.semantic == "reading"
+    config.write_text('[detect]\nsemantic = "sometimes"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="semantic"):
+        load_settings(config)
+    with sqlite_db.write() as session:
+        sync_catalogue(session=session, pledges=load_catalogue(AEROSPACE / "catalogue"))
+    feeds = sorted(str(p) for p in (AEROSPACE / "feeds").glob("*.xml"))
+    ingest_files(db=sqlite_db, paths=feeds, workers=2, semantic="reading")
+    with sqlite_db.session() as session:
+        versions = set(session.exec(select(Flag.detector_version)).all())
+        vectors = session.exec(select(PledgeVector)).all()
+    # Every flag is the lexical detector's, scored with the layer's reading; no pledge
+    # was embedded (only the layer's own flags need pledge vectors).
+    assert versions and all(v.startswith("fitted-") and "+semantic-" in v for v in versions)
+    assert vectors == []
+    url = str(sqlite_db.url)
+    show = CliRunner().invoke(
+        cli, ["--db", url, "detector", "show"], env={"PLEDGEWATCH_DETECT_SEMANTIC": "reading"}
+    )
+    assert show.exit_code == 0, show.output
+    assert "semantic layer: its reading only, semantic-" in show.output
+
+
+def test_eval_with_the_layers_reading_only_names_it_and_refuses_cv(
+    real_encoder: Encoder,
+) -> None:
+    result = CliRunner().invoke(cli, ["eval", "--reading", str(AEROSPACE), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert str(json.loads(result.output)["model"]).endswith("'s reading only")
+    both = CliRunner().invoke(cli, ["eval", "--reading", "--cv", str(AEROSPACE)])
+    assert both.exit_code == 2 and "not with --semantic, nor with --cv" in both.output
