@@ -44,8 +44,9 @@ def _line(res: SourceResult) -> str:
             f"ingest failed source={res.source} error={res.error_kind} message={res.error_message}"
         )
     note = f" degraded={res.degraded}" if res.degraded else ""
+    empty = f" empty={res.empty}" if res.empty else ""
     return (
-        f"ingested source={res.source} entries={res.entries} new={res.new} "
+        f"ingested source={res.source} entries={res.entries}{empty} new={res.new} "
         f"updated={res.updated} flags={res.flags}{note}"
     )
 

@@ -77,6 +77,8 @@ class SourceResult:
 
     source: str
     entries: int = 0
+    # Entries with nothing to store (no headline, text or link): counted, never stored.
+    empty: int = 0
     new: int = 0
     updated: int = 0
     flags: int = 0
@@ -376,6 +378,7 @@ def _write_batch(
             # the write transaction, so the lock is held for writing only.
             scan_entries(item, detector, now)
         res.entries = len(item.feed.entries)
+        res.empty = sum(e.is_empty for e in item.feed.entries)
         res.degraded = item.feed.degraded_reason
         outlet = item.feed.title or Path(item.source).stem
         items.append(SourceEntries(item.feed.entries, item.source, outlet))
@@ -409,9 +412,10 @@ def _write_batch(
             )
         else:
             log.info(
-                "ingested source=%s entries=%d new=%d updated=%d flags=%d degraded=%s",
+                "ingested source=%s entries=%d empty=%d new=%d updated=%d flags=%d degraded=%s",
                 res.source,
                 res.entries,
+                res.empty,
                 res.new,
                 res.updated,
                 res.flags,

@@ -84,6 +84,21 @@ def test_good_files_exit_zero_with_one_line_each(db_path: Path) -> None:
     assert table_counts(db_path)["articles"] == 5
 
 
+def test_entries_with_nothing_to_store_are_counted_apart(db_path: Path, tmp_path: Path) -> None:
+    feed = tmp_path / "blanks.xml"
+    feed.write_bytes(
+        b'<rss version="2.0"><channel><title>Blanks</title><item/>'
+        b"<item><title>One real story</title><link>https://news.example/one</link></item>"
+        b"<item></item></channel></rss>"
+    )
+    result = invoke(db_path, "ingest", str(feed))
+    assert result.exit_code == 0, result.output
+    assert f"ingested source={feed} entries=3 empty=2 new=1 updated=0 flags=0" in (
+        result.output.splitlines()
+    )
+    assert table_counts(db_path)["articles"] == 1
+
+
 def test_the_founding_case_is_flagged_from_the_sample_feeds(db_path: Path) -> None:
     result = invoke(db_path, "ingest", str(EXAMPLES))
     assert result.exit_code == 0, result.output
