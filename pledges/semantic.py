@@ -84,18 +84,23 @@ class SemanticModel:
     lexical_flag: Mapping[str, Any] = field(default_factory=dict)
 
     def flag_model(self, base: LinearModel) -> LinearModel | None:
-        """`base` as it scores with the article's report logit, or None when this model
-        was not fitted beside `base`. A score a user set flags to start from (`[detect]
-        min_score`, which replaced the base's own cut) holds here too."""
-        if not self.lexical_flag or self.lexical_flag.get("base") != base.version:
-            return None
-        threshold = float(self.lexical_flag["threshold"])
+        """`base` as it scores with the article's report logit, or None when neither
+        this model was fitted beside `base` nor `base` carries a reading fitted with this
+        model (`READING_META`, written by `detector fit` with the layer on). A score a
+        user set flags to start from (`[detect] min_score`, which replaced the base's own
+        cut) holds here too."""
+        flag: Mapping[str, Any] | None = reading_of(base, self.version)
+        if flag is None:
+            if not self.lexical_flag or self.lexical_flag.get("base") != base.version:
+                return None
+            flag = self.lexical_flag
+        threshold = float(flag["threshold"])
         if base.threshold != base.meta.get("cut", base.threshold):
             threshold = base.threshold
         return LinearModel(
             f"{base.version}+{self.version}",
-            dict(self.lexical_flag["weights"]),
-            float(self.lexical_flag["bias"]),
+            dict(flag["weights"]),
+            float(flag["bias"]),
             threshold,
             base.meta,
         )
@@ -190,6 +195,23 @@ def _lexical_flag(value: object) -> dict[str, Any]:
         "threshold": float(value["threshold"]),
         "weights": {k: float(v) for k, v in weights.items()},
     }
+
+
+# The key of a flag model's meta under which it carries its own reading: the flag model
+# refitted beside it with the report logit of the semantic model named there.
+READING_META = "reading"
+
+
+def reading_of(base: LinearModel, semantic_version: str) -> dict[str, Any] | None:
+    """The reading `base` carries for the semantic model `semantic_version`, or None (none,
+    another model's, or damaged: a model that cannot be read scores without it)."""
+    value = base.meta.get(READING_META)
+    if not isinstance(value, dict) or value.get("semantic") != semantic_version:
+        return None
+    try:
+        return _lexical_flag({**value, "base": base.version})
+    except ModelError:
+        return None
 
 
 def vector_key(encoder_version: str, text: str) -> str:
@@ -300,6 +322,7 @@ def fit_ridge_logistic(x: Any, y: Sequence[float], l2: float, iterations: int = 
 
 __all__ = [
     "KIND_FEATURE",
+    "READING_META",
     "REPORT_CLIP",
     "REPORT_FEATURE",
     "report_feature",
@@ -310,5 +333,6 @@ __all__ = [
     "article_text",
     "fit_ridge_logistic",
     "pledge_text",
+    "reading_of",
     "vector_key",
 ]

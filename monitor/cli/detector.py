@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,6 +15,7 @@ from monitor.evaluation.learning import (
     CUT_TOLERANCE,
     NAMES_MIN_CORPORA,
     LabelledSet,
+    ReviewedFlag,
     best_cut,
     common_names_fit,
     cut_flags,
@@ -35,13 +37,14 @@ from monitor.evaluation.semantic import (
     embed_corpora,
     fit_lexical_flag,
     fit_semantic,
+    refit_reading,
     semantic_model_from,
 )
 from monitor.flags.detection import active_model, load_detector
 from pledges.encoder import Encoder, EncoderUnavailable
 from pledges.errors import CatalogueError
 from pledges.fitted import load_semantic, shipped_model
-from pledges.semantic import REPORT_FEATURE
+from pledges.semantic import READING_META, REPORT_FEATURE, article_text
 
 
 @click.group("detector")
@@ -97,7 +100,8 @@ def show(app: App) -> None:
     elif layer.model.lexical_flag:
         click.echo(
             f"candidates are scored without the layer's reading: it was fitted beside "
-            f"{layer.model.lexical_flag['base']}, not {model.version}"
+            f"{layer.model.lexical_flag['base']}, not {model.version} (`detector fit` with "
+            "the layer on refits one beside it)"
         )
 
 
@@ -125,6 +129,7 @@ def fit(
     except CorpusError as exc:
         raise click.ClickException(str(exc)) from exc
     reviews = LabelledSet()
+    reviewed: list[ReviewedFlag] = []
     if not no_reviews:
         with app.db.session() as session:
             reviewed = reviewed_flags(session)
@@ -162,6 +167,10 @@ def fit(
         "cv": after.as_dict(),
         "cut": cut,
     }
+    if app.settings.detect.semantic:
+        reading = _reading(corpora, data, reviewed)
+        if reading is not None:
+            meta[READING_META] = reading
     model = fit_model(
         data.rows,
         "pending",
@@ -278,6 +287,33 @@ def fit_names(corpora: tuple[Path, ...], output: Path) -> None:
     }
     output.write_text(json.dumps(body, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
     click.echo(f"wrote {len(names)} common words and names from {len(corpora)} corpora to {output}")
+
+
+def _reading(
+    corpora: tuple[Path, ...], data: LabelledSet, reviewed: list[ReviewedFlag]
+) -> dict[str, Any] | None:
+    """With the semantic layer on, the reading the refitted model carries: the shipped
+    reading serves only the shipped flag model."""
+    layer = load_semantic()
+    if layer is None:
+        click.echo("the semantic layer cannot run here (see the warning): no reading refitted")
+        return None
+    if not layer.model.lexical_flag:
+        click.echo(f"{layer.model.version} has no reading (it did not earn its place): none")
+        return None
+    try:
+        embedded = embed_corpora(layer.encoder, corpora)
+    except (CatalogueError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    texts = {link: article_text(title, text) for link, title, text, *_ in reviewed}
+    reading = refit_reading(data, embedded, texts, layer)
+    if reading is not None:
+        click.echo(
+            f"the layer's reading ({layer.model.version}) refitted beside it: weight "
+            f"{reading['weights'].get(REPORT_FEATURE, 0.0):+.3f}, flags from "
+            f"{reading['threshold']:g}"
+        )
+    return reading
 
 
 def _current(app: App) -> str:

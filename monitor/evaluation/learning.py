@@ -46,6 +46,7 @@ from pledges.kindwords import (
 from pledges.lexicon import DEFAULT_WEIGHTS
 from pledges.model import LinearModel, fit_logistic, kind_from, sigmoid
 from pledges.score import FEATURES, KIND_FEATURES, hand_model
+from pledges.semantic import READING_META
 from pledges.textmatch import fold
 from pledges.vocabulary import text_names
 
@@ -197,10 +198,11 @@ def load_corpora(corpora: Iterable[Path]) -> LabelledSet:
     return out
 
 
-def review_rows(
-    detector: Detector,
-    reviewed: Iterable[tuple[str, str, str, datetime | date | None, str, bool, str]],
-) -> LabelledSet:
+# A reviewed flag with its article: (link, title, text, published, pledge, confirmed, kind).
+ReviewedFlag = tuple[str, str, str, datetime | date | None, str, bool, str]
+
+
+def review_rows(detector: Detector, reviewed: Iterable[ReviewedFlag]) -> LabelledSet:
     """Rows from reviewed flags: (link, title, text, published, pledge, confirmed, kind)."""
     out = LabelledSet(sources=["reviews"])
     for link, title, text, published, pledge_id, confirmed, kind in reviewed:
@@ -625,6 +627,7 @@ def dropped(before: Figures, after: Figures) -> bool:
 __all__ = [
     "Figures",
     "LabelledSet",
+    "ReviewedFlag",
     "Row",
     "Scored",
     "apply",
@@ -646,9 +649,7 @@ __all__ = [
 ]
 
 
-def reviewed_flags(
-    session: Session,
-) -> list[tuple[str, str, str, datetime | date | None, str, bool, str]]:
+def reviewed_flags(session: Session) -> list[ReviewedFlag]:
     """Flags an analyst confirmed or dismissed, with their article, for `review_rows`."""
     rows = session.exec(
         select(Flag, Article)
@@ -693,6 +694,8 @@ def model_version(model: LinearModel) -> str:
             *([model.meta["report_words"]] if "report_words" in model.meta else []),
             # Only a model whose report reading leaves out the topic names how it reads.
             *([model.meta["report_reading"]] if "report_reading" in model.meta else []),
+            # A database's refit with the semantic layer on carries the layer's reading.
+            *([model.meta[READING_META]] if READING_META in model.meta else []),
         ]
     )
     return "fitted-" + hashlib.sha256(body.encode()).hexdigest()[:8]

@@ -47,6 +47,7 @@ from pledges.semantic import (
     DIM,
     KIND_FEATURE,
     REPORT_FEATURE,
+    Semantic,
     SemanticIndex,
     SemanticModel,
     article_text,
@@ -224,13 +225,40 @@ def with_reading(rows: LabelledSet, logits: dict[tuple[str, str], float]) -> Lab
 def fit_lexical_flag(reading: LabelledSet, base: str, cut: float) -> dict[str, Any]:
     """The flag model refitted on `with_reading` rows, flagging from `cut`, for the flag
     model `base` (whose words readings the rows carry)."""
+    return {"base": base, **_reading_flag(reading, cut)}
+
+
+def _reading_flag(reading: LabelledSet, cut: float) -> dict[str, Any]:
     model = fit_model(reading.rows, "reading", features=READING_FEATURES, threshold=cut)
-    return {
-        "base": base,
-        "bias": model.bias,
-        "threshold": cut,
-        "weights": dict(sorted(model.weights.items())),
-    }
+    return {"bias": model.bias, "threshold": cut, "weights": dict(sorted(model.weights.items()))}
+
+
+def refit_reading(
+    rows: LabelledSet,
+    data: Embedded,
+    reviewed: dict[str, str],
+    layer: Semantic,
+) -> dict[str, Any] | None:
+    """The reading a flag model fitted on `rows` carries (`READING_META`): the flag model
+    refitted on the same rows with the layer's reading of each article, for a database's
+    refit (`detector fit` with the layer on), which the shipped reading does not serve.
+    Corpus articles (`data`) are read by report classifiers fitted without their corpus,
+    reviewed ones (`reviewed`: link -> text to embed) by the layer's own, which no review
+    was fitted on. It flags from the cut the layer's reading was fitted with. None when the
+    layer has no reading: when it was fitted, the reading did not earn its place."""
+    flag = layer.model.lexical_flag
+    if not flag:
+        return None
+    penalties = layer.model.meta.get("penalties") or [1.0]
+    logits = report_logits_left_out(data, float(penalties[0]))
+    if reviewed:
+        index = SemanticIndex(layer.model, [])
+        links = sorted(reviewed)
+        vectors = layer.encoder.encode([reviewed[k] for k in links])
+        read = zip(links, vectors, strict=True)
+        logits.update({("reviews", k): index.report_logit(v) for k, v in read})
+    refit = _reading_flag(with_reading(rows, logits), float(flag["threshold"]))
+    return {"semantic": layer.model.version, **refit}
 
 
 def fit_lexical_kind(
@@ -454,6 +482,7 @@ __all__ = [
     "embed_corpora",
     "fit_lexical_flag",
     "fit_semantic",
+    "refit_reading",
     "report_logits_left_out",
     "with_reading",
     "semantic_flags",

@@ -38,15 +38,11 @@ from monitor.evaluation.learning import (
     with_word_readings,
 )
 from monitor.flags.detection import active_model, load_detector
-from monitor.flags.review import review_flag
-from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import Database
 from monitor.store.models import DetectorModel, Flag
-from pledges.catalogue import load_catalogue
 from pledges.fitted import shipped_model
 from pledges.kindwords import FEATURE as WORDS_FEATURE
 from pledges.kindwords import REPORT_FEATURE, REPORT_READING, KindWords, article_terms
-from pledges.store import sync_catalogue
 from pledges.vocabulary import load_common_names
 
 REPO = Path(__file__).resolve().parents[3]
@@ -185,27 +181,6 @@ def test_eval_of_a_missing_corpus_is_one_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["eval", "--cv", str(tmp_path / "nope")])
     assert result.exit_code != 0
     assert "nope: no such folder" in result.output
-
-
-@pytest.fixture
-def reviewed_db(sqlite_db: Database) -> Database:
-    """The holdout-3 corpus ingested into a real SQLite file, its flags reviewed."""
-    with sqlite_db.write() as session:
-        sync_catalogue(session=session, pledges=load_catalogue(HOLDOUT_3 / "catalogue"))
-    feeds = sorted(str(p) for p in (HOLDOUT_3 / "feeds").glob("*.xml"))
-    ingest_files(db=sqlite_db, paths=feeds, workers=0)
-    labels = json.loads((HOLDOUT_3 / "labels.json").read_text(encoding="utf-8"))["items"]
-    expected = {(i["link"], e["pledge"]) for i in labels for e in i["expected"]}
-    with sqlite_db.write() as session:
-        from feeds.models import Article
-
-        for flag, article in session.exec(
-            select(Flag, Article).where(Flag.article_id == Article.id)
-        ).all():
-            assert flag.id is not None
-            decision = "confirmed" if (article.url, flag.pledge_id) in expected else "dismissed"
-            review_flag(session=session, flag_id=flag.id, decision=decision, reviewer="t")
-    return sqlite_db
 
 
 def test_detector_fit_learns_from_reviews_and_switches_only_when_figures_hold(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,21 @@ from sqlmodel import col, select
 
 from monitor.cli import cli
 from monitor.config import ConfigError, load_settings
+from monitor.evaluation.learning import store_model
 from monitor.ingest.pipeline import ingest_files
 from monitor.store.db import Database
 from monitor.store.models import Flag, PledgeVector
 from pledges.catalogue import load_catalogue
 from pledges.encoder import Encoder
-from pledges.fitted import shipped_model
-from pledges.semantic import SemanticModel, pledge_text, vector_key
+from pledges.fitted import load_semantic, shipped_model
+from pledges.model import LinearModel
+from pledges.semantic import (
+    READING_META,
+    REPORT_FEATURE,
+    SemanticModel,
+    pledge_text,
+    vector_key,
+)
 from pledges.store import sync_catalogue
 
 REPO = Path(__file__).resolve().parents[3]
@@ -195,3 +204,39 @@ def test_eval_with_the_layers_reading_only_names_it_and_refuses_cv(
     assert str(json.loads(result.output)["model"]).endswith("'s reading only")
     both = CliRunner().invoke(cli, ["eval", "--reading", "--cv", str(AEROSPACE)])
     assert both.exit_code == 2 and "not with --semantic, nor with --cv" in both.output
+
+
+def test_a_refit_with_the_layer_on_carries_a_reading_fitted_beside_it(
+    real_encoder: Encoder, reviewed_db: Database, tmp_path: Path
+) -> None:
+    url = str(reviewed_db.url)
+    layer = load_semantic()
+    assert layer is not None and layer.model.lexical_flag
+    out = tmp_path / "model.json"
+    args = ["--db", url, "detector", "fit", str(HOLDOUT_2), "--output", str(out)]
+    on = {"PLEDGEWATCH_DETECT_SEMANTIC": "reading"}
+    result = CliRunner().invoke(cli, args, env=on)
+    assert result.exit_code == 0, result.output
+    assert f"the layer's reading ({layer.model.version}) refitted beside it" in result.output
+    model = LinearModel.from_json(out.read_text(encoding="utf-8"))
+    # The shipped reading serves only the shipped flag model; this one carries its own,
+    # fitted on the same corpora and reviews, flagging from the cut the layer's was.
+    assert layer.model.lexical_flag["base"] != model.version
+    reading = layer.model.flag_model(model)
+    assert reading is not None and reading.version == f"{model.version}+{layer.model.version}"
+    assert REPORT_FEATURE in reading.weights
+    assert reading.threshold == layer.model.lexical_flag["threshold"]
+    # Another semantic model does not take it for its own.
+    assert replace(layer.model, version="semantic-other").flag_model(model) is None
+    # Switched to, the database scores with it, and says so.
+    with reviewed_db.write() as session:
+        store_model(session, model)
+    shown = CliRunner().invoke(cli, ["--db", url, "detector", "show"], env=on)
+    assert f"candidates are scored with the layer's reading: {reading.version}" in shown.output
+    # With the layer off, the same refit carries none, and its name says it is another model.
+    off = tmp_path / "off.json"
+    plain = CliRunner().invoke(cli, [*args[:-1], str(off)])
+    assert plain.exit_code == 0, plain.output
+    without = LinearModel.from_json(off.read_text(encoding="utf-8"))
+    assert READING_META not in without.meta and without.version != model.version
+    assert layer.model.flag_model(without) is None
