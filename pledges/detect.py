@@ -206,28 +206,9 @@ class Detector:
         model = self._flag_model
         # The article's words are read only when some candidate could reach the threshold
         # with them (most ties cannot, whatever the words say).
-        cutoff = (
-            math.log(model.threshold / (1.0 - model.threshold))
-            - self._words_reach
-            - self._reading_reach
-        )
+        cut = math.log(model.threshold / (1.0 - model.threshold))
+        cutoff = cut - self._words_reach - self._reading_reach
         hopeful = [c for c in found if model.raw(c.features) >= cutoff]
-        if hopeful and layer is not None and vector is None:
-            # A layer that only reads embeds the articles it could change a flag in.
-            vector = layer.encoder.encode([article_text(title or "", text or "")])[0]
-        # How the article reads, rollback or breach: the same for every pledge it ties.
-        reading = (layer.index.model, layer.index.kind_logit(vector)) if layer and hopeful else None
-        # How strongly the layer reads the article as a report at all, for the flag model.
-        said: tuple[str, ...] = ()
-        if hopeful and layer is not None and self._reading_reach:
-            logit = layer.index.report_logit(vector)
-            for c in hopeful:
-                c.features[READING_FEATURE] = report_feature(logit)
-            said = (
-                f"the semantic layer ({layer.index.model.version}) reads it as "
-                + ("a report of a breach or rollback" if logit > 0 else "coverage, not a report")
-                + f" (probability of a report {sigmoid(logit):.2f})",
-            )
         terms = None
         # The report reading, and the terms that read as a report (for reasons).
         report: tuple[float, list[str], list[str]] | None = None
@@ -241,6 +222,33 @@ class Detector:
             report = self._report_words.read_known(seen)
             for c in hopeful:
                 c.features[REPORT_FEATURE] = report[0]
+        if (
+            layer is not None
+            and vector is None
+            and any(model.raw(c.features) + self._reading_reach >= cut for c in hopeful)
+        ):
+            # A layer that only reads embeds the articles where its reading could make or
+            # unmake a flag (with the words read, most candidates are far from the cut).
+            vector = layer.encoder.encode([article_text(title or "", text or "")])[0]
+        # How the article reads, rollback or breach: the same for every pledge it ties.
+        reading = None
+        said: tuple[str, ...] = ()
+        if layer is not None and vector is not None and hopeful:
+            reading = (layer.index.model, layer.index.kind_logit(vector))
+            # How strongly the layer reads it as a report at all, for the flag model.
+            if self._reading_reach:
+                logit = layer.index.report_logit(vector)
+                for c in hopeful:
+                    c.features[READING_FEATURE] = report_feature(logit)
+                said = (
+                    f"the semantic layer ({layer.index.model.version}) reads it as "
+                    + (
+                        "a report of a breach or rollback"
+                        if logit > 0
+                        else "coverage, not a report"
+                    )
+                    + f" (probability of a report {sigmoid(logit):.2f})",
+                )
         # The kind and the reasons need the words only once a candidate is flagged.
         wording: dict[str, tuple[str, ...]] | None = None
         for c in hopeful:

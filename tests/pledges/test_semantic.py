@@ -330,3 +330,8 @@ def test_a_layer_that_only_reads_scores_the_candidates_and_flags_nothing_of_its_
     assert encoder.texts == [article_text(*WEAK)]
     whole = Detector.compile([EV, CAGE_FREE], semantic=replace(layer, flags=True))
     assert [f.pledge_id for f in whole.scan(*PARAPHRASE, date(2024, 9, 1))] == [CAGE_FREE.id]
+    # Nor is an article whose candidates could not reach the cut even read as a report.
+    faint = CountingEncoder()
+    weak_reading = Semantic(faint, reading(base, 5.0, weight=0.01), flags=False)
+    assert Detector.compile([CAGE_FREE], semantic=weak_reading).scan(*WEAK, date(2024, 9, 1)) == []
+    assert faint.texts == []
