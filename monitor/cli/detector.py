@@ -75,22 +75,19 @@ def show(app: App) -> None:
     if layer is None:
         click.echo("semantic layer: on in the settings, but it cannot run here (see the warning)")
         return
-    if app.settings.detect.semantic == "reading":
-        cv = layer.model.meta.get("cv", {}).get("with_reading", {})
-        click.echo(
-            f"semantic layer: its reading only, {layer.model.version} with encoder "
-            f"{layer.encoder.version} (no flags of its own"
-            + (f"; left-out F1 with the reading {cv['f1']:.3f}" if "f1" in cv else "")
-            + ")"
-        )
-    else:
-        cv = layer.model.meta.get("cv", {}).get("with_semantic", {})
-        click.echo(
-            f"semantic layer: on, {layer.model.version} with encoder {layer.encoder.version} "
-            f"(similarity >= {layer.model.min_similarity}, report >= {layer.model.min_report}"
-            + (f"; left-out F1 with it {cv['f1']:.3f}" if "f1" in cv else "")
-            + ")"
-        )
+    only_reading = app.settings.detect.semantic == "reading"
+    cv = layer.model.meta.get("cv", {}).get("with_reading" if only_reading else "with_semantic", {})
+    rule = (
+        "no flags of its own"
+        if only_reading
+        else f"similarity >= {layer.model.min_similarity}, report >= {layer.model.min_report}"
+    )
+    click.echo(
+        f"semantic layer: {'its reading only' if only_reading else 'on'}, {layer.model.version} "
+        f"with encoder {layer.encoder.version} ({rule}"
+        + (f"; left-out F1 with it {cv['f1']:.3f}" if "f1" in cv else "")
+        + ")"
+    )
     reading = layer.model.flag_model(model)
     if reading is not None:
         click.echo(
