@@ -79,6 +79,19 @@ _SINGLE_BYTE = {
 # In any case: feedparser folds element names to lower case, so <ITEM> is an entry too.
 _ENTRY_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]", re.IGNORECASE)
 _HTML_START = re.compile(r"<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+# A link element's `uri` attribute naming no web address (`<link uri="at://...">URL</link>`):
+# feedparser takes the attribute over the element's text and the web address is lost, so
+# the attribute is renamed out of its sight (one that names a web address is kept).
+_LINK_URI = re.compile(rb"""(<link\b[^<>]*?\s)uri(\s*=\s*["'])(?!\s*https?:)""", re.IGNORECASE)
+# Default namespaces of RDF channels (RSS 0.90, RSS 1.0): an RDF document in one is a feed
+# even with no item yet, which feedparser only recognises by its items.
+_RDF_CHANNELS = frozenset(
+    {
+        "http://channel.netscape.com/rdf/simple/0.9/",
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://purl.org/rss/1.0/",
+    }
+)
 # C0/C1 controls (tab, LF and CR kept), zero-width and bidi marks (embeddings, overrides,
 # isolates, the Arabic letter mark), word joiners, BOM, soft hyphen, lone surrogates
 # (which no database accepts) and tag characters (invisible ASCII look-alikes).
@@ -440,6 +453,8 @@ def parse(
             "JSON (JSON Feed?) is not a supported feed format", url=url, kind="unsupported_format"
         )
     data, total = _trim_entries(data, max_entries)
+    if b" uri" in data or b" URI" in data:
+        data = _LINK_URI.sub(rb"\1data-uri\2", data)
     resp_headers["content-type"] = "application/xml; charset=utf-8"
     try:
         parsed = feedparser.parse(
@@ -551,6 +566,8 @@ def _build(
     version = parsed.get("version") or ""
     entries_raw = parsed.get("entries") or []
     exc = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if not version and not entries_raw and _empty_rdf_channel(parsed):
+        version = "rss090"
     if not version and not entries_raw:
         head = data[:8192].decode("utf-8", "replace")
         if _HTML_START.search(head):
@@ -582,6 +599,12 @@ def _build(
     scope = canonical_link(link) if link else url
     result.entries = [_entry(raw, now, scope, doc_url or link) for raw in entries_raw]
     return result
+
+
+def _empty_rdf_channel(parsed: Any) -> bool:
+    """An RDF document whose default namespace is an RSS channel's, with no item yet."""
+    namespaces = parsed.get("namespaces") or {}
+    return "rdf" in namespaces and namespaces.get("") in _RDF_CHANNELS
 
 
 def _str(value: Any) -> str:

@@ -39,11 +39,6 @@ NOT_A_FEED = "not a feed: refused with a named kind"
 
 # Known gaps, not fixed: feedparser's reading of ill-formed or unusual documents ------
 
-# RSS 0.90 in a namespace feedparser does not know: with no entries, nothing marks it as
-# a feed (entries, when there are any, are read).
-EMPTY_RDF_090 = "an empty RDF document in an unknown namespace reads as not a feed"
-# feedparser takes a link's `uri` attribute over its text; an at:// URI is not a web link.
-LINK_URI_ATTRIBUTE = "<link uri='at://...'>: feedparser prefers the attribute, dropped"
 # Mismatched end tag (</subtitle> closes <title>): the lenient parser loses the title.
 MISMATCHED_TITLE = "ill-formed title element: the lenient parser loses it"
 # A bare `&copy=2` is ill-formed XML; the lenient parser decodes it as HTML would (©).
@@ -168,8 +163,6 @@ allow(
     "miniflux/internal/reader/xml/testdata/iso88591",
     "miniflux/internal/reader/xml/testdata/iso88591_utf8_mismatch",
 )
-allow(EMPTY_RDF_090, "error:not_a_feed", GO_RSS + "version_rdf_090")
-allow(LINK_URI_ATTRIBUTE, "link[0]", GO_RSS + "rss_channel_item_uri_at_protocol")
 allow(
     MISMATCHED_TITLE,
     "feed.title",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from feeds.errors import ParseError
 from feeds.parse import parse
 from tests.feeds.corpora import CORPORA
 
@@ -95,3 +96,41 @@ def test_a_legacy_entity_name_without_semicolon_stays_text() -> None:
 )
 def test_titles_decode_only_complete_character_references(written: str, stored: str) -> None:
     assert parse(rss(written), now=NOW).entries[0].title == stored
+
+
+@pytest.mark.parametrize(
+    "namespace", ["http://channel.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"]
+)
+def test_an_rdf_channel_with_no_item_yet_is_an_empty_feed(namespace: str) -> None:
+    # gofeed's version_rdf_090: feedparser recognises RSS 0.90 and 1.0 by their items.
+    doc = (
+        '<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        f' xmlns="{namespace}"></rdf:RDF>'
+    ).encode()
+    feed = parse(doc, now=NOW)
+    assert feed.entries == [] and feed.degraded_reason is None
+    assert (
+        parse(corpus_bytes("gofeed/testdata/parser/rss/version_rdf_090.xml"), now=NOW).entries == []
+    )
+    # Any other RDF document is still not a feed.
+    other = b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF>'
+    with pytest.raises(ParseError) as caught:
+        parse(other, now=NOW)
+    assert caught.value.kind == "not_a_feed"
+
+
+def test_a_link_whose_uri_attribute_is_no_web_address_keeps_its_text() -> None:
+    # gofeed's rss_channel_item_uri_at_protocol: feedparser takes the attribute over the text.
+    def item(link: str) -> bytes:
+        return (
+            f'<rss version="2.0"><channel><title>T</title><item><title>A</title>{link}</item>'
+            "</channel></rss>"
+        ).encode()
+
+    at = item('<link uri="at://did:plc:abc/app.bsky.feed.post/1">http://example.com/a</link>')
+    assert parse(at, now=NOW).entries[0].link == "http://example.com/a"
+    # A uri attribute that names a web address is still taken, as before.
+    web = item('<link uri="https://example.com/b"/>')
+    assert parse(web, now=NOW).entries[0].link == "https://example.com/b"
+    corpus = corpus_bytes("gofeed/testdata/parser/rss/rss_channel_item_uri_at_protocol.xml")
+    assert parse(corpus, now=NOW).entries[0].link == "http://example.com/item"
