@@ -104,6 +104,8 @@ class FeedSettings(_Section):
         return [n.strip() for n in v]
 
 
+# Strings read as booleans, as pydantic reads them (an environment variable is a string).
+_BOOLEANS = frozenset("0 1 true false yes no on off t f y n".split())
 # `[detect] semantic`: off, on, or only its reading of the lexical candidates.
 SemanticSetting = bool | Literal["reading"]
 
@@ -127,6 +129,16 @@ class DetectSettings(_Section):
         "only its reading, and only of articles with a candidate its reading could flag: "
         "no flags of its own, no pledge embedded; false: off",
     )
+
+    @field_validator("semantic", mode="before")
+    @classmethod
+    def _semantic(cls, v: Any) -> Any:
+        # One message naming every value allowed (a union would name only the first kind).
+        if isinstance(v, str) and v.strip().lower() == "reading":
+            return "reading"
+        if v in (0, 1) or isinstance(v, str) and v.strip().lower() in _BOOLEANS:
+            return v
+        raise ValueError('must be true, false or "reading"')
 
 
 def check_address(value: str, *, display_name: bool = False) -> str:

@@ -175,7 +175,7 @@ def test_the_layer_can_be_set_to_read_only_and_then_flags_nothing_of_its_own(
     config.write_text('[detect]\nsemantic = "reading"\n', encoding="utf-8")
     assert load_settings(config).detect.semantic == "reading"
     config.write_text('[detect]\nsemantic = "sometimes"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="semantic"):
+    with pytest.raises(ConfigError, match='semantic: must be true, false or "reading"'):
         load_settings(config)
     with sqlite_db.write() as session:
         sync_catalogue(session=session, pledges=load_catalogue(AEROSPACE / "catalogue"))
