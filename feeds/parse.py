@@ -589,7 +589,7 @@ def _build(
     # feedparser resolved links against xml:base; what is still relative resolves against
     # the document's URL, or for a local file (no URL) against the feed's own link.
     doc_url = without_secrets(url) if _HTTP.match(url) else None
-    link = safe_link(_str(feed.get("link")), doc_url)
+    link = safe_link(_str(feed.get("link")) or _alternate(feed), doc_url)
     result = ParsedFeed(
         title=plain_text(_str(feed.get("title")), MAX_TITLE),
         link=link,
@@ -599,6 +599,15 @@ def _build(
     scope = canonical_link(link) if link else url
     result.entries = [_entry(raw, now, scope, doc_url or link) for raw in entries_raw]
     return result
+
+
+def _alternate(feed: Any) -> str:
+    """An `atom:link rel="alternate"` whose prefix was never declared: the lenient parser
+    keeps it as `atom_link` instead of reading it as the feed's link."""
+    atom = feed.get("atom_link")
+    if isinstance(atom, dict) and atom.get("rel", "alternate") == "alternate":
+        return _str(atom.get("href"))
+    return ""
 
 
 def _empty_rdf_channel(parsed: Any) -> bool:

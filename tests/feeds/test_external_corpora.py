@@ -43,8 +43,6 @@ NOT_A_FEED = "not a feed: refused with a named kind"
 MISMATCHED_TITLE = "ill-formed title element: the lenient parser loses it"
 # A bare `&copy=2` is ill-formed XML; the lenient parser decodes it as HTML would (©).
 BARE_LEGACY_ENTITY = "ill-formed '&copy=2': the lenient parser decodes it as HTML"
-# `atom:` prefix never declared: the lenient parser does not see an Atom link.
-UNDECLARED_ATOM = "undeclared atom: prefix: the alternate link is not seen"
 
 ALLOWED: dict[str, tuple[frozenset[str], str]] = {}
 
@@ -170,11 +168,6 @@ allow(
     GO_ATOM + "atom10_feed_title_xhtml_inline_markup",
 )
 allow(BARE_LEGACY_ENTITY, "feed.title", GO_RSS + "issue_320_legacy_entity_prefix")
-allow(
-    UNDECLARED_ATOM,
-    "feed.link",
-    "gofeed/testdata/translator/rss/feed_link_-_rss_channel_atom_link_alternate",
-)
 
 # Inputs that are not well-formed XML: read by the lenient parser and marked degraded.
 # Any other input marked degraded fails (a well-formed feed must read cleanly).

@@ -133,3 +133,21 @@ def test_a_link_whose_uri_attribute_is_no_web_address_keeps_its_text() -> None:
     assert parse(web, now=NOW).entries[0].link == "https://example.com/b"
     corpus = corpus_bytes("gofeed/testdata/parser/rss/rss_channel_item_uri_at_protocol.xml")
     assert parse(corpus, now=NOW).entries[0].link == "http://example.com/item"
+
+
+def test_an_alternate_atom_link_with_an_undeclared_prefix_is_the_feeds_link() -> None:
+    # gofeed's feed_link_-_rss_channel_atom_link_alternate: the prefix is never declared, so
+    # the lenient parser reads the document and keeps the element under another name.
+    def channel(link: str) -> bytes:
+        item = "<item><title>A</title></item>"
+        return f'<rss version="2.0"><channel>{link}{item}</channel></rss>'.encode()
+
+    alternate = channel('<atom:link href="http://example.org/" rel="alternate" type="text/html"/>')
+    feed = parse(alternate, now=NOW)
+    assert feed.link == "http://example.org/" and feed.degraded_reason is not None
+    # A self link is the feed's own address, not the site it stands for.
+    own = channel('<atom:link href="http://example.org/feed" rel="self"/>')
+    assert parse(own, now=NOW).link is None
+    # A channel link of its own still wins.
+    both = channel('<link>http://example.com/</link><atom:link href="http://example.org/"/>')
+    assert parse(both, now=NOW).link == "http://example.com/"
