@@ -55,6 +55,8 @@ class UpsertResult:
     new: list[Article] = field(default_factory=list)
     updated: list[Article] = field(default_factory=list)
     unchanged: int = 0
+    # Entries with nothing in them (`Entry.is_empty`): counted, not stored.
+    empty: int = 0
     # Final key -> (article id, entry) for new articles, filled even when `new` is not.
     new_ids: dict[str, tuple[int, Entry]] = field(default_factory=dict)
 
@@ -284,8 +286,12 @@ def upsert_many(
     them (`Entry.is_empty`) are not stored.
     """
     now = now or datetime.now(UTC)
-    items = [replace(item, entries=[e for e in item.entries if not e.is_empty]) for item in items]
-    results = [UpsertResult() for _ in items]
+    kept = [replace(item, entries=[e for e in item.entries if not e.is_empty]) for item in items]
+    results = [
+        UpsertResult(empty=len(item.entries) - len(k.entries))
+        for item, k in zip(items, kept, strict=True)
+    ]
+    items = kept
     if not any(item.entries for item in items):
         return results
     session.flush()

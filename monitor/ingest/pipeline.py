@@ -378,7 +378,6 @@ def _write_batch(
             # the write transaction, so the lock is held for writing only.
             scan_entries(item, detector, now)
         res.entries = len(item.feed.entries)
-        res.empty = sum(e.is_empty for e in item.feed.entries)
         res.degraded = item.feed.degraded_reason
         outlet = item.feed.title or Path(item.source).stem
         items.append(SourceEntries(item.feed.entries, item.source, outlet))
@@ -394,6 +393,7 @@ def _write_batch(
     article_file: dict[int, int] = {}
     for i, (res, upserted) in enumerate(zip(stored_results, stored, strict=True)):
         res.new, res.updated = len(upserted.new_ids), len(upserted.updated)
+        res.empty = upserted.empty
         for article_id, _ in upserted.new_ids.values():
             article_file.setdefault(article_id, i)
         for art in upserted.updated:
